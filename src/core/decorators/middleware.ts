@@ -1,0 +1,52 @@
+import type { ConfigurableMiddlewareClass, Middleware, MiddlewareSpec } from "../middleware.js";
+import { METADATA } from "../metadata-keys.js";
+import { recordListEntry } from "../metadata-store.js";
+
+/** A recorded middleware spec: on a class (`method` undefined) or on one method. */
+export interface MiddlewareBinding {
+  method: string | undefined;
+  spec: MiddlewareSpec;
+}
+
+type ClassOrMethodDecorator = ClassDecorator & MethodDecorator;
+
+function recordSpec(target: object, key: string | symbol | undefined, spec: MiddlewareSpec): void {
+  const owner = key === undefined ? target : (target as { constructor: object }).constructor;
+  recordListEntry<MiddlewareBinding>(METADATA.middleware, owner, { method: key === undefined ? undefined : String(key), spec });
+}
+
+/**
+ * Runs middleware for every tool of a class, or for one method. Chains merge server → class →
+ * method: server-wide middleware is outermost.
+ *
+ * @example
+ * @UseMiddleware(async (ctx, next) => { console.log(ctx.name); return next(); })
+ * class HrApi { ... }
+ */
+export function UseMiddleware(...middleware: Middleware[]): ClassOrMethodDecorator {
+  for (const mw of middleware) {
+    if (typeof mw !== "function" && typeof mw?.handle !== "function") {
+      throw new TypeError("@UseMiddleware takes functions (ctx, next) => result or objects with handle(ctx, next)");
+    }
+  }
+  return ((target: object, key?: string | symbol) => {
+    for (const mw of middleware) recordSpec(target, key, { kind: "instance", middleware: mw });
+  }) as ClassOrMethodDecorator;
+}
+
+/**
+ * Builds the decorator form of a configurable middleware (`@Traced`, `@Audited`, `@Metered`,
+ * `@Logged`). Options merge class → method; when the server also uses an instance of the same
+ * middleware, the call runs through that instance once, with these options.
+ *
+ * @example
+ * export const Audited = middlewareDecorator(AuditMiddleware);
+ */
+export function middlewareDecorator<Options extends object>(
+  type: ConfigurableMiddlewareClass<Options>,
+): (options?: Partial<Options>) => ClassOrMethodDecorator {
+  return (options = {}) =>
+    ((target: object, key?: string | symbol) => {
+      recordSpec(target, key, { kind: "configurable", type: type as unknown as ConfigurableMiddlewareClass<object>, options: { ...options } });
+    }) as ClassOrMethodDecorator;
+}

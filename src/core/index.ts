@@ -1,0 +1,39 @@
+export { CallContext, type CallChannel, type CallerIdentity, type CallKind, type CallOutcome, type SessionInfo, type TraceCarrier, type TransportKind } from "./call-context.js";
+export { audio, embeddedResource, image, resourceLink, text, toolResult, type ContentBlock } from "./content.js";
+export { RequireRoles, RequireScopes } from "./decorators/authorization.js";
+export { Inject, Param } from "./decorators/inject.js";
+export { Prompt, Resource, Tool } from "./decorators/members.js";
+export { middlewareDecorator, UseMiddleware } from "./decorators/middleware.js";
+export { Server } from "./decorators/server.js";
+export type { AuthorizationRequirement, InputClass, PromptOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
+export {
+  CancelledError,
+  DefinitionError,
+  describeError,
+  ForbiddenError,
+  InvalidParamsError,
+  LanternError,
+  LanternErrorCode,
+  NotFoundError,
+  TimeoutError,
+  ToolError,
+  UnauthorizedError,
+  type CallStatus,
+  type ValidationIssue,
+} from "./errors.js";
+export { McpServer, type McpServerOptions } from "./mcp-server.js";
+export {
+  compose,
+  type Chain,
+  type ConfigurableMiddleware,
+  type ConfigurableMiddlewareClass,
+  type Middleware,
+  type MiddlewareFn,
+  type MiddlewareObject,
+  type Next,
+} from "./middleware.js";
+export { callOutcome } from "./outcome.js";
+export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
+export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
+export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
+export { snakeCase } from "./naming.js";

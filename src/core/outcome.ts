@@ -1,0 +1,33 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallContext, CallOutcome } from "./call-context.js";
+import { LanternError } from "./errors.js";
+
+/** The outcome of an error: a refusal keeps its status and JSON-RPC code; anything else is an error. */
+export function outcomeOfError(error: unknown): CallOutcome {
+  if (error instanceof LanternError) return { status: error.status, error, errorType: String(error.code) };
+  return { status: "error", error, errorType: error instanceof Error ? error.name : "Error" };
+}
+
+/**
+ * How the call ended, as observability parts record it. Call after `next()` settled: with the
+ * error it threw, if it threw (a middleware deeper in the chain may fail after the tool succeeded).
+ *
+ * @example
+ * try { const result = await next(); record(callOutcome(ctx)); return result; }
+ * catch (error) { record(callOutcome(ctx, error)); throw error; }
+ */
+export function callOutcome(ctx: CallContext, error?: unknown): CallOutcome {
+  if (error !== undefined) return outcomeOfError(error);
+  return ctx.outcome ?? OK;
+}
+
+const OK: CallOutcome = Object.freeze({ status: "ok" });
+
+/** The outcome recorded when a tool returned `isError: true` itself. */
+export const toolErrorOutcome = (result: CallToolResult): CallOutcome => ({
+  status: "error",
+  errorType: "tool_error",
+  error: new Error(result.content.find((c) => c.type === "text")?.text ?? "the tool reported an error"),
+});
+
+export { OK as OK_OUTCOME };

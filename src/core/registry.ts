@@ -1,0 +1,95 @@
+import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
+import type { Prompt as PromptDescriptor, Resource as ResourceDescriptor, ResourceTemplate, Tool as ToolDescriptor } from "@modelcontextprotocol/sdk/types.js";
+import type { AuthorizationRequirement } from "./definitions.js";
+import type { Chain } from "./middleware.js";
+
+/** A tool ready to serve: its tools/list entry and its composed chain. */
+export interface BuiltTool {
+  name: string;
+  label: string;
+  descriptor: ToolDescriptor;
+  authorization: AuthorizationRequirement;
+  timeoutMs: number | undefined;
+  chain: Chain;
+}
+
+/** A resource or resource template ready to serve. */
+export interface BuiltResource {
+  uri: string;
+  label: string;
+  template: UriTemplate | undefined;
+  descriptor: ResourceDescriptor | ResourceTemplate;
+  authorization: AuthorizationRequirement;
+  chain: Chain;
+}
+
+/** A prompt ready to serve. */
+export interface BuiltPrompt {
+  name: string;
+  label: string;
+  descriptor: PromptDescriptor;
+  authorization: AuthorizationRequirement;
+  chain: Chain;
+}
+
+/**
+ * The immutable lookup tables a built server serves from. Lists are computed once; a later
+ * `addTool` (or resource, prompt) rebuilds only the list it changed.
+ */
+export class Registry {
+  readonly tools = new Map<string, BuiltTool>();
+  readonly staticResources = new Map<string, BuiltResource>();
+  readonly templates: BuiltResource[] = [];
+  readonly prompts = new Map<string, BuiltPrompt>();
+  private toolList: ToolDescriptor[] | undefined;
+  private resourceList: ResourceDescriptor[] | undefined;
+  private templateList: ResourceTemplate[] | undefined;
+  private promptList: PromptDescriptor[] | undefined;
+
+  addTool(tool: BuiltTool): void {
+    this.tools.set(tool.name, tool);
+    this.toolList = undefined;
+  }
+
+  addResource(resource: BuiltResource): void {
+    if (resource.template) {
+      this.templates.push(resource);
+      this.templateList = undefined;
+    } else {
+      this.staticResources.set(resource.uri, resource);
+      this.resourceList = undefined;
+    }
+  }
+
+  addPrompt(prompt: BuiltPrompt): void {
+    this.prompts.set(prompt.name, prompt);
+    this.promptList = undefined;
+  }
+
+  listTools(): ToolDescriptor[] {
+    return (this.toolList ??= [...this.tools.values()].map((t) => t.descriptor));
+  }
+
+  listResources(): ResourceDescriptor[] {
+    return (this.resourceList ??= [...this.staticResources.values()].map((r) => r.descriptor as ResourceDescriptor));
+  }
+
+  listTemplates(): ResourceTemplate[] {
+    return (this.templateList ??= this.templates.map((r) => r.descriptor as ResourceTemplate));
+  }
+
+  listPrompts(): PromptDescriptor[] {
+    return (this.promptList ??= [...this.prompts.values()].map((p) => p.descriptor));
+  }
+
+  /** The resource serving `uri` and its template variables: exact URIs first, then templates in order. */
+  findResource(uri: string): { resource: BuiltResource; variables: Record<string, string | string[]> } | undefined {
+    const exact = this.staticResources.get(uri);
+    if (exact) return { resource: exact, variables: {} };
+    for (const resource of this.templates) {
+      const variables = resource.template!.match(uri);
+      if (variables) return { resource, variables };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { CallContext, CallerIdentity, SessionInfo } from "./call-context.js";
+import type { ResourceOptions, ServerInfo } from "./definitions.js";
+import type { ResourceHandler, ToolSpec } from "./programmatic.js";
+
+/** A handler for an extra HTTP route of the Streamable HTTP transport (`/metrics`, ...). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** Settles who is calling from the credentials a request carries (HTTP headers, or a token source). */
+export interface Authenticator {
+  /**
+   * Resolves the identity for a bearer token, or throws `UnauthorizedError` with the reason.
+   * `token` is undefined when the request carried none.
+   */
+  authenticate(token: string | undefined): Promise<CallerIdentity | undefined>;
+  /** The `WWW-Authenticate` challenge sent with HTTP 401 responses. */
+  challenge(reason: string): string;
+}
+
+/** A message a tool sent with `ServerLogger`, as server-side listeners see it. */
+export interface ClientLogRecord {
+  level: LoggingLevel;
+  data: unknown;
+  logger: string | undefined;
+  ctx: CallContext;
+}
+
+/** What a registered tool looks like to other parts (metrics label allow-lists, the dashboard). */
+export interface ToolSummary {
+  name: string;
+  title?: string;
+  description: string;
+  scopes: readonly string[];
+}
+
+/** A session opening or closing, for parts that track connected clients. */
+export interface SessionEvent {
+  type: "open" | "close";
+  session: SessionInfo;
+}
+
+/**
+ * What a middleware's `setup(server)` may do when the server is built: the extension points the
+ * observability parts use to add routes, resources, injectable values and shutdown hooks.
+ */
+export interface ServerSetup {
+  readonly info: ServerInfo;
+  /** The tools registered so far (their names are the only tool label values metrics ever use). */
+  tools(): readonly ToolSummary[];
+  /** Adds a tool (`metrics://server`'s siblings, helpers of other parts). */
+  addTool(spec: ToolSpec): void;
+  /** Adds a resource, such as `metrics://server`. */
+  addResource(uri: string, handler: ResourceHandler, options?: ResourceOptions): void;
+  /** Adds an HTTP route to the Streamable HTTP transport (`GET /metrics`). */
+  route(method: string, path: string, handler: RouteHandler): void;
+  /** Makes a value injectable into tools with `@Inject(token)`; `factory` runs per call. */
+  provide<T>(token: unknown, factory: (ctx: CallContext) => T): void;
+  /** Runs when the server closes, after in-flight calls finished (LIFO). */
+  onShutdown(hook: () => void | Promise<void>): void;
+  /** Settles identities at the transport, before any middleware runs. */
+  setAuthenticator(authenticator: Authenticator): void;
+  /** Receives every `ServerLogger` message (the structured log records them). */
+  onClientLog(listener: (record: ClientLogRecord) => void): void;
+  /** Receives session open/close events. */
+  onSession(listener: (event: SessionEvent) => void): void;
+}
