@@ -1,0 +1,107 @@
+import { performance } from "node:perf_hooks";
+
+/** One measured system: per-call latency percentiles and throughput. */
+export interface Measurement {
+  name: string;
+  p50Us: number;
+  p99Us: number;
+  callsPerSec: number;
+  /** Extra numbers a section wants in the table and the JSON (µs per call, bytes, ms...). */
+  extra?: Record<string, number | string>;
+}
+
+/** What a section prints: a titled table of rows, each with its ratio to the section's baseline. */
+export interface SectionResult {
+  title: string;
+  baseline?: string;
+  rows: Measurement[];
+  notes?: string[];
+}
+
+export interface MeasureOptions {
+  /** Calls made before measuring (JIT warm-up). */
+  warmup?: number;
+  /** Calls measured per round. */
+  iterations?: number;
+  /** Rounds; each system's figures are the median over rounds. */
+  rounds?: number;
+  /** Calls in flight at once (1 = sequential latency). */
+  concurrency?: number;
+}
+
+const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function measureRound(call: () => Promise<unknown>, iterations: number, concurrency: number): Promise<{ p50: number; p99: number; rate: number }> {
+  const samples = new Float64Array(iterations);
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < iterations) {
+      const i = next++;
+      const t0 = performance.now();
+      await call();
+      samples[i] = (performance.now() - t0) * 1000;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = performance.now() - started;
+  samples.sort();
+  return { p50: percentile(samples, 0.5), p99: percentile(samples, 0.99), rate: (iterations / elapsed) * 1000 };
+}
+
+/**
+ * Measures several systems in one process, alternating them round by round so drift (GC, JIT,
+ * thermal) hits all alike, and reports each one's median over rounds.
+ */
+export async function measureAlternating(
+  systems: { name: string; call: () => Promise<unknown> }[],
+  options: MeasureOptions = {},
+): Promise<Measurement[]> {
+  const { warmup = 2000, iterations = 5000, rounds = 5, concurrency = 1 } = options;
+  for (const system of systems) for (let i = 0; i < warmup; i++) await system.call();
+  const results = systems.map(() => ({ p50: [] as number[], p99: [] as number[], rate: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    for (let s = 0; s < systems.length; s++) {
+      const r = await measureRound(systems[s]!.call, iterations, concurrency);
+      results[s]!.p50.push(r.p50);
+      results[s]!.p99.push(r.p99);
+      results[s]!.rate.push(r.rate);
+    }
+  }
+  return systems.map((system, s) => ({
+    name: system.name,
+    p50Us: median(results[s]!.p50),
+    p99Us: median(results[s]!.p99),
+    callsPerSec: median(results[s]!.rate),
+  }));
+}
+
+/** Prints a section as a table, each row's p50 ratio against the baseline row. */
+export function printSection(section: SectionResult): void {
+  const base = section.rows.find((r) => r.name === section.baseline);
+  console.log(`\n## ${section.title}`);
+  const header = ["system", "p50 µs", "p99 µs", "calls/s", base ? `p50 ratio vs ${base.name}` : "", "extra"];
+  const lines = section.rows.map((r) => [
+    r.name,
+    r.p50Us.toFixed(1),
+    r.p99Us.toFixed(1),
+    r.callsPerSec.toFixed(0),
+    base ? `${(r.p50Us / base.p50Us).toFixed(3)}×` : "",
+    r.extra ? Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === "number" ? v.toFixed(2) : v}`).join(" ") : "",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+  console.log(fmt(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const line of lines) console.log(fmt(line));
+  for (const note of section.notes ?? []) console.log(`  ${note}`);
+}
+
+/** Microbenchmark of a synchronous or async function: mean ns per call over `iterations`. */
+export async function nsPerCall(fn: () => unknown, iterations = 200_000): Promise<number> {
+  for (let i = 0; i < Math.min(iterations, 20_000); i++) await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) await fn();
+  return ((performance.now() - t0) * 1e6) / iterations;
+}

@@ -1,0 +1,27 @@
+import "reflect-metadata";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { printSection, type SectionResult } from "./harness.js";
+import { coreSection } from "./sections/core.js";
+
+/**
+ * `npm run bench`: every section in one process, printed as tables and written to
+ * bench-results/latest.json. `npm run bench -- core metrics` runs only the named sections.
+ */
+const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> = {
+  core: coreSection,
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const results: SectionResult[] = [];
+console.log(`Lantern benchmarks — node ${process.version}, ${new Date().toISOString()}`);
+for (const [name, section] of Object.entries(SECTIONS)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  const result = await section();
+  for (const r of Array.isArray(result) ? result : [result]) {
+    printSection(r);
+    results.push(r);
+  }
+}
+mkdirSync("bench-results", { recursive: true });
+writeFileSync("bench-results/latest.json", JSON.stringify({ node: process.version, at: new Date().toISOString(), results }, null, 2));
+console.log("\nwritten: bench-results/latest.json");
