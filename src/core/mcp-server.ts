@@ -26,7 +26,7 @@ import type {
   ToolSummary,
 } from "./server-setup.js";
 import { ProgressReporter, ServerLogger } from "./server-logger.js";
-import { SessionHost, type ConnectOptions } from "./session-host.js";
+import { SessionHost, type CallObserver, type ConnectOptions } from "./session-host.js";
 import { createInputValidator, hasValidationRules, SchemaCatalog } from "./validation.js";
 import type { ListenOptions, RunningServer } from "../transports/listen.js";
 
@@ -79,6 +79,7 @@ export class McpServer implements ServerSetup {
   private readonly shutdownHooks: (() => void | Promise<void>)[] = [];
   private readonly clientLogListeners: ((record: ClientLogRecord) => void)[] = [];
   private readonly sessionListeners: ((event: SessionEvent) => void)[] = [];
+  private readonly callObservers: CallObserver[] = [];
   private readonly toolNames = new Map<string, string>();
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
@@ -203,6 +204,19 @@ export class McpServer implements ServerSetup {
   }
 
   /**
+   * Tells `observer` about every call once it ended, also after the server was built (the dashboard
+   * attaches this way). Returns a function that detaches it. Middleware is the way to act on calls;
+   * observers only watch.
+   */
+  observeCalls(observer: CallObserver): () => void {
+    this.callObservers.push(observer);
+    return () => {
+      const index = this.callObservers.indexOf(observer);
+      if (index >= 0) this.callObservers.splice(index, 1);
+    };
+  }
+
+  /**
    * Builds the server once: runs middleware `setup`, constructs the server classes, resolves every
    * injected token and composes every chain. Called by `listen`, `connect` and `createTestClient`;
    * a definition mistake rejects here with a message naming class, method and reason.
@@ -297,6 +311,7 @@ export class McpServer implements ServerSetup {
       authenticator: () => this.authenticatorValue,
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
       session: (event) => { for (const listener of this.sessionListeners) listener(event); },
+      observers: this.callObservers,
       defaultTimeoutMs: this.options.defaultTimeoutMs,
     });
     return this.host;

@@ -64,4 +64,6 @@ export interface ServerSetup {
   onClientLog(listener: (record: ClientLogRecord) => void): void;
   /** Receives session open/close events. */
   onSession(listener: (event: SessionEvent) => void): void;
+  /** Watches every call once it ended; returns a function that stops watching. */
+  observeCalls(observer: (ctx: CallContext, error: unknown) => void): () => void;
 }

@@ -36,8 +36,12 @@ export interface ConnectOptions {
   identity?: CallerIdentity;
 }
 
+/** Told about every call once it has ended (`ctx.outcome` is set; `error` is what it threw, if it threw). */
+export type CallObserver = (ctx: CallContext, error: unknown) => void;
+
 interface HostHooks {
   authenticator(): Authenticator | undefined;
+  observers: readonly CallObserver[];
   clientLog(record: ClientLogRecord): void;
   session(event: SessionEvent): void;
   defaultTimeoutMs: number | undefined;
@@ -246,9 +250,21 @@ export class SessionHost {
     );
     ctx.identity = identityOf(extra) ?? session.identity;
     this.inFlight++;
+    let thrown: unknown;
     try {
       return await CallContext.run(ctx, () => chain(ctx));
+    } catch (error) {
+      thrown = error;
+      throw error;
     } finally {
+      const observers = this.hooks.observers;
+      for (let i = 0; i < observers.length; i++) {
+        try {
+          observers[i]!(ctx, thrown);
+        } catch {
+          // An observer must never change how a call ends.
+        }
+      }
       this.inFlight--;
       if (controller) {
         clearTimeout(timer);
