@@ -2,6 +2,9 @@ import "reflect-metadata";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { printSection, type SectionResult } from "./harness.js";
 import { coreSection } from "./sections/core.js";
+import { authSection } from "./sections/auth.js";
+import { metricsSection } from "./sections/metrics.js";
+import { tracingLoggingSection } from "./sections/tracing-logging.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -9,6 +12,9 @@ import { coreSection } from "./sections/core.js";
  */
 const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> = {
   core: coreSection,
+  auth: authSection,
+  metrics: metricsSection,
+  "tracing-logging": tracingLoggingSection,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

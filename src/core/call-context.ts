@@ -158,6 +158,10 @@ export interface CallChannel {
   logLevel(): LoggingLevel | undefined;
   /** Hands a ServerLogger message to the server-side listeners (structured log, dashboard). */
   recordLog(level: LoggingLevel, data: unknown, logger: string | undefined): void;
+  /** True when the request's SSE stream can be closed and resumed (Streamable HTTP with an event store). */
+  canCloseStream?(): boolean;
+  /** Closes the request's SSE stream; the client reconnects with Last-Event-ID (SSE polling). */
+  closeStream?(): void;
 }
 
 /** What Lantern knows about the session a call belongs to (one per connected client). */

@@ -80,7 +80,8 @@ export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink
         throw error;
       }
       ctx.outcome = { status: "error", error, errorType: "tool_error" };
-      internalError(ctx, error);
+      // A ToolError is an answer meant for the client, not a fault: only other exceptions are reported.
+      if (!(error instanceof ToolError)) internalError(ctx, error);
       return toolErrorResult(error);
     }
   };

@@ -15,6 +15,7 @@ import {
   type MiddlewareSpec,
 } from "./middleware.js";
 import type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
+import type { Completer } from "./protocol/completions.js";
 import { Registry, type BuiltPrompt, type BuiltResource, type BuiltTool } from "./registry.js";
 import { scanServerClass, type ParameterSource, type ScannedClass, type ScannedMember } from "./scanner.js";
 import type {
@@ -26,6 +27,11 @@ import type {
   ToolSummary,
 } from "./server-setup.js";
 import { ProgressReporter, ServerLogger } from "./server-logger.js";
+import { Elicitor } from "./protocol/elicitor.js";
+import { withInputDialect } from "./protocol/json-schema-dialect.js";
+import { Sampler } from "./protocol/sampler.js";
+import { StreamControl } from "./protocol/stream-control.js";
+import { ResourceUpdates } from "./protocol/subscriptions.js";
 import { SessionHost, type CallObserver, type ConnectOptions } from "./session-host.js";
 import { createInputValidator, hasValidationRules, SchemaCatalog } from "./validation.js";
 import type { ListenOptions, RunningServer } from "../transports/listen.js";
@@ -46,8 +52,12 @@ const BUILT_IN_PER_CALL = new Map<unknown, (ctx: CallContext) => unknown>([
   [ServerLogger, (ctx) => new ServerLogger(ctx)],
   [ProgressReporter, (ctx) => new ProgressReporter(ctx)],
   [AbortSignal, (ctx) => ctx.signal],
+  [Sampler, (ctx) => new Sampler(ctx)],
+  [Elicitor, (ctx) => new Elicitor(ctx)],
+  [StreamControl, (ctx) => new StreamControl(ctx)],
 ]);
-const BUILT_IN_TOKENS: ReadonlySet<unknown> = new Set(BUILT_IN_PER_CALL.keys());
+// ResourceUpdates is per server, not per call: its provider is set in the constructor.
+const BUILT_IN_TOKENS: ReadonlySet<unknown> = new Set([...BUILT_IN_PER_CALL.keys(), ResourceUpdates]);
 
 const defaultInternalErrorSink: InternalErrorSink = (ctx, error) => {
   const detail = error instanceof Error && error.stack ? error.stack : describeError(error);
@@ -92,6 +102,8 @@ export class McpServer implements ServerSetup {
   constructor(serverClassOrInfo: Function | ServerInfo, options: McpServerOptions = {}) {
     this.options = options;
     this.container = options.container ?? rootContainer.createChildContainer();
+    const updates = new ResourceUpdates(this);
+    this.providers.set(ResourceUpdates, () => updates);
     if (typeof serverClassOrInfo === "function") {
       const scanned = this.scan(serverClassOrInfo);
       if (!scanned.info) {
@@ -112,6 +124,17 @@ export class McpServer implements ServerSetup {
     this.assertNotBuilt("register classes");
     for (const cls of serverClasses) this.addScanned(this.scan(cls));
     return this;
+  }
+
+  /**
+   * Tells every client subscribed to `uri` (`resources/subscribe`) that the resource changed
+   * (`notifications/resources/updated`). Resolves to the number of sessions told.
+   *
+   * @example
+   * await server.notifyResourceUpdated("hr://policies/1");
+   */
+  notifyResourceUpdated(uri: string): Promise<number> {
+    return this.host ? this.host.notifyResourceUpdated(uri) : Promise.resolve(0);
   }
 
   /** Adds a middleware; the first added is the outermost. */
@@ -254,11 +277,11 @@ export class McpServer implements ServerSetup {
   }
 
   private async closeOnce(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
     await this.running?.stopAccepting();
-    if (this.host) {
-      await this.host.drain(graceMs);
-      await this.host.closeAll();
-    }
+    if (this.host) await this.host.drain(graceMs);
+    await this.running?.drain(Math.max(0, deadline - Date.now()));
+    await this.host?.closeAll();
     await this.running?.close();
     for (const hook of [...this.shutdownHooks].reverse()) {
       try {
@@ -303,10 +326,15 @@ export class McpServer implements ServerSetup {
       for (const tool of owner.tools) registry.addTool(await this.buildClassTool(tool, instance, catalog));
       for (const resource of owner.resources) registry.addResource(await this.buildClassResource(resource, instance));
       for (const prompt of owner.prompts) registry.addPrompt(await this.buildClassPrompt(prompt, instance, catalog));
+      for (const completion of owner.completions) {
+        const fn = (instance as Record<string, Completer>)[completion.method]!;
+        registry.completions.add(completion.target, (value, context) => fn.call(instance, value, context), completion.label);
+      }
     }
     for (const pending of this.pendingTools) if (pending.kind === "spec") this.buildSpecTool(pending.spec, registry, catalog);
     for (const entry of this.pendingResources) this.buildProgrammaticResource(entry, registry);
     for (const spec of this.pendingPrompts) this.buildSpecPrompt(spec, registry, catalog);
+    registry.completions.check(registry);
     this.host = new SessionHost(this.info, registry, {
       authenticator: () => this.authenticatorValue,
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
@@ -409,9 +437,11 @@ export class McpServer implements ServerSetup {
   }
 
   private async buildClassTool(tool: ScannedMember<ToolOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltTool> {
+    // The chain first: a decorator's middleware `setup` may provide a token this method injects.
+    const chain = await this.chainMiddleware(tool.middleware);
     const resolvers = this.resolvers(tool, "tool");
     const run = this.invoker(instance, tool.method, resolvers);
-    return this.finishTool(tool.name, tool.label, tool.options, tool.inputClass, run, tool.authorization, await this.chainMiddleware(tool.middleware), catalog);
+    return this.finishTool(tool.name, tool.label, tool.options, tool.inputClass, run, tool.authorization, chain, catalog);
   }
 
   private buildSpecTool(spec: ToolSpec, registry: Registry, catalog = new SchemaCatalog()): void {
@@ -439,7 +469,7 @@ export class McpServer implements ServerSetup {
     middleware: Middleware[],
     catalog: SchemaCatalog,
   ): BuiltTool {
-    const inputSchema = inputClass ? catalog.schemaOf(inputClass) : { type: "object" as const, properties: {} };
+    const inputSchema = inputClass ? withInputDialect(catalog.schemaOf(inputClass)) : { type: "object" as const, properties: {} };
     const validate = inputClass ? createInputValidator(inputClass, `tool "${name}"`) : rejectAnyArguments(name);
     const descriptor: BuiltTool["descriptor"] = {
       name,
@@ -462,8 +492,9 @@ export class McpServer implements ServerSetup {
   }
 
   private async buildClassResource(resource: ScannedMember<ResourceOptions & { uri: string }>, instance: object): Promise<BuiltResource> {
+    const chain = await this.chainMiddleware(resource.middleware);
     const run = this.invoker(instance, resource.method, this.resolvers(resource, "resource"));
-    return this.finishResource(resource.options.uri, resource.label, resource.options, run, resource.authorization, await this.chainMiddleware(resource.middleware), resource.method);
+    return this.finishResource(resource.options.uri, resource.label, resource.options, run, resource.authorization, chain, resource.method);
   }
 
   private buildProgrammaticResource(entry: { uri: string; handler: ResourceHandler; options: ResourceOptions; middleware: Middleware[] }, registry: Registry): void {
@@ -504,8 +535,9 @@ export class McpServer implements ServerSetup {
   }
 
   private async buildClassPrompt(prompt: ScannedMember<PromptOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltPrompt> {
+    const chain = await this.chainMiddleware(prompt.middleware);
     const run = this.invoker(instance, prompt.method, this.resolvers(prompt, "prompt"));
-    return this.finishPrompt(prompt.name, prompt.label, prompt.options, prompt.inputClass, run, prompt.authorization, await this.chainMiddleware(prompt.middleware), catalog);
+    return this.finishPrompt(prompt.name, prompt.label, prompt.options, prompt.inputClass, run, prompt.authorization, chain, catalog);
   }
 
   private buildSpecPrompt(spec: PromptSpec, registry: Registry, catalog = new SchemaCatalog()): void {

@@ -2,6 +2,7 @@ import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { Prompt as PromptDescriptor, Resource as ResourceDescriptor, ResourceTemplate, Tool as ToolDescriptor } from "@modelcontextprotocol/sdk/types.js";
 import type { AuthorizationRequirement } from "./definitions.js";
 import type { Chain } from "./middleware.js";
+import { CompletionTable } from "./protocol/completions.js";
 
 /** A tool ready to serve: its tools/list entry and its composed chain. */
 export interface BuiltTool {
@@ -41,6 +42,8 @@ export class Registry {
   readonly staticResources = new Map<string, BuiltResource>();
   readonly templates: BuiltResource[] = [];
   readonly prompts = new Map<string, BuiltPrompt>();
+  /** Completers of prompt arguments and resource-template variables (`completion/complete`). */
+  readonly completions = new CompletionTable();
   private toolList: ToolDescriptor[] | undefined;
   private resourceList: ResourceDescriptor[] | undefined;
   private templateList: ResourceTemplate[] | undefined;

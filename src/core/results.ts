@@ -26,7 +26,11 @@ export function toToolResult(value: unknown): CallToolResult {
   }
   if (typeof value === "object") {
     if (isCallToolResult(value)) return value;
-    return { content: [{ type: "text", text: JSON.stringify(value) }], structuredContent: value as Record<string, unknown> };
+    const json = JSON.stringify(value);
+    // Class instances travel as the plain data they serialise to (the protocol wants a plain record).
+    const proto = Object.getPrototypeOf(value);
+    const structured = proto === Object.prototype || proto === null ? value : JSON.parse(json);
+    return { content: [{ type: "text", text: json }], structuredContent: structured as Record<string, unknown> };
   }
   return { content: [{ type: "text", text: String(value) }] };
 }

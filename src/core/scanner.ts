@@ -1,5 +1,6 @@
 import type { InjectionToken } from "tsyringe";
 import type { AuthorizationBinding } from "./decorators/authorization.js";
+import type { CompletionBinding, CompletionTarget } from "./decorators/complete.js";
 import type { ParameterBinding } from "./decorators/inject.js";
 import type { MiddlewareBinding } from "./decorators/middleware.js";
 import type {
@@ -46,6 +47,8 @@ export interface ScannedClass {
   tools: ScannedMember<ToolOptions>[];
   resources: ScannedMember<ResourceOptions & { uri: string }>[];
   prompts: ScannedMember<PromptOptions>[];
+  /** `@Complete` methods: what each completes. */
+  completions: { method: string; label: string; target: CompletionTarget }[];
 }
 
 const PRIMITIVE_TYPES = new Set<Function>([Object, String, Number, Boolean, Array, Function, Promise, Symbol]);
@@ -137,9 +140,14 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
   const prompts = readListAlongChain<DeclaredMember<PromptOptions>>(METADATA.prompts, target).map((m) =>
     scan("prompt", m, m.options.name ?? snakeCase(m.method), m.options.args),
   );
+  const completions = readListAlongChain<CompletionBinding>(METADATA.completions, target).map((binding) => {
+    const label = `${className}.${binding.method}`;
+    if (typeof prototype[binding.method] !== "function") throw new DefinitionError(`Cannot register the completer ${label}: it is not a method`);
+    return { method: binding.method, label, target: binding.target };
+  });
   const info = readValue<ServerInfo>(METADATA.server, target);
   if (!info && tools.length + resources.length + prompts.length === 0) {
     throw new DefinitionError(`Cannot register ${className}: it has no @Server, @Tool, @Resource or @Prompt decorators`);
   }
-  return { target, info, tools, resources, prompts };
+  return { target, info, tools, resources, prompts, completions };
 }

@@ -16,6 +16,8 @@ export interface Authenticator {
   authenticate(token: string | undefined): Promise<CallerIdentity | undefined>;
   /** The `WWW-Authenticate` challenge sent with HTTP 401 responses. */
   challenge(reason: string): string;
+  /** When true, tools/list shows each caller only the tools whose scopes and roles it holds. */
+  readonly hideForbiddenTools?: boolean;
 }
 
 /** A message a tool sent with `ServerLogger`, as server-side listeners see it. */

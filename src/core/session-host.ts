@@ -4,6 +4,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { AnyObjectSchema, SchemaOutput } from "@modelcontextprotocol/sdk/server/zod-compat.js";
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   GetPromptRequestSchema,
   InitializeRequestSchema,
   ListPromptsRequestSchema,
@@ -13,6 +14,8 @@ import {
   LoggingLevelSchema,
   ReadResourceRequestSchema,
   SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   type ClientCapabilities,
   type InitializeRequest,
   type InitializeResult,
@@ -21,11 +24,12 @@ import {
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CallContext, type CallChannel, type CallerIdentity, type CallKind, type SessionInfo, type TransportKind } from "./call-context.js";
-import type { ServerInfo } from "./definitions.js";
+import type { AuthorizationRequirement, ServerInfo } from "./definitions.js";
 import { CancelledError, InvalidParamsError, NotFoundError, TimeoutError } from "./errors.js";
 import type { Chain } from "./middleware.js";
 import type { Registry } from "./registry.js";
 import type { Authenticator, ClientLogRecord, SessionEvent } from "./server-setup.js";
+import { SubscriptionBook } from "./protocol/subscriptions.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -91,11 +95,23 @@ class RequestChannel implements CallChannel {
     const ctx = CallContext.current();
     if (ctx) this.clientLog({ level, data, logger, ctx });
   }
+
+  canCloseStream(): boolean {
+    return typeof this.extra.closeSSEStream === "function" && !this.session.closed;
+  }
+
+  closeStream(): void {
+    this.extra.closeSSEStream?.();
+  }
 }
 
 /** The identity a transport attached to a request (Streamable HTTP: `req.auth.extra.identity`). */
 const identityOf = (extra: Extra): CallerIdentity | undefined =>
   (extra.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity;
+
+/** Whether `identity` holds every scope and role of `requirement` (the check `authorize` makes at call time). */
+const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean =>
+  requirement.scopes.every((s) => identity?.scopes.includes(s) === true) && requirement.roles.every((r) => identity?.roles.includes(r) === true);
 
 /**
  * Serves a built registry to any number of sessions. Each connected client gets its own SDK
@@ -107,6 +123,7 @@ export class SessionHost {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private readonly aborts = new Set<AbortController>();
+  private readonly subscriptions = new SubscriptionBook<Session>();
 
   constructor(
     readonly info: ServerInfo,
@@ -130,9 +147,10 @@ export class SessionHost {
       {
         capabilities: {
           tools: { listChanged: true },
-          resources: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
           prompts: { listChanged: true },
           logging: {},
+          completions: {},
         },
         ...(this.info.instructions ? { instructions: this.info.instructions } : {}),
       },
@@ -143,6 +161,7 @@ export class SessionHost {
       if (session.closed) return;
       session.closed = true;
       this.sessions.delete(session);
+      this.subscriptions.drop(session);
       this.hooks.session({ type: "close", session });
     };
     this.sessions.add(session);
@@ -158,6 +177,16 @@ export class SessionHost {
     );
   }
 
+  /**
+   * Sends `notifications/resources/updated` to every session subscribed to `uri`; resolves to how
+   * many were told (a session that went away meanwhile is skipped).
+   */
+  async notifyResourceUpdated(uri: string): Promise<number> {
+    const sessions = this.subscriptions.subscribers(uri);
+    const sent = await Promise.allSettled(sessions.map((s) => s.sdk.sendResourceUpdated({ uri })));
+    return sent.filter((r) => r.status === "fulfilled").length;
+  }
+
   /** Waits until no call is in flight, or `graceMs` passed; then aborts what still runs. */
   async drain(graceMs: number): Promise<void> {
     if (this.inFlight > 0) {
@@ -167,6 +196,8 @@ export class SessionHost {
         this.drained = () => { clearTimeout(timer); resolve(); };
       });
     }
+    // The SDK sends a response a few ticks after its handler settles: let those go out first.
+    await new Promise((resolve) => setImmediate(resolve));
     for (const controller of this.aborts) controller.abort(new CancelledError("The server is shutting down"));
   }
 
@@ -180,8 +211,10 @@ export class SessionHost {
     const registry = this.registry;
     const oninitialize = (sdk as unknown as { _oninitialize?: (r: InitializeRequest) => Promise<InitializeResult> })._oninitialize;
     if (typeof oninitialize !== "function") throw new Error("This version of @modelcontextprotocol/sdk is not supported by Lantern (no initialize handler found)");
-    sdk.setRequestHandler(InitializeRequestSchema, async (request) => {
+    sdk.setRequestHandler(InitializeRequestSchema, async (request, extra) => {
       const result = await oninitialize.call(sdk, request);
+      // Streamable HTTP assigns the session id while handling initialize, after connect() returned.
+      session.sessionId ??= extra.sessionId;
       session.clientInfo = request.params.clientInfo;
       session.protocolVersion = result.protocolVersion;
       this.hooks.session({ type: "open", session });
@@ -193,7 +226,12 @@ export class SessionHost {
       session.logLevel = parsed.data;
       return {};
     });
-    sdk.setRequestHandler(ListToolsRequestSchema, () => ({ tools: registry.listTools() }));
+    sdk.setRequestHandler(ListToolsRequestSchema, (_request, extra) => {
+      const tools = registry.listTools();
+      if (!this.hooks.authenticator()?.hideForbiddenTools) return { tools };
+      const identity = identityOf(extra) ?? session.identity;
+      return { tools: tools.filter((t) => holds(identity, registry.tools.get(t.name)!.authorization)) };
+    });
     sdk.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const tool = registry.tools.get(request.params.name);
       if (!tool) throw new NotFoundError("tool", request.params.name);
@@ -206,6 +244,16 @@ export class SessionHost {
       if (!found) throw new NotFoundError("resource", request.params.uri);
       return this.run(found.resource.chain, "resource", request.params.uri, found.variables, extra, session, this.hooks.defaultTimeoutMs) as never;
     });
+    sdk.setRequestHandler(SubscribeRequestSchema, (request) => {
+      if (!registry.findResource(request.params.uri)) throw new NotFoundError("resource", request.params.uri);
+      this.subscriptions.subscribe(session, request.params.uri);
+      return {};
+    });
+    sdk.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+      this.subscriptions.unsubscribe(session, request.params.uri);
+      return {};
+    });
+    sdk.setRequestHandler(CompleteRequestSchema, (request) => registry.completions.complete(request.params, registry));
     sdk.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: registry.listPrompts() }));
     sdk.setRequestHandler(GetPromptRequestSchema, (request, extra) => {
       const prompt = registry.prompts.get(request.params.name);

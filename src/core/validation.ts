@@ -24,6 +24,14 @@ function assertNoForbiddenKeys(value: unknown, path: string, depth: number): voi
     for (let i = 0; i < value.length; i++) assertNoForbiddenKeys(value[i], `${path}[${i}]`, depth + 1);
     return;
   }
+  // JSON only makes plain objects: another prototype means a "__proto__" key was assigned on the way in.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const at = path ? `${path}.__proto__` : "__proto__";
+    throw new InvalidParamsError(`Argument "${at}" is not allowed: "__proto__" is a reserved key`, [
+      { property: at, constraints: { forbiddenKey: "__proto__ is a reserved key and is never accepted" } },
+    ]);
+  }
   for (const key of Object.keys(value)) {
     const at = path ? `${path}.${key}` : key;
     if (FORBIDDEN_KEYS.has(key)) {

@@ -103,6 +103,9 @@ export class HttpTransportHost {
   private allowedOrigins: Set<string> | "*" = new Set();
   private sweeper: NodeJS.Timeout | undefined;
   private accepting = true;
+  /** POSTs whose response has not finished yet (SSE GET streams are not counted: they never end on their own). */
+  private activePosts = 0;
+  private postsDrained: (() => void) | undefined;
 
   constructor(
     private readonly host: SessionHost,
@@ -146,6 +149,16 @@ export class HttpTransportHost {
   stopAccepting(): void {
     this.accepting = false;
     this.http.close();
+  }
+
+  /** Waits until every POST has been answered, or `graceMs` passed. */
+  async drain(graceMs: number): Promise<void> {
+    if (this.activePosts === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      timer.unref();
+      this.postsDrained = () => { clearTimeout(timer); resolve(); };
+    });
   }
 
   /** Closes every session and the listening socket. */
@@ -194,6 +207,15 @@ export class HttpTransportHost {
     if (!this.accepting) {
       jsonRpcError(res, 503, LanternErrorCode.InternalError, "The server is shutting down");
       return;
+    }
+    if (req.method === "POST") {
+      this.activePosts++;
+      res.once("close", () => {
+        if (--this.activePosts === 0 && this.postsDrained) {
+          this.postsDrained();
+          this.postsDrained = undefined;
+        }
+      });
     }
     await this.handleMcp(req, res);
   }

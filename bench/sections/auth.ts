@@ -1,0 +1,78 @@
+import { generateKeyPairSync } from "node:crypto";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { APIKeyAuth, AuthMiddleware, JWTAuth, McpServer, type Middleware } from "lantern-mcp";
+import { createToken } from "lantern-mcp/testing";
+import { measureAlternating, nsPerCall, type Measurement, type SectionResult } from "../harness.js";
+import { EchoServer } from "../systems.js";
+
+const SECRET = "bench-secret-that-is-comfortably-longer-than-32-bytes";
+const API_KEY = "bench_api_key_0123456789abcdef";
+
+/** Lantern's echo server over Streamable HTTP on 127.0.0.1, and a client sending `token` on every request. */
+async function overHttp(middleware: Middleware[], token: string | undefined) {
+  const server = new McpServer(EchoServer);
+  for (const mw of middleware) server.use(mw);
+  const running = await server.listen({ transport: "http", port: 0, handleSignals: false });
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(running.url!), {
+    requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
+  }));
+  const args = { name: "echo", arguments: { text: "hello" } };
+  return {
+    call: () => client.callTool(args),
+    close: async () => { await client.close(); await server.close(); },
+  };
+}
+
+/**
+ * Issue 7: what verifying a bearer token costs per call. Over Streamable HTTP every request carries
+ * the token and is verified before it reaches a session, so this is the honest per-call figure; the
+ * second table isolates `JWTAuth.verify` itself.
+ */
+export async function authSection(): Promise<SectionResult[]> {
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const claims = { subject: "bench-user", clientId: "bench-agent", scopes: ["echo"], expiresIn: 24 * 3600 };
+  const hsToken = await createToken({ secret: SECRET, ...claims });
+  const rsToken = await createToken({ privateKey: rsa.privateKey, ...claims });
+  const esToken = await createToken({ privateKey: ec.privateKey, ...claims });
+  const hs = new JWTAuth({ secret: SECRET });
+  const rs = new JWTAuth({ publicKey: rsa.publicKey });
+  const es = new JWTAuth({ publicKey: ec.publicKey });
+
+  const systems = [
+    { name: "http, no auth", ...(await overHttp([], undefined)) },
+    { name: "http, JWT HS256", ...(await overHttp([new AuthMiddleware(hs)], hsToken)) },
+    { name: "http, JWT RS256", ...(await overHttp([new AuthMiddleware(rs)], rsToken)) },
+    { name: "http, API key", ...(await overHttp([new AuthMiddleware(new APIKeyAuth([{ key: API_KEY, clientId: "bench-agent" }]))], API_KEY)) },
+  ];
+  let rows: Measurement[];
+  try {
+    rows = await measureAlternating(systems, { warmup: 300, iterations: 1000, rounds: 5 });
+  } finally {
+    await Promise.all(systems.map((s) => s.close()));
+  }
+  const base = rows.find((r) => r.name === "http, no auth")!;
+  for (const row of rows) row.extra = { addedUs: row.p50Us - base.p50Us };
+
+  const verifyRows: Measurement[] = [];
+  for (const [name, auth, token] of [["verify HS256", hs, hsToken], ["verify RS256", rs, rsToken], ["verify ES256", es, esToken]] as const) {
+    const ns = await nsPerCall(() => auth.verify(token), 20_000);
+    verifyRows.push({ name, p50Us: ns / 1000, p99Us: Number.NaN, callsPerSec: 1e9 / ns, extra: { meanUs: ns / 1000 } });
+  }
+  return [
+    {
+      title: "Auth: trivial tool over Streamable HTTP, token verified on every request (1 caller)",
+      baseline: "http, no auth",
+      rows,
+      notes: ["addedUs = p50 minus the no-auth p50; each HTTP request (one tools/call) verifies its bearer token before dispatch"],
+    },
+    {
+      title: "Auth: JWTAuth.verify alone (mean of 20k sequential verifications)",
+      baseline: "verify HS256",
+      rows: verifyRows,
+      notes: ["p50 column holds the mean; p99 is not measured here"],
+    },
+  ];
+}

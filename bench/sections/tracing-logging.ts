@@ -1,0 +1,149 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { context, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import winston from "winston";
+import { CallContext, OTelMiddleware, StructuredLoggingMiddleware, type CallChannel, type MiddlewareObject, type SessionInfo } from "lantern-mcp";
+import { measureAlternating, nsPerCall, type Measurement, type SectionResult } from "../harness.js";
+import { lantern } from "../systems.js";
+
+/** A reader that never exports: the SDK still aggregates every recording. */
+class HoldingReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> { return Promise.resolve(); }
+  protected override onShutdown(): Promise<void> { return Promise.resolve(); }
+}
+
+const session: SessionInfo = { sessionId: "s1", transport: "http", clientInfo: { name: "agent", version: "1" }, protocolVersion: "2025-06-18" };
+const channel = {} as CallChannel;
+const signal = new AbortController().signal;
+const RESULT = { content: [{ type: "text", text: "ok" }] };
+const next = () => Promise.resolve(RESULT);
+
+function callContext(): CallContext {
+  const ctx = new CallContext("tool", "echo", "1", { text: "hello" }, session, channel, signal, undefined, 1);
+  ctx.outcome = { status: "ok" };
+  return ctx;
+}
+
+/** The in-memory exporter keeps every span: empty it now and then so memory stays flat. */
+function resetting(exporter: InMemorySpanExporter, call: () => Promise<unknown>): () => Promise<unknown> {
+  let n = 0;
+  return async () => {
+    const result = await call();
+    if (++n % 1000 === 0) exporter.reset();
+    return result;
+  };
+}
+
+/**
+ * Lets the event loop run every 100 calls, for every system alike: without it a file transport
+ * never gets to write during a round (the in-memory transport runs on microtasks only) and lines
+ * would pile up instead of being written.
+ */
+function yielding(call: () => Promise<unknown>): () => Promise<unknown> {
+  let n = 0;
+  return async () => {
+    const result = await call();
+    if (++n % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+    return result;
+  };
+}
+
+/** Per-call cost of `handle()` of a logging middleware, including the serialisation winston defers until its streams drain. */
+async function loggingNsPerCall(middleware: MiddlewareObject, logger: winston.Logger, calls: number): Promise<number> {
+  const drain = async () => {
+    for (let i = 0; i < 10_000 && logger.writableLength > 0; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  for (let i = 0; i < 1000; i++) await middleware.handle(callContext(), next);
+  await drain();
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) {
+    await middleware.handle(callContext(), next);
+    if (i % 500 === 499) await drain();
+  }
+  await drain();
+  return ((performance.now() - t0) * 1e6) / calls;
+}
+
+/** Issue 5: what OTelMiddleware (no SDK, SDK) and StructuredLoggingMiddleware (to a file) cost per call. */
+export async function tracingLoggingSection(): Promise<SectionResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), "lantern-bench-log-"));
+  try {
+    // 1. Per-call cost of handle() alone, against a middleware that only calls next().
+    const passThrough: MiddlewareObject = { handle: (_ctx, n) => n() };
+    const noSdk = new OTelMiddleware();
+    const baseNs = await nsPerCall(() => passThrough.handle(callContext(), next));
+    const noSdkNs = await nsPerCall(() => noSdk.handle(callContext(), next));
+
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const exporter = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const meterProvider = new MeterProvider({ readers: [new HoldingReader()] });
+    const withSdk = new OTelMiddleware({ tracerProvider, meterProvider });
+    const sdkNs = await nsPerCall(resetting(exporter, () => withSdk.handle(callContext(), next)), 50_000);
+
+    const microFile = join(dir, "micro.log");
+    const microLogger = winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.File({ filename: microFile })] });
+    const logging = new StructuredLoggingMiddleware({ logger: microLogger });
+    const loggingNs = await loggingNsPerCall(logging, microLogger, 20_000);
+
+    const handleRows: Measurement[] = [
+      { name: "handle(): pass-through", p50Us: 0, p99Us: 0, callsPerSec: 0, extra: { ns_per_call: baseNs } },
+      { name: "handle(): OTelMiddleware, no SDK", p50Us: 0, p99Us: 0, callsPerSec: 0, extra: { ns_per_call: noSdkNs, added_ns: noSdkNs - baseNs } },
+      { name: "handle(): OTelMiddleware, SDK + in-memory exporter", p50Us: 0, p99Us: 0, callsPerSec: 0, extra: { ns_per_call: sdkNs, added_ns: sdkNs - baseNs } },
+      { name: "handle(): StructuredLogging → file", p50Us: 0, p99Us: 0, callsPerSec: 0, extra: { ns_per_call: loggingNs, added_ns: loggingNs - baseNs } },
+    ];
+
+    // 2. Over the wire: a trivial tool through the in-memory transport, systems alternating.
+    trace.disable(); // the no-SDK row must see no global tracer provider
+    const plain = await lantern();
+    const otelNoSdk = await lantern([new OTelMiddleware()]);
+    const otelSdk = await lantern([new OTelMiddleware({ tracerProvider, meterProvider })]);
+    const wireFile = join(dir, "wire.log");
+    const fileLogger = winston.createLogger({ format: winston.format.json(), transports: [new winston.transports.File({ filename: wireFile })] });
+    const logged = await lantern([new StructuredLoggingMiddleware({ logger: fileLogger })]);
+    const rows = await measureAlternating([
+      { name: "lantern (no middleware)", call: yielding(plain.call) },
+      { name: "OTelMiddleware, no SDK", call: yielding(otelNoSdk.call) },
+      { name: "OTelMiddleware, SDK + in-memory exporter", call: yielding(resetting(exporter, otelSdk.call)) },
+      { name: "StructuredLoggingMiddleware → file", call: yielding(logged.call) },
+    ]);
+    await Promise.all([plain.close(), otelNoSdk.close(), otelSdk.close(), logged.close()]);
+    const wireCalls = 2000 + 5 * 5000;
+    await new Promise<void>((resolve) => {
+      fileLogger.on("finish", () => setImmediate(resolve));
+      fileLogger.end();
+    });
+    const written = readFileSync(wireFile, "utf8").split("\n").filter(Boolean).length;
+    await tracerProvider.shutdown();
+    await meterProvider.shutdown();
+    context.disable();
+
+    const base = rows[0]!;
+    const usPerCall = (r: Measurement) => 1e6 / r.callsPerSec;
+    for (const r of rows.slice(1)) r.extra = { added_us_per_call_by_throughput: usPerCall(r) - usPerCall(base) };
+    return [
+      {
+        title: "Tracing and logging: per-call cost of handle() (ns), no transport",
+        rows: handleRows,
+        notes: [
+          `OTelMiddleware with no SDK adds ${(noSdkNs - baseNs).toFixed(0)} ns per call (target < 1,000 ns)`,
+          `StructuredLoggingMiddleware to a file adds ${((loggingNs - baseNs) / 1000).toFixed(2)} µs per call, serialisation and stream hand-off included (target < 10 µs)`,
+          `OTelMiddleware with an SDK (span + 3 instruments) adds ${((sdkNs - baseNs) / 1000).toFixed(2)} µs per call`,
+        ],
+      },
+      {
+        title: "Tracing and logging: trivial tool over the in-memory transport (1 caller)",
+        baseline: "lantern (no middleware)",
+        rows,
+        notes: [`file log: ${written} lines written for ${wireCalls} calls (lines dropped for back-pressure: ${wireCalls - written})`],
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
