@@ -1,0 +1,190 @@
+import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { SpanContext } from "@opentelemetry/api";
+import type { CallContext, CallKind } from "../../core/call-context.js";
+
+/**
+ * The two line shapes: Lantern's (the seed's field names) and Elastic Common Schema.
+ *
+ * @example
+ * server.use(new StructuredLoggingMiddleware({ format: "ecs" satisfies LogFormat }));
+ */
+export type LogFormat = "json" | "ecs";
+
+/** The ECS version the `ecs` lines follow. */
+export const ECS_VERSION = "8.11.0";
+
+const REDACTED = "[REDACTED]";
+const MAX_DEPTH = 8;
+const MAX_ITEMS = 100;
+const MAX_STRING = 4096;
+
+/** `event` of a call's line, per kind; the name field says what was called. */
+const EVENT_OF: Record<CallKind, { event: string; field: string }> = {
+  tool: { event: "tool_call", field: "tool" },
+  resource: { event: "resource_read", field: "resource" },
+  prompt: { event: "prompt_get", field: "prompt" },
+};
+
+/** How a finished call is described on its line. */
+export interface CallLine {
+  level: string;
+  status: string;
+  durationMs: number;
+  /** `"<ErrorName>: <message>"` on failure. */
+  error: string | undefined;
+  errorName: string | undefined;
+  errorMessage: string | undefined;
+  args: unknown;
+  spanContext: SpanContext | undefined;
+}
+
+const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/**
+ * A call's line with the seed's fields (`event`, `tool`, `request_id`, `duration_ms`, `status`,
+ * `timestamp`, `error` on failure) plus `client_id`, `session_id` and the trace ids.
+ */
+export function jsonCallRecord(ctx: CallContext, line: CallLine): Record<string, unknown> {
+  const { event, field } = EVENT_OF[ctx.kind];
+  const record: Record<string, unknown> = {
+    level: line.level,
+    event,
+    [field]: ctx.name,
+    request_id: ctx.requestId,
+    duration_ms: round3(line.durationMs),
+    status: line.status,
+    timestamp: new Date().toISOString(),
+    client_id: ctx.clientId,
+  };
+  if (line.error !== undefined) record.error = line.error;
+  const sessionId = ctx.sessionId;
+  if (sessionId) record.session_id = sessionId;
+  if (line.spanContext) {
+    record.trace_id = line.spanContext.traceId;
+    record.span_id = line.spanContext.spanId;
+  }
+  if (line.args !== undefined) record.args = line.args;
+  return record;
+}
+
+/** The same line in Elastic Common Schema: `@timestamp`, `log.level`, `event.duration` (ns), `trace.id`, ... */
+export function ecsCallRecord(ctx: CallContext, line: CallLine): Record<string, unknown> {
+  const { event } = EVENT_OF[ctx.kind];
+  const record: Record<string, unknown> = {
+    level: line.level,
+    "@timestamp": new Date().toISOString(),
+    "log.level": line.level,
+    "ecs.version": ECS_VERSION,
+    message: `${event} ${ctx.name} ${line.status}`,
+    event: {
+      kind: "event",
+      action: event,
+      duration: Math.round(line.durationMs * 1e6),
+      outcome: line.status === "ok" ? "success" : "failure",
+    },
+    mcp: mcpFields(ctx, line.status, line.args),
+  };
+  if (line.errorName !== undefined) record.error = { type: line.errorName, message: line.errorMessage };
+  addEcsTrace(record, line.spanContext);
+  return record;
+}
+
+/** A `ServerLogger` message as the server's structured log records it. */
+export interface ClientLogLine {
+  level: string;
+  mcpLevel: LoggingLevel;
+  logger: string | undefined;
+  data: unknown;
+  spanContext: SpanContext | undefined;
+}
+
+export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine): Record<string, unknown> {
+  const { field } = EVENT_OF[ctx.kind];
+  const record: Record<string, unknown> = {
+    level: line.level,
+    event: "client_log",
+    mcp_level: line.mcpLevel,
+    data: line.data,
+    [field]: ctx.name,
+    request_id: ctx.requestId,
+    timestamp: new Date().toISOString(),
+    client_id: ctx.clientId,
+  };
+  if (line.logger) record.logger = line.logger;
+  const sessionId = ctx.sessionId;
+  if (sessionId) record.session_id = sessionId;
+  if (line.spanContext) {
+    record.trace_id = line.spanContext.traceId;
+    record.span_id = line.spanContext.spanId;
+  }
+  return record;
+}
+
+export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    level: line.level,
+    "@timestamp": new Date().toISOString(),
+    "log.level": line.level,
+    "ecs.version": ECS_VERSION,
+    message: typeof line.data === "string" ? line.data : safeJson(line.data),
+    event: { kind: "event", action: "client_log" },
+    mcp: { ...mcpFields(ctx, undefined, undefined), log_level: line.mcpLevel },
+  };
+  if (line.logger) record["log.logger"] = line.logger;
+  addEcsTrace(record, line.spanContext);
+  return record;
+}
+
+function mcpFields(ctx: CallContext, status: string | undefined, args: unknown): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    method: ctx.method,
+    [EVENT_OF[ctx.kind].field]: ctx.name,
+    request_id: ctx.requestId,
+    client_id: ctx.clientId,
+  };
+  if (ctx.sessionId) fields.session_id = ctx.sessionId;
+  if (status !== undefined) fields.status = status;
+  if (args !== undefined) fields.args = args;
+  return fields;
+}
+
+function addEcsTrace(record: Record<string, unknown>, spanContext: SpanContext | undefined): void {
+  if (!spanContext) return;
+  record.trace = { id: spanContext.traceId };
+  record.span = { id: spanContext.spanId };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return truncate(JSON.stringify(value) ?? String(value));
+  } catch {
+    return "[unserialisable]";
+  }
+}
+
+const truncate = (text: string): string => (text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}…[truncated]` : text);
+
+/**
+ * A copy of `value` fit for a log line: the values of `redact`ed keys (at any depth, names compared
+ * without case) replaced, depth, list lengths and strings bounded, cycles cut.
+ */
+export function redactValue(value: unknown, redact: ReadonlySet<string>, depth = 0): unknown {
+  if (typeof value === "string") return truncate(value);
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_DEPTH) return "[too deep]";
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ITEMS).map((item) => redactValue(item, redact, depth + 1));
+    if (value.length > MAX_ITEMS) items.push(`[${value.length - MAX_ITEMS} more]`);
+    return items;
+  }
+  const copy: Record<string, unknown> = {};
+  let count = 0;
+  for (const key of Object.keys(value)) {
+    if (++count > MAX_ITEMS) {
+      copy["[more]"] = `${Object.keys(value).length - MAX_ITEMS} more keys`;
+      break;
+    }
+    copy[key] = redact.has(key.toLowerCase()) ? REDACTED : redactValue((value as Record<string, unknown>)[key], redact, depth + 1);
+  }
+  return copy;
+}

@@ -1,0 +1,262 @@
+import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { context, isSpanContextValid, trace, type SpanContext } from "@opentelemetry/api";
+import winston from "winston";
+import type { CallContext } from "../../core/call-context.js";
+import { middlewareDecorator } from "../../core/decorators/middleware.js";
+import { describeError } from "../../core/errors.js";
+import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import { callOutcome } from "../../core/outcome.js";
+import type { ClientLogRecord, ServerSetup } from "../../core/server-setup.js";
+import { CALL_SPAN_CONTEXT } from "../tracing/semantic-conventions.js";
+import {
+  ecsCallRecord,
+  ecsClientLogRecord,
+  jsonCallRecord,
+  jsonClientLogRecord,
+  redactValue,
+  type CallLine,
+  type LogFormat,
+} from "./log-records.js";
+
+/**
+ * Options of {@link StructuredLoggingMiddleware} and `@Logged`.
+ *
+ * @example
+ * new StructuredLoggingMiddleware({ format: "ecs", includeArgs: true, redact: ["password", "ssn"] });
+ */
+export interface StructuredLoggingOptions {
+  /** Your own winston logger; its format and transports decide how lines are written. */
+  logger?: winston.Logger;
+  /** Transports for the logger Lantern creates (default: JSON lines on stderr, as stdout may carry stdio MCP). */
+  transports?: winston.transport[];
+  /** Lowest level the logger Lantern creates writes. Default `info`. */
+  level?: string;
+  /** Put the (redacted) arguments on each call's line. Off by default: arguments may be sensitive. */
+  includeArgs?: boolean;
+  /** Argument (and `ServerLogger` data) field names, at any depth, whose values never reach a line. */
+  redact?: string[];
+  /** `json` (the seed's field names, default) or `ecs` (Elastic Common Schema). */
+  format?: LogFormat;
+  /** Lines waiting for a slow sink past which new ones are dropped (and counted). Default 10,000. */
+  maxPendingLines?: number;
+}
+
+/** What a decorator may change per class or method; the rest configures the shared logger. */
+interface PerCallOptions {
+  includeArgs: boolean;
+  redact: ReadonlySet<string>;
+}
+
+/** Removes winston's routing `level` from ECS lines, which carry it as `log.level`. */
+const dropRoutingLevel = winston.format((info) => {
+  delete (info as { level?: string }).level;
+  return info;
+});
+
+/** The logger and its bookkeeping, shared by a middleware and its decorator variants. */
+class LogSink {
+  readonly logger: winston.Logger;
+  readonly format: LogFormat;
+  /** Marks, in `CallContext.bag`, calls this sink logs (with the options they are logged with). */
+  readonly callKey = Symbol("lantern:structured-log");
+  readonly levels: { ok: string; warn: string; error: string; byMcp: Record<LoggingLevel, string> };
+  private readonly maxPending: number;
+  private dropped = 0;
+
+  constructor(options: StructuredLoggingOptions) {
+    this.format = options.format ?? "json";
+    this.maxPending = options.maxPendingLines ?? 10_000;
+    this.logger =
+      options.logger ??
+      winston.createLogger({
+        level: options.level ?? "info",
+        format: this.format === "ecs" ? winston.format.combine(dropRoutingLevel(), winston.format.json()) : winston.format.json(),
+        transports: options.transports ?? [new winston.transports.Stream({ stream: process.stderr })],
+      });
+    this.levels = levelsFor(this.logger);
+  }
+
+  /** Ends the logger and waits (boundedly) until its transports wrote what they buffered. */
+  close(): Promise<void> {
+    const logger = this.logger;
+    if (logger.writableEnded) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      timer.unref();
+      logger.once("finish", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      logger.end();
+    });
+  }
+
+  write(record: Record<string, unknown>): void {
+    const logger = this.logger;
+    // winston accepts every write and buffers behind a slow transport without limit: bound it.
+    if (logger.writableLength >= this.maxPending) {
+      this.dropped++;
+      return;
+    }
+    if (this.dropped > 0) {
+      const count = this.dropped;
+      this.dropped = 0;
+      logger.log({ level: this.levels.warn, event: "log_lines_dropped", count, reason: "the log sink was slower than the calls" } as unknown as winston.LogEntry);
+    }
+    logger.log(record as winston.LogEntry);
+  }
+}
+
+/** The winston level names to use with `logger`'s level set (npm's by default, syslog's work too). */
+function levelsFor(logger: winston.Logger): LogSink["levels"] {
+  const has = (name: string) => logger.levels[name] !== undefined;
+  const pick = (...names: string[]) => names.find(has) ?? "info";
+  const warn = pick("warn", "warning");
+  const error = pick("error", "err");
+  const info = pick("info");
+  const debug = pick("debug", "info");
+  return {
+    ok: info,
+    warn,
+    error,
+    byMcp: {
+      debug,
+      info,
+      notice: pick("notice", "info"),
+      warning: warn,
+      error,
+      critical: pick("crit", "critical", "error"),
+      alert: pick("alert", "error"),
+      emergency: pick("emerg", "emergency", "error"),
+    },
+  };
+}
+
+const NOT_SET = Symbol("not set");
+
+/**
+ * Writes one JSON line per call with winston: `event`, `tool`, `request_id`, `duration_ms`,
+ * `status`, `timestamp`, `error` on failure, `client_id`, `session_id`, and `trace_id` / `span_id`
+ * when the call is traced — so a log line leads to its trace. Also records every `ServerLogger`
+ * message of the calls it covers, with their request id. Arguments only when asked for, with
+ * `redact`ed fields masked.
+ *
+ * @example
+ * server.use(new StructuredLoggingMiddleware({ redact: ["password"], transports: [new winston.transports.File({ filename: "calls.log" })] }));
+ */
+export class StructuredLoggingMiddleware implements ConfigurableMiddleware<StructuredLoggingOptions> {
+  private sink: LogSink | undefined;
+  private readonly options: StructuredLoggingOptions;
+  private readonly perCall: PerCallOptions;
+
+  constructor(options: StructuredLoggingOptions = {}) {
+    this.options = options;
+    this.perCall = { includeArgs: options.includeArgs === true, redact: new Set((options.redact ?? []).map((k) => k.toLowerCase())) };
+  }
+
+  /** The winston logger lines go to. */
+  get logger(): winston.Logger {
+    return this.shared().logger;
+  }
+
+  /** Records `ServerLogger` messages of the calls this middleware covers; flushes its own logger at shutdown. */
+  setup(server: ServerSetup): void {
+    const sink = this.shared();
+    server.onClientLog((record) => logClientMessage(sink, record));
+    // A logger Lantern made is Lantern's to flush (files written in full before the process exits);
+    // a logger you pass in stays yours.
+    if (!this.options.logger) server.onShutdown(() => sink.close());
+  }
+
+  /** This middleware with other argument options for a class or method, writing to the same logger. */
+  withOptions(options: Partial<StructuredLoggingOptions>): MiddlewareObject {
+    const variant = new StructuredLoggingMiddleware({
+      includeArgs: options.includeArgs ?? this.perCall.includeArgs,
+      redact: [...this.perCall.redact, ...(options.redact ?? [])],
+    });
+    variant.sink = this.shared();
+    return variant;
+  }
+
+  async handle(ctx: CallContext, next: Next): Promise<unknown> {
+    const sink = this.shared();
+    if (ctx.bag.has(sink.callKey)) return next();
+    ctx.bag.set(sink.callKey, this.perCall);
+    let thrown: unknown = NOT_SET;
+    try {
+      return await next();
+    } catch (error) {
+      thrown = error;
+      throw error;
+    } finally {
+      this.logCall(sink, ctx, thrown);
+    }
+  }
+
+  private logCall(sink: LogSink, ctx: CallContext, thrown: unknown): void {
+    try {
+      const outcome = callOutcome(ctx, thrown === NOT_SET ? undefined : (thrown ?? new Error("undefined was thrown")));
+      const failed = outcome.status !== "ok";
+      const error = failed ? (outcome.error ?? thrown) : undefined;
+      const line: CallLine = {
+        level: !failed ? sink.levels.ok : outcome.status === "error" ? sink.levels.error : sink.levels.warn,
+        status: outcome.status,
+        durationMs: ctx.elapsedMs(),
+        error: failed ? describeError(error) : undefined,
+        errorName: failed ? (error instanceof Error ? error.name : "Error") : undefined,
+        errorMessage: failed ? (error instanceof Error ? error.message : String(error)) : undefined,
+        args: this.perCall.includeArgs ? redactValue(ctx.args, this.perCall.redact) : undefined,
+        spanContext: callSpanContext(ctx),
+      };
+      sink.write(sink.format === "ecs" ? ecsCallRecord(ctx, line) : jsonCallRecord(ctx, line));
+    } catch (error) {
+      // A log line must never change how a call ends.
+      process.stderr.write(`[lantern] could not write the structured log line of ${ctx.kind} "${ctx.name}": ${describeError(error)}\n`);
+    }
+  }
+
+  private shared(): LogSink {
+    return (this.sink ??= new LogSink(this.options));
+  }
+}
+
+/**
+ * The decorator form of {@link StructuredLoggingMiddleware}: logs every tool of a class, or one
+ * method. A call also covered by a server-wide instance is logged once, by that instance.
+ *
+ * @example
+ * @Server({ name: "hr-api", version: "1.0.0" })
+ * @Logged({ includeArgs: true, redact: ["ssn"] })
+ * class HrApi { ... }
+ */
+export const Logged = middlewareDecorator(StructuredLoggingMiddleware);
+
+function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
+  const ctx = record.ctx;
+  const options = ctx.bag.get(sink.callKey) as PerCallOptions | undefined;
+  if (!options) return;
+  try {
+    const line = {
+      level: sink.levels.byMcp[record.level] ?? sink.levels.ok,
+      mcpLevel: record.level,
+      logger: record.logger,
+      data: redactValue(record.data, options.redact),
+      // Inside the tool: the active span is the tool's own (a child span, maybe), else the call's.
+      spanContext: validOrUndefined(trace.getSpanContext(context.active())) ?? callSpanContext(ctx),
+    };
+    sink.write(sink.format === "ecs" ? ecsClientLogRecord(ctx, line) : jsonClientLogRecord(ctx, line));
+  } catch (error) {
+    process.stderr.write(`[lantern] could not write a ServerLogger message to the structured log: ${describeError(error)}\n`);
+  }
+}
+
+/**
+ * The call's span: the one the tracing middleware started (found in the call's bag when this
+ * middleware runs outside it in the chain), else whatever span is active here.
+ */
+function callSpanContext(ctx: CallContext): SpanContext | undefined {
+  return validOrUndefined(ctx.bag.get(CALL_SPAN_CONTEXT) as SpanContext | undefined) ?? validOrUndefined(trace.getSpanContext(context.active()));
+}
+
+const validOrUndefined = (spanContext: SpanContext | undefined): SpanContext | undefined =>
+  spanContext && isSpanContextValid(spanContext) ? spanContext : undefined;

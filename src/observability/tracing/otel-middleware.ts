@@ -1,0 +1,368 @@
+import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  context,
+  metrics,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Counter,
+  type Histogram,
+  type Link,
+  type MeterProvider,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+} from "@opentelemetry/api";
+import type { CallContext } from "../../core/call-context.js";
+import { middlewareDecorator } from "../../core/decorators/middleware.js";
+import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import { callOutcome } from "../../core/outcome.js";
+import type { ServerSetup } from "../../core/server-setup.js";
+import { hasGlobalTracerProvider, NOOP_METER_CONSTRUCTOR, startOtlpSdk } from "./otlp-sdk.js";
+import {
+  CALL_SPAN_CONTEXT,
+  EXECUTE_TOOL,
+  MCP_ATTRIBUTES as A,
+  MCP_DURATION_BUCKETS,
+  MCP_METRICS,
+  TOOL_ERROR,
+} from "./semantic-conventions.js";
+import { parentContextOf } from "./trace-parent.js";
+
+/**
+ * Options of {@link OTelMiddleware} and `@Traced`.
+ *
+ * @example
+ * new OTelMiddleware({ serviceName: "hr-api", endpoint: "http://otel-collector:4318", captureArguments: false });
+ */
+export interface OTelOptions {
+  /** `service.name` of the SDK Lantern sets up for `endpoint`. Default: the server's name. */
+  serviceName?: string;
+  /**
+   * OTLP/HTTP base URL (`http://collector:4318`). When given (or `OTEL_EXPORTER_OTLP_ENDPOINT` is
+   * set and no SDK is registered yet), Lantern sets up the OpenTelemetry SDK with an OTLP exporter
+   * when the server is built; the SDK packages are optional dependencies.
+   */
+  endpoint?: string;
+  /** Spans go here instead of the global tracer provider. */
+  tracerProvider?: TracerProvider;
+  /** Metrics go here instead of the global meter provider. */
+  meterProvider?: MeterProvider;
+  /** Record the tool's arguments as `gen_ai.tool.call.arguments` (may hold sensitive data: off by default). */
+  captureArguments?: boolean;
+  /** Record a successful tool's result as `gen_ai.tool.call.result` (off by default). */
+  captureResults?: boolean;
+}
+
+/** The options a decorator may change per class or method; the rest configure the shared sinks. */
+type PerCallOptions = Pick<OTelOptions, "captureArguments" | "captureResults">;
+
+const INSTRUMENTATION_NAME = "lantern-mcp";
+/** Captured arguments and results are cut here: a span attribute is not a blob store. */
+const MAX_CAPTURED_CHARS = 8192;
+const INTERNAL_ERROR_CODE = "-32603";
+
+interface Instruments {
+  toolDuration: Histogram;
+  toolErrors: Counter;
+  operationDuration: Histogram;
+}
+
+/**
+ * Where spans and metrics go, shared by a middleware and every decorator variant of it. Whether a
+ * real SDK is behind the global providers is checked cheaply per call and remembered per provider,
+ * so with none registered a call costs a couple of property reads, and an SDK registered after the
+ * server started is still picked up.
+ */
+class TelemetrySinks {
+  tracerProvider: TracerProvider | undefined;
+  meterProvider: MeterProvider | undefined;
+  private tracerOf: { provider: TracerProvider | undefined; tracer: Tracer | undefined } = { provider: undefined, tracer: undefined };
+  private instrumentsOf: { provider: MeterProvider | undefined; instruments: Instruments | undefined } = { provider: undefined, instruments: undefined };
+  private started = false;
+
+  constructor(readonly options: OTelOptions) {
+    this.tracerProvider = options.tracerProvider;
+    this.meterProvider = options.meterProvider;
+  }
+
+  tracer(): Tracer | undefined {
+    const provider = this.tracerProvider ?? trace.getTracerProvider();
+    const cached = this.tracerOf;
+    if (provider === cached.provider && cached.tracer) return cached.tracer;
+    // The global provider is a proxy until an SDK registers a delegate; until then there is
+    // nothing to record, and asking the proxy again is all the next call costs.
+    const proxy = provider as TracerProvider & { getDelegateTracer?: (name: string) => Tracer | undefined };
+    const tracer =
+      provider !== this.tracerProvider && typeof proxy.getDelegateTracer === "function"
+        ? proxy.getDelegateTracer(INSTRUMENTATION_NAME)
+        : provider.getTracer(INSTRUMENTATION_NAME);
+    this.tracerOf = { provider, tracer };
+    return tracer;
+  }
+
+  instruments(): Instruments | undefined {
+    const provider = this.meterProvider ?? metrics.getMeterProvider();
+    if (provider === this.instrumentsOf.provider) return this.instrumentsOf.instruments;
+    const meter = provider.getMeter(INSTRUMENTATION_NAME);
+    const instruments: Instruments | undefined =
+      meter.constructor === NOOP_METER_CONSTRUCTOR
+        ? undefined
+        : {
+            toolDuration: meter.createHistogram(MCP_METRICS.TOOL_DURATION, {
+              unit: "s",
+              description: "Duration of MCP tool calls",
+              advice: { explicitBucketBoundaries: [...MCP_DURATION_BUCKETS] },
+            }),
+            toolErrors: meter.createCounter(MCP_METRICS.TOOL_ERRORS, { description: "MCP tool calls that did not end ok" }),
+            operationDuration: meter.createHistogram(MCP_METRICS.SERVER_OPERATION_DURATION, {
+              unit: "s",
+              description: "MCP request duration as observed on the receiver from the time it was received until the result is sent",
+              advice: { explicitBucketBoundaries: [...MCP_DURATION_BUCKETS] },
+            }),
+          };
+    this.instrumentsOf = { provider, instruments };
+    return instruments;
+  }
+
+  /** Sets up the OTLP SDK once, when an endpoint is configured and nothing else provides tracing. */
+  async start(server: ServerSetup): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const env = process.env;
+    if (this.tracerProvider || env.OTEL_SDK_DISABLED === "true") return;
+    const endpoint = this.options.endpoint;
+    // From the environment alone, defer to an SDK the application registered itself: it read the
+    // same variables, and two exporters would send every span twice.
+    if (!endpoint && (!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || hasGlobalTracerProvider())) return;
+    const sdk = await startOtlpSdk({ serviceName: this.options.serviceName ?? server.info.name, endpoint, metrics: !this.meterProvider });
+    if (!sdk) return;
+    this.tracerProvider = sdk.tracerProvider;
+    this.meterProvider ??= sdk.meterProvider;
+    server.onShutdown(() => sdk.shutdown());
+  }
+}
+
+/** Marks a call some OTelMiddleware already handles, so a second one does not trace it twice. */
+const HANDLED = Symbol("lantern:otel.handled");
+
+/**
+ * Traces every call as an OpenTelemetry SERVER span (`tools/call search_employees`) with the seed's
+ * attributes and the MCP semantic conventions', parented on the trace context the client sent in
+ * `params._meta`, and active while the tool runs so the tool's own spans nest under it. Records
+ * `mcp.tool.duration`, `mcp.tool.errors` and `mcp.server.operation.duration`. Uses only
+ * `@opentelemetry/api`: with no SDK registered it costs next to nothing.
+ *
+ * @example
+ * server.use(new OTelMiddleware({ serviceName: "hr-api", endpoint: "http://127.0.0.1:4318" }));
+ */
+export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
+  private sinks: TelemetrySinks;
+  private readonly perCall: PerCallOptions;
+
+  constructor(options: OTelOptions = {}) {
+    this.sinks = new TelemetrySinks(options);
+    this.perCall = { captureArguments: options.captureArguments, captureResults: options.captureResults };
+  }
+
+  /** Sets up the OTLP SDK when an endpoint is configured (once, when the server is built). */
+  async setup(server: ServerSetup): Promise<void> {
+    await this.sinks.start(server);
+  }
+
+  /** This middleware with other capture options for a class or method; spans and metrics go to the same place. */
+  withOptions(options: Partial<OTelOptions>): MiddlewareObject {
+    const variant = new OTelMiddleware({
+      captureArguments: options.captureArguments ?? this.perCall.captureArguments,
+      captureResults: options.captureResults ?? this.perCall.captureResults,
+    });
+    variant.sinks = this.sinks;
+    return variant;
+  }
+
+  handle(ctx: CallContext, next: Next): Promise<unknown> {
+    const tracer = this.sinks.tracer();
+    const instruments = this.sinks.instruments();
+    if ((!tracer && !instruments) || ctx.bag.has(HANDLED)) return next();
+    ctx.bag.set(HANDLED, true);
+    return tracer ? this.traced(ctx, next, tracer, instruments) : this.measured(ctx, next, instruments!);
+  }
+
+  private async measured(ctx: CallContext, next: Next, instruments: Instruments): Promise<unknown> {
+    try {
+      const result = await next();
+      record(instruments, ctx, endOf(ctx, undefined, false));
+      return result;
+    } catch (error) {
+      record(instruments, ctx, endOf(ctx, error, true));
+      throw error;
+    }
+  }
+
+  private async traced(ctx: CallContext, next: Next, tracer: Tracer, instruments: Instruments | undefined): Promise<unknown> {
+    const active = context.active();
+    const parent = parentContextOf(ctx, active);
+    const span = tracer.startSpan(spanNameOf(ctx), { kind: SpanKind.SERVER, attributes: this.startAttributes(ctx), links: ambientLink(active, parent) }, parent);
+    ctx.bag.set(CALL_SPAN_CONTEXT, span.spanContext());
+    let result: unknown;
+    let end: CallEnd;
+    try {
+      result = await context.with(trace.setSpan(parent, span), next);
+      end = endOf(ctx, undefined, false);
+    } catch (error) {
+      end = endOf(ctx, error, true);
+      finishSpan(span, ctx, end, undefined, false);
+      if (instruments) record(instruments, ctx, end);
+      throw error;
+    }
+    finishSpan(span, ctx, end, result, this.perCall.captureResults === true);
+    if (instruments) record(instruments, ctx, end);
+    return result;
+  }
+
+  private startAttributes(ctx: CallContext): Attributes {
+    const attributes: Attributes = {
+      [A.METHOD_NAME]: ctx.method,
+      [A.REQUEST_ID]: ctx.requestId,
+      [A.JSONRPC_REQUEST_ID]: ctx.requestId,
+      [A.CLIENT_ID]: ctx.clientId,
+    };
+    if (ctx.kind === "tool") {
+      attributes[A.TOOL_NAME] = ctx.name;
+      attributes[A.GEN_AI_TOOL_NAME] = ctx.name;
+      attributes[A.GEN_AI_OPERATION_NAME] = EXECUTE_TOOL;
+      if (this.perCall.captureArguments) attributes[A.GEN_AI_TOOL_CALL_ARGUMENTS] = captured(ctx.args);
+    } else if (ctx.kind === "prompt") {
+      attributes[A.GEN_AI_PROMPT_NAME] = ctx.name;
+    } else {
+      attributes[A.RESOURCE_URI] = ctx.name;
+    }
+    const sessionId = ctx.sessionId;
+    if (sessionId) attributes[A.SESSION_ID] = sessionId;
+    addSessionAttributes(attributes, ctx);
+    return attributes;
+  }
+}
+
+/**
+ * The decorator form of {@link OTelMiddleware}: traces every tool of a class, or one method. A
+ * call also covered by a server-wide `OTelMiddleware` gets one span, from that instance.
+ *
+ * @example
+ * @Server({ name: "hr-api", version: "1.0.0" })
+ * @Traced()
+ * class HrApi { ... }
+ */
+export const Traced = middlewareDecorator(OTelMiddleware);
+
+/** How a call ended, in the terms spans and metrics record. */
+interface CallEnd {
+  ok: boolean;
+  status: string;
+  errorType: string | undefined;
+  /** The JSON-RPC error code sent to the client, when the call ended in a JSON-RPC error. */
+  rpcCode: string | undefined;
+  error: unknown;
+  seconds: number;
+}
+
+function endOf(ctx: CallContext, thrown: unknown, didThrow: boolean): CallEnd {
+  const outcome = callOutcome(ctx, didThrow ? (thrown ?? new Error("undefined was thrown")) : undefined);
+  const seconds = ctx.elapsedMs() / 1000;
+  if (outcome.status === "ok") return { ok: true, status: "ok", errorType: undefined, rpcCode: undefined, error: undefined, seconds };
+  // What the client receives decides error.type: a thrown error becomes a JSON-RPC error with its
+  // code (the SDK answers -32603 for one without), a tool's failure an isError result.
+  const rpcCode = didThrow ? jsonRpcCodeOf(thrown) : undefined;
+  return { ok: false, status: outcome.status, errorType: rpcCode ?? outcome.errorType ?? TOOL_ERROR, rpcCode, error: outcome.error ?? thrown, seconds };
+}
+
+function jsonRpcCodeOf(error: unknown): string {
+  if (error instanceof McpError) return String(error.code);
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" && Number.isSafeInteger(code) ? String(code) : INTERNAL_ERROR_CODE;
+}
+
+function finishSpan(span: Span, ctx: CallContext, end: CallEnd, result: unknown, captureResult: boolean): void {
+  if (ctx.kind === "tool") span.setAttribute(A.TOOL_STATUS, end.ok ? "ok" : "error");
+  span.setAttribute(A.LANTERN_CALL_STATUS, end.status);
+  if (end.ok) {
+    if (captureResult && ctx.kind === "tool" && result) {
+      const r = result as CallToolResult;
+      span.setAttribute(A.GEN_AI_TOOL_CALL_RESULT, captured(r.structuredContent ?? r.content));
+    }
+  } else {
+    span.setAttribute(A.ERROR_TYPE, end.errorType!);
+    if (end.rpcCode) span.setAttribute(A.RPC_RESPONSE_STATUS_CODE, end.rpcCode);
+    const error = end.error;
+    if (error instanceof Error) span.recordException(error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  }
+  span.end();
+}
+
+function record(instruments: Instruments, ctx: CallContext, end: CallEnd): void {
+  const attributes: Attributes = { [A.METHOD_NAME]: ctx.method };
+  if (ctx.kind === "tool") {
+    attributes[A.GEN_AI_TOOL_NAME] = ctx.name;
+    attributes[A.GEN_AI_OPERATION_NAME] = EXECUTE_TOOL;
+  } else if (ctx.kind === "prompt") {
+    attributes[A.GEN_AI_PROMPT_NAME] = ctx.name;
+  }
+  addSessionAttributes(attributes, ctx);
+  if (!end.ok) {
+    attributes[A.ERROR_TYPE] = end.errorType!;
+    if (end.rpcCode) attributes[A.RPC_RESPONSE_STATUS_CODE] = end.rpcCode;
+  }
+  instruments.operationDuration.record(end.seconds, attributes);
+  if (ctx.kind !== "tool") return;
+  // Only registered tool names reach a chain (unknown ones are refused before), so `tool` is bounded.
+  const toolAttributes = { tool: ctx.name };
+  instruments.toolDuration.record(end.seconds, toolAttributes);
+  if (!end.ok) instruments.toolErrors.add(1, toolAttributes);
+}
+
+/** The convention's span name: `{mcp.method.name} {target}`; resource URIs are left out (unbounded). */
+function spanNameOf(ctx: CallContext): string {
+  return ctx.kind === "resource" ? ctx.method : `${ctx.method} ${ctx.name}`;
+}
+
+function addSessionAttributes(attributes: Attributes, ctx: CallContext): void {
+  const version = ctx.session.protocolVersion;
+  if (version) attributes[A.PROTOCOL_VERSION] = version;
+  switch (ctx.transport) {
+    case "stdio":
+      attributes[A.NETWORK_TRANSPORT] = "pipe";
+      break;
+    case "http":
+      attributes[A.NETWORK_TRANSPORT] = "tcp";
+      attributes[A.NETWORK_PROTOCOL_NAME] = "http";
+      break;
+    default:
+      // The in-memory transport of tests is no network at all.
+      break;
+  }
+}
+
+/**
+ * The convention parents the server span on the client's context and links the ambient one (an
+ * HTTP server span, say) when both exist and differ.
+ */
+function ambientLink(active: Context, parent: Context): Link[] | undefined {
+  if (active === parent) return undefined;
+  const ambient = trace.getSpanContext(active);
+  const remote = trace.getSpanContext(parent);
+  if (!ambient || !remote || ambient.spanId === remote.spanId) return undefined;
+  return [{ context: ambient }];
+}
+
+function captured(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? "null";
+  } catch {
+    text = '"[unserialisable]"';
+  }
+  return text.length > MAX_CAPTURED_CHARS ? `${text.slice(0, MAX_CAPTURED_CHARS)}…[truncated]` : text;
+}
