@@ -1,1 +1,2 @@
 export { createTestClient, type CallOptions, type TestClient, type TestClientOptions } from "./create-test-client.js";
+export { createToken, type CreateTokenOptions } from "./create-token.js";

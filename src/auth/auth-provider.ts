@@ -1,0 +1,79 @@
+import type { CallerIdentity } from "../core/call-context.js";
+import { UnauthorizedError } from "../core/errors.js";
+
+/**
+ * Proves who presents a credential. `JWTAuth` and `APIKeyAuth` implement it; implement it yourself
+ * for anything else (token introspection, a session store) and hand it to `AuthMiddleware`.
+ *
+ * Throw `UnauthorizedError` with a reason the client may read ("the token has expired"); never put
+ * the credential or its content in that reason. Any other exception is answered with a generic
+ * "could not be verified" so that nothing it says can leak.
+ *
+ * @example
+ * const introspection: AuthProvider = {
+ *   async verify(token) {
+ *     const info = await introspect(token);
+ *     if (!info.active) throw new UnauthorizedError("Unauthorized: the token is not active");
+ *     return identityFromClaims(info, { method: "introspection" });
+ *   },
+ * };
+ * server.use(new AuthMiddleware(introspection));
+ */
+export interface AuthProvider {
+  /** Resolves the identity `token` proves, or throws `UnauthorizedError` naming the reason. */
+  verify(token: string): Promise<CallerIdentity>;
+}
+
+/**
+ * Options of {@link identityFromClaims}.
+ *
+ * @example
+ * identityFromClaims(claims, { method: "introspection", clientIdClaim: "app_id" });
+ */
+export interface IdentityMapping {
+  /** Which provider established the identity (`jwt`, `api-key`, ...). */
+  method: string;
+  /** Take the client id from this claim only (default: `client_id`, then `azp`, then `sub`). */
+  clientIdClaim?: string;
+}
+
+const words = (value: unknown): string[] => {
+  if (typeof value === "string") return value.split(/\s+/).filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string" && v.length > 0);
+  return [];
+};
+
+const nonEmptyString = (value: unknown): string | undefined => (typeof value === "string" && value.length > 0 ? value : undefined);
+
+/**
+ * The identity a set of verified claims describes: client id from `client_id`, `azp` or `sub` (or
+ * the configured claim), scopes from `scope` (space-separated) and/or `scp` (array or string), roles
+ * from `roles`, and every claim as is. Throws `UnauthorizedError` when no claim names the client.
+ *
+ * @example
+ * identityFromClaims({ sub: "u1", azp: "dashboard", scope: "hr:read hr:write" }, { method: "jwt" });
+ * // { clientId: "dashboard", subject: "u1", scopes: ["hr:read", "hr:write"], roles: [], ... }
+ */
+export function identityFromClaims(claims: Record<string, unknown>, mapping: IdentityMapping): CallerIdentity {
+  const clientId = mapping.clientIdClaim
+    ? nonEmptyString(claims[mapping.clientIdClaim])
+    : nonEmptyString(claims.client_id) ?? nonEmptyString(claims.azp) ?? nonEmptyString(claims.sub);
+  if (clientId === undefined) {
+    throw new UnauthorizedError(
+      mapping.clientIdClaim
+        ? `Unauthorized: the token has no "${mapping.clientIdClaim}" claim to identify the client`
+        : "Unauthorized: the token names no client (no client_id, azp or sub claim)",
+    );
+  }
+  const scope = words(claims.scope);
+  const scp = words(claims.scp);
+  return {
+    clientId,
+    subject: nonEmptyString(claims.sub),
+    issuer: nonEmptyString(claims.iss),
+    scopes: Object.freeze(scp.length === 0 ? scope : [...new Set([...scope, ...scp])]),
+    roles: Object.freeze(words(claims.roles)),
+    claims: Object.freeze({ ...claims }),
+    method: mapping.method,
+  };
+}

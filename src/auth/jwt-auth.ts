@@ -1,0 +1,219 @@
+import { createSecretKey, webcrypto, type KeyObject } from "node:crypto";
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import type { CallerIdentity } from "../core/call-context.js";
+import { UnauthorizedError } from "../core/errors.js";
+import { identityFromClaims, type AuthProvider } from "./auth-provider.js";
+import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
+
+/**
+ * Shortest shared secret JWTAuth accepts, in bytes (HS256's hash size; RFC 7518 §3.2).
+ *
+ * @example
+ * const secret = randomBytes(MIN_SECRET_BYTES); // or: openssl rand -base64 48
+ */
+export const MIN_SECRET_BYTES = 32;
+
+/**
+ * Where JWTAuth finds the key that verifies tokens: a shared secret, a public key, or a JWKS URL.
+ *
+ * @example
+ * new JWTAuth({ jwksUrl: "https://idp.example/.well-known/jwks.json", cooldownMs: 60_000 });
+ */
+export type JWTKeySource =
+  | {
+      /** HS256/384/512 shared secret, at least 32 bytes (a string counts its UTF-8 bytes). */
+      secret: string | Uint8Array | KeyObject;
+    }
+  | {
+      /** RS*, PS*, ES* or EdDSA public key: PEM (SPKI), JWK or KeyObject. Its type decides the algorithms. */
+      publicKey: PublicKeyInput;
+    }
+  | {
+      /** URL of the issuer's JSON Web Key Set; https, or http on a loopback address. */
+      jwksUrl: string | URL;
+      /** How long fetched keys are trusted before refetching, in ms. Default 10 minutes. */
+      cacheMaxAgeMs?: number;
+      /** Least time between two refetches triggered by an unknown `kid`, in ms. Default 30 s. */
+      cooldownMs?: number;
+      /** Time limit of one fetch, in ms. Default 5 s. */
+      timeoutMs?: number;
+    };
+
+/**
+ * What JWTAuth checks beyond the signature.
+ *
+ * @example
+ * new JWTAuth({ publicKey: pem }, { issuer: "https://idp.example", audience: "hr-api", clockToleranceSec: 30 });
+ */
+export interface JWTAuthOptions {
+  /** Accepted `iss` value(s); checked when set. */
+  issuer?: string | string[];
+  /** Accepted `aud` value(s); checked when set. */
+  audience?: string | string[];
+  /** Accepted algorithms; must be a subset of what the key type allows (default: all of those). */
+  algorithms?: string[];
+  /** Leeway for `exp` and `nbf`, in seconds (clock skew between issuer and server). Default 0. */
+  clockToleranceSec?: number;
+  /** Take the client id from this claim (default: `client_id`, then `azp`, then `sub`). */
+  clientIdClaim?: string;
+  /** Refuse tokens without `exp` (default true: a token that never expires is a standing credential). */
+  requireExpiry?: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+const secretBytes = (secret: string | Uint8Array | KeyObject): KeyObject => {
+  if (typeof secret === "string") return createSecretKey(Buffer.from(secret, "utf8"));
+  if (secret instanceof Uint8Array) return createSecretKey(Buffer.from(secret));
+  if (typeof secret === "object" && secret !== null && (secret as KeyObject).type === "secret") return secret as KeyObject;
+  throw new TypeError("JWTAuth({ secret }) takes a string, a Uint8Array or a secret KeyObject (for an RSA/EC public key use JWTAuth({ publicKey }))");
+};
+
+/**
+ * One WebCrypto HMAC key per HS algorithm, imported once: handing jose the raw secret (or a secret
+ * KeyObject) makes it import the key again on every verification, which costs more than the MAC.
+ * Only algorithms already checked against the allowed list reach this resolver.
+ */
+function hmacKeys(secret: KeyObject): JWTVerifyGetKey {
+  const raw = secret.export();
+  const imported = new Map<string, Promise<webcrypto.CryptoKey>>();
+  return (header) => {
+    let key = imported.get(header.alg);
+    if (!key) {
+      key = webcrypto.subtle.importKey("raw", raw, { name: "HMAC", hash: `SHA-${header.alg.slice(2)}` }, false, ["verify"]);
+      imported.set(header.alg, key);
+    }
+    return key as unknown as ReturnType<JWTVerifyGetKey>;
+  };
+}
+
+/** The reason a client may read for a failed verification: jose's error codes, mapped; never the token's content. */
+function refusal(error: unknown, accepted: readonly string[]): UnauthorizedError {
+  if (error instanceof UnauthorizedError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  switch (code) {
+    case "ERR_JWT_EXPIRED":
+      return new UnauthorizedError("Unauthorized: the token has expired; obtain a new one");
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED": {
+      const { claim, reason } = error as { claim?: string; reason?: string };
+      if (reason === "missing") {
+        return new UnauthorizedError(claim === "exp"
+          ? "Unauthorized: the token has no expiry (exp claim); tokens must expire"
+          : `Unauthorized: the token lacks the required "${claim}" claim`);
+      }
+      if (claim === "nbf") return new UnauthorizedError("Unauthorized: the token is not valid yet (nbf is in the future)");
+      if (claim === "iss") return new UnauthorizedError("Unauthorized: the token's issuer (iss) is not accepted by this server");
+      if (claim === "aud") return new UnauthorizedError("Unauthorized: the token's audience (aud) does not include this server");
+      if (claim === "iat") return new UnauthorizedError("Unauthorized: the token's issue time (iat) is invalid");
+      return new UnauthorizedError(`Unauthorized: the token's "${claim ?? "?"}" claim is invalid`);
+    }
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return new UnauthorizedError("Unauthorized: the token's signature is invalid");
+    case "ERR_JOSE_ALG_NOT_ALLOWED":
+    case "ERR_JOSE_NOT_SUPPORTED":
+      return new UnauthorizedError(`Unauthorized: the token's signing algorithm is not accepted (this server accepts ${accepted.join(", ")})`);
+    case "ERR_JWKS_NO_MATCHING_KEY":
+      return new UnauthorizedError("Unauthorized: no key of the issuer's key set (JWKS) matches the token's key id (kid)");
+    case "ERR_JWKS_MULTIPLE_MATCHING_KEYS":
+      return new UnauthorizedError("Unauthorized: several keys of the issuer's key set (JWKS) match the token; give each key a distinct kid");
+    case "ERR_JWKS_TIMEOUT":
+    case "ERR_JWKS_INVALID":
+      return new UnauthorizedError("Unauthorized: the issuer's key set (JWKS) could not be fetched; try again later");
+    case "ERR_JWS_INVALID":
+    case "ERR_JWT_INVALID":
+      return new UnauthorizedError("Unauthorized: the bearer token is not a well-formed signed JWT");
+    default:
+      // Network failures while fetching the JWKS land here, as does anything unexpected.
+      return new UnauthorizedError("Unauthorized: the token could not be verified");
+  }
+}
+
+/**
+ * Verifies bearer JWTs with `jose`: the signature (shared secret, public key or JWKS URL), `exp` and
+ * `nbf` always, `iss` and `aud` when configured. Algorithms are pinned to the key's type, so
+ * `alg: "none"` and algorithm confusion are refused. Mistakes in its configuration (a secret shorter
+ * than 32 bytes, an algorithm the key cannot serve, a plain-http JWKS URL) throw when it is built.
+ *
+ * @example
+ * server.use(new AuthMiddleware(new JWTAuth({ secret: process.env.JWT_SECRET! }, { issuer: "https://idp.example" })));
+ * server.use(new AuthMiddleware(new JWTAuth({ jwksUrl: "https://idp.example/.well-known/jwks.json" }, { audience: "hr-api" })));
+ */
+export class JWTAuth implements AuthProvider {
+  /** The algorithms this instance accepts. */
+  readonly algorithms: readonly string[];
+  private readonly key: KeyObject | JWTVerifyGetKey;
+  private readonly verifyOptions: JWTVerifyOptions;
+  private readonly clientIdClaim: string | undefined;
+
+  constructor(source: JWTKeySource, options: JWTAuthOptions = {}) {
+    let allowed: readonly string[];
+    if (source && "secret" in source) {
+      if (source.secret === undefined || source.secret === null || (typeof source.secret === "string" && source.secret.length === 0)) {
+        throw new TypeError("JWTAuth({ secret }) got an empty secret: is the environment variable that holds it set?");
+      }
+      const key = secretBytes(source.secret);
+      if (key.symmetricKeySize! < MIN_SECRET_BYTES) {
+        throw new TypeError(`JWTAuth({ secret }) got a ${key.symmetricKeySize}-byte secret: HMAC secrets must be at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -base64 48)`);
+      }
+      this.key = hmacKeys(key);
+      allowed = HMAC_ALGORITHMS;
+    } else if (source && "publicKey" in source) {
+      const key = toPublicKey(source.publicKey);
+      const pinned = jwkAlgorithm(source.publicKey);
+      allowed = algorithmsForKey(key);
+      if (pinned) {
+        if (!allowed.includes(pinned)) throw new TypeError(`JWTAuth({ publicKey }): the JWK says alg "${pinned}", which its key type cannot serve`);
+        allowed = [pinned];
+      }
+      this.key = key;
+    } else if (source && "jwksUrl" in source) {
+      const url = new URL(source.jwksUrl);
+      if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
+        throw new TypeError(`JWTAuth({ jwksUrl }) must be an https URL (plain http is accepted only on loopback addresses): got ${url.protocol}//${url.host}`);
+      }
+      this.key = createRemoteJWKSet(url, {
+        ...(source.cacheMaxAgeMs !== undefined ? { cacheMaxAge: source.cacheMaxAgeMs } : {}),
+        ...(source.cooldownMs !== undefined ? { cooldownDuration: source.cooldownMs } : {}),
+        ...(source.timeoutMs !== undefined ? { timeoutDuration: source.timeoutMs } : {}),
+      });
+      allowed = ASYMMETRIC_ALGORITHMS;
+    } else {
+      throw new TypeError("JWTAuth needs one key source: { secret }, { publicKey } or { jwksUrl }");
+    }
+
+    if (options.algorithms) {
+      if (options.algorithms.length === 0) throw new TypeError("JWTAuth: algorithms is empty; leave it out to accept every algorithm the key type allows");
+      const wrong = options.algorithms.filter((alg) => !allowed.includes(alg));
+      if (wrong.length) {
+        throw new TypeError(`JWTAuth: ${wrong.map((a) => `"${a}"`).join(", ")} cannot be used with this key (it allows ${allowed.join(", ")}); mixing key types is how algorithm-confusion attacks work`);
+      }
+      allowed = [...options.algorithms];
+    }
+    if (options.clockToleranceSec !== undefined && !(options.clockToleranceSec >= 0)) {
+      throw new TypeError("JWTAuth: clockToleranceSec must be a number of seconds ≥ 0");
+    }
+    this.algorithms = Object.freeze([...allowed]);
+    this.clientIdClaim = options.clientIdClaim;
+    this.verifyOptions = {
+      algorithms: [...allowed],
+      ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+      ...(options.audience !== undefined ? { audience: options.audience } : {}),
+      ...(options.clockToleranceSec ? { clockTolerance: options.clockToleranceSec } : {}),
+      ...(options.requireExpiry === false ? {} : { requiredClaims: ["exp"] }),
+    };
+  }
+
+  /** Verifies `token` and maps its claims to an identity; throws `UnauthorizedError` naming the reason. */
+  async verify(token: string): Promise<CallerIdentity> {
+    let payload: Record<string, unknown>;
+    try {
+      // One overload per key form; both accept these options.
+      payload = (typeof this.key === "function"
+        ? await jwtVerify(token, this.key, this.verifyOptions)
+        : await jwtVerify(token, this.key, this.verifyOptions)).payload;
+    } catch (error) {
+      throw refusal(error, this.algorithms);
+    }
+    return identityFromClaims(payload, { method: "jwt", clientIdClaim: this.clientIdClaim });
+  }
+}
