@@ -5,6 +5,8 @@ import { coreSection } from "./sections/core.js";
 import { authSection } from "./sections/auth.js";
 import { metricsSection } from "./sections/metrics.js";
 import { tracingLoggingSection } from "./sections/tracing-logging.js";
+import { auditSection } from "./sections/audit.js";
+import { dashboardSection } from "./sections/dashboard.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -15,6 +17,8 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   auth: authSection,
   metrics: metricsSection,
   "tracing-logging": tracingLoggingSection,
+  audit: auditSection,
+  dashboard: dashboardSection,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

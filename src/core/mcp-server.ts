@@ -321,6 +321,15 @@ export class McpServer implements ServerSetup {
     const catalog = new SchemaCatalog();
     const registry = new Registry();
     this.sharedMiddleware = new Map();
+    // Middleware that decorators name is created (and set up) before any tool resolves its
+    // parameters, so what it provides (a collector, say) is injectable everywhere.
+    for (const owner of this.classes) {
+      for (const member of [...owner.tools, ...owner.resources, ...owner.prompts]) {
+        for (const spec of member.middleware) {
+          if (spec.kind === "configurable" && !this.middleware.some((mw) => mw instanceof spec.type)) await this.shared(spec.type);
+        }
+      }
+    }
     for (const owner of this.classes) {
       const instance = this.instantiate(owner.target);
       for (const tool of owner.tools) registry.addTool(await this.buildClassTool(tool, instance, catalog));

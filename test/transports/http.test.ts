@@ -47,6 +47,8 @@ const rawPost = (url: string, body: string, headers: Record<string, string>) =>
     req.end(body);
   });
 
+interface ErrorBody { error: { code: number; message: string } }
+
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", body, headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers } });
 
@@ -108,13 +110,13 @@ describe("Streamable HTTP transport", () => {
   it("refuses bodies over the limit, malformed JSON, and requests without a session", async () => {
     const big = await post(running.url!, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping", params: { pad: "x".repeat(5000) } }));
     expect(big.status).toBe(413);
-    expect((await big.json()).error.message).toContain("limit is 4096 bytes");
+    expect(((await big.json()) as ErrorBody).error.message).toContain("limit is 4096 bytes");
     const malformed = await post(running.url!, "{not json");
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error.code).toBe(-32700);
+    expect(((await malformed.json()) as ErrorBody).error.code).toBe(-32700);
     const noSession = await post(running.url!, JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
     expect(noSession.status).toBe(400);
-    expect((await noSession.json()).error.message).toContain("the first request of a session must be initialize");
+    expect(((await noSession.json()) as ErrorBody).error.message).toContain("the first request of a session must be initialize");
     const unknownSession = await post(running.url!, JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }), { "mcp-session-id": "nope" });
     expect(unknownSession.status).toBe(404);
     // ...and the server keeps serving.

@@ -1,0 +1,185 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { DashboardTelemetry, type DashboardServer } from "./dashboard-telemetry.js";
+import { captureServerOutput, type ServerOutputCapture } from "./output-capture.js";
+import type { DashboardSnapshot } from "./telemetry-snapshot.js";
+
+/** The path `lantern dashboard` polls. */
+export const DASHBOARD_TELEMETRY_PATH = "/dashboard/telemetry";
+/** The environment variable a token may come from (both sides read it). */
+export const DASHBOARD_TOKEN_ENV = "LANTERN_DASHBOARD_TOKEN";
+
+/** Options of {@link DashboardEndpoint}. */
+export interface DashboardEndpointOptions {
+  /** Port on 127.0.0.1; 0 picks a free one. Default 0. */
+  port?: number;
+  /**
+   * The bearer token clients must send. Default: `LANTERN_DASHBOARD_TOKEN`, else a random one that
+   * is printed once (on stderr) with the command that attaches.
+   */
+  token?: string;
+  /**
+   * Record the server's console and stderr output for the Raw Logs tab (it is still written as
+   * before; stdout is left alone, it is a stdio server's protocol). Default true.
+   */
+  captureOutput?: boolean;
+  /** Where the one-time announcement goes. Default: stderr (stdout is a stdio server's protocol). */
+  announce?: (message: string) => void;
+}
+
+/** Where the endpoint listens and the token it wants. */
+export interface DashboardEndpointAddress {
+  /** `http://127.0.0.1:PORT`, what `lantern dashboard --url` takes. */
+  url: string;
+  port: number;
+  token: string;
+}
+
+const SNAPSHOT_CACHE_MS = 100;
+const MIN_TOKEN_LENGTH = 16;
+
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+
+/**
+ * Serves a server's live telemetry on a loopback-only HTTP endpoint protected by a bearer token, so
+ * `lantern dashboard --url … --token …` can draw the dashboard from another terminal: the way to
+ * watch a stdio server, whose stdout is the protocol. Works for HTTP servers too, on its own port.
+ *
+ * @example
+ * await server.listen({ transport: "stdio" });
+ * const { url } = await new DashboardEndpoint(server).start();
+ * // stderr: lantern dashboard --url http://127.0.0.1:PORT --token …
+ */
+export class DashboardEndpoint {
+  private readonly telemetry: DashboardTelemetry;
+  private readonly tokenDigest: Buffer;
+  readonly token: string;
+  private readonly generated: boolean;
+  private http: HttpServer | undefined;
+  private detach: (() => void) | undefined;
+  private capture: ServerOutputCapture | undefined;
+  private cached: { at: number; body: string } | undefined;
+  private port = 0;
+
+  constructor(
+    server: DashboardServer,
+    private readonly options: DashboardEndpointOptions = {},
+  ) {
+    const given = options.token ?? process.env[DASHBOARD_TOKEN_ENV];
+    if (given !== undefined && given.length < MIN_TOKEN_LENGTH) {
+      throw new Error(`The dashboard token must be at least ${MIN_TOKEN_LENGTH} characters (it guards the server's telemetry); pass a longer token, or none to have one generated`);
+    }
+    this.generated = given === undefined;
+    this.token = given ?? randomBytes(24).toString("base64url");
+    this.tokenDigest = digest(this.token);
+    this.telemetry = DashboardTelemetry.for(server);
+    server.onShutdown?.(() => this.stop());
+  }
+
+  /** Starts listening on 127.0.0.1 and announces how to attach (once). */
+  async start(): Promise<DashboardEndpointAddress> {
+    if (this.http) return this.address();
+    const http = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(this.options.port ?? 0, "127.0.0.1", () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+    this.http = http;
+    this.port = (http.address() as AddressInfo).port;
+    this.detach = this.telemetry.attach();
+    const { url } = this.address();
+    const tokenShown = this.generated ? this.token : `$${DASHBOARD_TOKEN_ENV}`;
+    const announce = this.options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
+    announce(`[lantern] dashboard telemetry on ${url}; attach with: lantern dashboard --url ${url} --token ${tokenShown}`);
+    // Only after the announcement: the token must not end up in the Raw Logs it guards.
+    if (this.options.captureOutput !== false) {
+      this.capture = captureServerOutput((source, level, text) => this.telemetry.recordRawLog(source, level, text), { mode: "tee", streams: ["stderr"] });
+    }
+    return this.address();
+  }
+
+  /** Stops listening (the server keeps running). */
+  async stop(): Promise<void> {
+    const http = this.http;
+    if (!http) return;
+    this.http = undefined;
+    this.detach?.();
+    this.detach = undefined;
+    this.capture?.restore();
+    this.capture = undefined;
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeAllConnections();
+    });
+  }
+
+  private address(): DashboardEndpointAddress {
+    return { url: `http://127.0.0.1:${this.port}`, port: this.port, token: this.token };
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const reply = (status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
+      res.end(body);
+    };
+    const error = (status: number, message: string, headers?: Record<string, string>) => reply(status, JSON.stringify({ error: message }), headers);
+    // DNS-rebinding protection: a browser page must not reach this through a name it controls.
+    const host = (req.headers.host ?? "").toLowerCase();
+    if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
+      error(403, `Forbidden: Host "${host}" is not this loopback endpoint`);
+      return;
+    }
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== DASHBOARD_TELEMETRY_PATH) {
+      error(404, `Not found: the telemetry is at ${DASHBOARD_TELEMETRY_PATH}`);
+      return;
+    }
+    if (req.method !== "GET") {
+      error(405, "Method not allowed: use GET", { allow: "GET" });
+      return;
+    }
+    const match = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "");
+    if (!match || !timingSafeEqual(digest(match[1]!), this.tokenDigest)) {
+      error(401, match ? "Unauthorized: wrong dashboard token" : "Unauthorized: send the dashboard token as \"Authorization: Bearer <token>\"", { "www-authenticate": "Bearer" });
+      return;
+    }
+    const now = Date.now();
+    if (!this.cached || now - this.cached.at >= SNAPSHOT_CACHE_MS) {
+      const snapshot: DashboardSnapshot = this.telemetry.snapshot();
+      this.cached = { at: now, body: JSON.stringify(snapshot) };
+    }
+    reply(200, this.cached.body);
+  }
+}
+
+/** Why an attach request failed, in words that say what to do. */
+export class DashboardAttachError extends Error {
+  override readonly name = "DashboardAttachError";
+}
+
+/**
+ * Fetches one telemetry snapshot from a {@link DashboardEndpoint} (what `lantern dashboard` polls).
+ *
+ * @example
+ * const snapshot = await fetchDashboardSnapshot("http://127.0.0.1:4500", token);
+ */
+export async function fetchDashboardSnapshot(url: string, token: string, signal?: AbortSignal): Promise<DashboardSnapshot> {
+  const base = url.replace(/\/+$/, "");
+  const target = base.endsWith(DASHBOARD_TELEMETRY_PATH) ? base : `${base}${DASHBOARD_TELEMETRY_PATH}`;
+  let response: Response;
+  try {
+    response = await fetch(target, { headers: { authorization: `Bearer ${token}` }, signal: signal ?? AbortSignal.timeout(2_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
+    throw new DashboardAttachError(`Cannot reach ${target} (${cause}): is the server running, and did it start a DashboardEndpoint on that port?`);
+  }
+  if (response.status === 401) throw new DashboardAttachError("The server refused the dashboard token: pass the token it printed (or its LANTERN_DASHBOARD_TOKEN) with --token");
+  if (!response.ok) throw new DashboardAttachError(`${target} answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+  const snapshot = (await response.json()) as DashboardSnapshot;
+  if (snapshot?.version !== 1) throw new DashboardAttachError(`${target} sent telemetry of an unknown format (version ${String(snapshot?.version)}); use a lantern of the same version as the server`);
+  return snapshot;
+}

@@ -1,0 +1,104 @@
+import type { CallStatus } from "../../core/errors.js";
+
+/** One line of the request log. */
+export interface DashboardRequest {
+  /** `Date.now()` when the call ended. */
+  at: number;
+  kind: "tool" | "resource" | "prompt";
+  /** Tool or prompt name, or the resource URI. */
+  name: string;
+  clientId: string;
+  status: CallStatus;
+  durationMs: number;
+  /** `errorType: message` (never argument values), when the call did not succeed. */
+  error?: string;
+}
+
+/** A registered tool and how it has been called. */
+export interface DashboardToolRow {
+  name: string;
+  scopes: readonly string[];
+  calls: number;
+  errors: number;
+  avgMs: number;
+  p95Ms: number;
+}
+
+/** One client id and what it has done. */
+export interface DashboardAgentRow {
+  clientId: string;
+  /** Distinct sessions seen for this client. */
+  sessions: number;
+  /** Sessions of this client open right now. */
+  connected: number;
+  requests: number;
+  errors: number;
+  /** Tool names it called, most recent first. */
+  toolsUsed: string[];
+  firstSeen: number;
+  lastActive: number;
+}
+
+/** One captured line of the server's own output (console, winston, stderr). */
+export interface DashboardLogLine {
+  at: number;
+  /** `console.warn`, `stdout`, `stderr`, ... */
+  source: string;
+  level: "debug" | "info" | "warn" | "error";
+  text: string;
+}
+
+/** Per-second series, oldest first, the last element being the current second. */
+export interface DashboardSeries {
+  /** `Date.now()`-based second (ms) of the last element. */
+  endsAt: number;
+  calls: number[];
+  errors: number[];
+  /** Mean latency of the calls that ended in that second, ms (0 when none). */
+  latencyAvgMs: number[];
+  latencyMaxMs: number[];
+}
+
+/** Latency percentiles over every call since the dashboard attached, ms. */
+export interface DashboardLatency {
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+  avg: number;
+}
+
+/**
+ * Everything the six tabs show, as plain JSON: what `DashboardTelemetry.snapshot()` returns in
+ * process and what the attach endpoint serves to `lantern dashboard`.
+ *
+ * @example
+ * const snapshot: DashboardSnapshot = telemetry.snapshot();
+ * console.log(snapshot.totals.calls, snapshot.latency.p95);
+ */
+export interface DashboardSnapshot {
+  /** Format version of this object, for `lantern dashboard` talking to another Lantern version. */
+  version: 1;
+  server: { name: string; version: string; transport?: string; endpoint?: string };
+  /** When the telemetry started (uptime is measured from here). */
+  startedAt: number;
+  takenAt: number;
+  totals: { calls: number; errors: number; inFlight?: number };
+  /** Mean calls per second over the last 10 seconds. */
+  callsPerSecond: number;
+  latency: DashboardLatency;
+  /** Sessions open right now. */
+  connectedSessions: number;
+  /** Distinct client ids among the open sessions. */
+  connectedClients: number;
+  tools: DashboardToolRow[];
+  agents: DashboardAgentRow[];
+  /** The most recent calls, oldest first. */
+  requests: DashboardRequest[];
+  series: DashboardSeries;
+  errorsByType: { type: string; count: number }[];
+  errorsByTool: { name: string; count: number }[];
+  /** The most recent captured output lines, oldest first. */
+  rawLogs: DashboardLogLine[];
+}

@@ -1,0 +1,264 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, register as globalRegistry, type Registry } from "prom-client";
+import type { CallContext } from "../../core/call-context.js";
+import { describeError } from "../../core/errors.js";
+import type { MiddlewareObject, Next } from "../../core/middleware.js";
+import { callOutcome } from "../../core/outcome.js";
+import type { ServerSetup } from "../../core/server-setup.js";
+import { CONTENT_TYPES, negotiateFormat, renderExposition, type ExpositionFormat } from "./exposition.js";
+
+/**
+ * Options of {@link PrometheusMiddleware}.
+ *
+ * @example
+ * const options: PrometheusOptions = { namespace: "hr", registry: new Registry(), bearerToken: process.env.METRICS_TOKEN };
+ */
+export interface PrometheusOptions {
+  /** Prefix of every metric name: `<namespace>_tool_calls_total`. Default `"mcp"`. */
+  namespace?: string;
+  /** Where the metrics live. Default: prom-client's global registry. */
+  registry?: Registry;
+  /** Upper bounds of the duration histogram's buckets, in seconds. */
+  buckets?: number[];
+  /** Also collect prom-client's process metrics (CPU, memory, event-loop lag), prefixed with the namespace. Default false. */
+  defaultMetrics?: boolean;
+  /** Path of the HTTP route. Default `/metrics`; `false` adds no route. */
+  path?: string | false;
+  /** When set, `/metrics` answers 401 unless the request carries `Authorization: Bearer <token>`. */
+  bearerToken?: string;
+  /** URI of the resource serving the same text; `false` adds none. Default `metrics://prometheus`. */
+  resourceUri?: string | false;
+}
+
+/**
+ * Duration buckets (seconds) suited to tool calls: 1 ms to 30 s.
+ *
+ * @example
+ * new PrometheusMiddleware({ buckets: [...DEFAULT_DURATION_BUCKETS, 60] });
+ */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The `tool` label value of calls to a tool that was not registered when they were recorded.
+ *
+ * @example
+ * // PromQL: calls that could not be attributed to a registered tool
+ * `sum(mcp_tool_calls_total{tool="${UNREGISTERED_TOOL_LABEL}"})`;
+ */
+export const UNREGISTERED_TOOL_LABEL = "other";
+
+const NAMESPACE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** How often an unknown tool name may trigger a re-read of the registered tools. */
+const REFRESH_INTERVAL_MS = 1000;
+
+interface ToolSeries {
+  ok: { inc(value?: number): void };
+  error: { inc(value?: number): void };
+  duration: { observe(seconds: number): void };
+  /** Calls of this tool running now; the gauge reads it when scraped (no prom-client work per call). */
+  running: number;
+}
+
+interface Metrics {
+  calls: Counter<"tool" | "status">;
+  duration: Histogram<"tool">;
+  inFlight: Gauge<"tool">;
+}
+
+/**
+ * Prometheus metrics of every tool call with prom-client: `<ns>_tool_calls_total{tool,status}`
+ * (status `ok` or `error`), `<ns>_tool_duration_seconds{tool}` and `<ns>_tool_in_flight{tool}`.
+ * Only registered tool names become label values. In `setup` it adds `GET /metrics` to the HTTP
+ * transport (OpenMetrics when the scraper asks for it, optionally behind a bearer token) and the
+ * `metrics://prometheus` resource.
+ *
+ * Two middlewares on one registry with the same namespace share the metrics (two servers, one
+ * `/metrics`); a clash with a different metric of the same name fails at construction.
+ *
+ * @example
+ * server.use(new PrometheusMiddleware({ namespace: "hr", registry: new Registry() }));
+ * await server.listen({ transport: "http", port: 3000 }); // GET http://127.0.0.1:3000/metrics
+ */
+export class PrometheusMiddleware implements MiddlewareObject {
+  readonly registry: Registry;
+  readonly namespace: string;
+  private readonly metrics: Metrics;
+  private readonly series = new Map<string, ToolSeries>();
+  private readonly servers: ServerSetup[] = [];
+  private readonly options: PrometheusOptions;
+  private tokenDigest: Buffer | undefined;
+  private refreshedAt = -Infinity;
+  /** Marks a call as counted in these metrics (`ctx.bag`), so a middleware twice in a chain counts it once. */
+  private readonly seen: symbol;
+
+  constructor(options: PrometheusOptions = {}) {
+    const namespace = options.namespace ?? "mcp";
+    if (!NAMESPACE.test(namespace)) {
+      throw new TypeError(`PrometheusMiddleware: namespace "${namespace}" is not a valid Prometheus metric prefix; use letters, digits and underscores, not starting with a digit`);
+    }
+    if (options.bearerToken !== undefined && options.bearerToken.length === 0) {
+      throw new TypeError("PrometheusMiddleware: bearerToken is empty; give a secret, or leave it out to serve /metrics without authentication");
+    }
+    this.options = options;
+    this.namespace = namespace;
+    this.registry = options.registry ?? globalRegistry;
+    const buckets = [...(options.buckets ?? DEFAULT_DURATION_BUCKETS)];
+    const registers = [this.registry];
+    this.metrics = {
+      calls: reuseOrCreate(this.registry, `${namespace}_tool_calls_total`, ["tool", "status"], undefined,
+        (name) => new Counter({ name, help: "Total MCP tool calls", labelNames: ["tool", "status"], registers })),
+      duration: reuseOrCreate(this.registry, `${namespace}_tool_duration_seconds`, ["tool"], buckets,
+        (name) => new Histogram({ name, help: "MCP tool call duration in seconds", labelNames: ["tool"], buckets, registers })),
+      inFlight: reuseOrCreate(this.registry, `${namespace}_tool_in_flight`, ["tool"], undefined,
+        (name) => new Gauge({ name, help: "MCP tool calls in flight", labelNames: ["tool"], registers, collect: collectInFlight })),
+    };
+    let seen = countedMarkers.get(this.metrics.calls);
+    if (!seen) countedMarkers.set(this.metrics.calls, (seen = Symbol("lantern:prometheus:counted")));
+    this.seen = seen;
+    let sources = inFlightSources.get(this.metrics.inFlight);
+    if (!sources) inFlightSources.set(this.metrics.inFlight, (sources = new Set()));
+    sources.add(this.series);
+    if (options.defaultMetrics && !this.registry.getSingleMetric(`${namespace}_process_cpu_user_seconds_total`)) {
+      collectDefaultMetrics({ register: this.registry, prefix: `${namespace}_` });
+    }
+    if (options.bearerToken !== undefined) this.tokenDigest = digest(options.bearerToken);
+  }
+
+  async handle(ctx: CallContext, next: Next): Promise<unknown> {
+    if (ctx.kind !== "tool" || ctx.bag.has(this.seen)) return next();
+    ctx.bag.set(this.seen, true);
+    const series = this.seriesOf(ctx.name);
+    series.running++;
+    let result: unknown;
+    try {
+      result = await next();
+    } catch (error) {
+      this.finish(ctx, series, error);
+      throw error;
+    }
+    this.finish(ctx, series, undefined);
+    return result;
+  }
+
+  setup(server: ServerSetup): void {
+    this.servers.push(server);
+    for (const tool of server.tools()) this.addSeries(tool.name);
+    const path = this.options.path ?? "/metrics";
+    if (path !== false) server.route("GET", path, (req, res) => this.serve(req, res));
+    const uri = this.options.resourceUri ?? "metrics://prometheus";
+    if (uri !== false) {
+      server.addResource(uri, () => this.getMetricsText(), {
+        name: "prometheus-metrics",
+        title: "Prometheus metrics",
+        description: "This server's metrics in the Prometheus text exposition format",
+        mimeType: "text/plain; version=0.0.4",
+      });
+    }
+  }
+
+  /**
+   * The registry's metrics as Prometheus text (or OpenMetrics), as `/metrics` serves them.
+   *
+   * @example
+   * const text = await prometheus.getMetricsText();
+   */
+  getMetricsText(format: ExpositionFormat = "prometheus"): Promise<string> {
+    return renderExposition(this.registry, format);
+  }
+
+  private finish(ctx: CallContext, series: ToolSeries, error: unknown): void {
+    series.running--;
+    series.duration.observe(ctx.elapsedMs() / 1000);
+    (callOutcome(ctx, error).status === "ok" ? series.ok : series.error).inc();
+  }
+
+  private seriesOf(tool: string): ToolSeries {
+    const known = this.series.get(tool);
+    if (known) return known;
+    // Only registered tools reach a chain, so a miss is a tool added after this middleware's setup.
+    const now = performance.now();
+    if (now - this.refreshedAt >= REFRESH_INTERVAL_MS) {
+      this.refreshedAt = now;
+      for (const server of this.servers) for (const t of server.tools()) this.addSeries(t.name);
+      const found = this.series.get(tool);
+      if (found) return found;
+    }
+    return this.addSeries(UNREGISTERED_TOOL_LABEL);
+  }
+
+  private addSeries(tool: string): ToolSeries {
+    let series = this.series.get(tool);
+    if (!series) {
+      const { calls, duration } = this.metrics;
+      series = { ok: calls.labels(tool, "ok"), error: calls.labels(tool, "error"), duration: duration.labels(tool), running: 0 };
+      // Counters exist from the start (at zero), so rate() and sum() see every tool before its first
+      // call; inc(0), not zero(), leaves a series shared with another middleware on this registry untouched.
+      series.ok.inc(0);
+      series.error.inc(0);
+      this.series.set(tool, series);
+    }
+    return series;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.tokenDigest && !this.authorized(req.headers.authorization)) {
+      res.writeHead(401, { "content-type": "text/plain; charset=utf-8", "www-authenticate": 'Bearer realm="metrics"' });
+      res.end("Unauthorized: /metrics needs the header Authorization: Bearer <token> (PrometheusMiddleware bearerToken)\n");
+      return;
+    }
+    const format = negotiateFormat(req.headers.accept);
+    let body: string;
+    try {
+      body = await this.getMetricsText(format);
+    } catch (error) {
+      process.stderr.write(`[lantern] rendering /metrics failed: ${describeError(error)}\n`);
+      res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+      res.end("Internal error while rendering metrics; details are in the server log\n");
+      return;
+    }
+    res.writeHead(200, { "content-type": CONTENT_TYPES[format], "cache-control": "no-store" });
+    res.end(body);
+  }
+
+  private authorized(header: string | undefined): boolean {
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    // Comparing fixed-length digests keeps the time independent of where the tokens differ and of their lengths.
+    return match !== null && timingSafeEqual(digest(match[1]!), this.tokenDigest!);
+  }
+}
+
+const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
+
+/** The metrics PrometheusMiddleware created: only these are shared, never a metric of someone else's. */
+const ours = new WeakSet<object>();
+/** Per calls counter, the `ctx.bag` key of "already counted" (shared by the middlewares sharing it). */
+const countedMarkers = new WeakMap<object, symbol>();
+/** Per in-flight gauge, the series of every middleware sharing it: the gauge sums them when scraped. */
+const inFlightSources = new WeakMap<object, Set<Map<string, ToolSeries>>>();
+
+function collectInFlight(this: Gauge<"tool">): void {
+  const totals = new Map<string, number>();
+  for (const source of inFlightSources.get(this) ?? []) {
+    for (const [tool, series] of source) totals.set(tool, (totals.get(tool) ?? 0) + series.running);
+  }
+  for (const [tool, running] of totals) this.set({ tool }, running);
+}
+
+/** The registry's metric of that name when a PrometheusMiddleware made it with the same labels (and buckets), else a new one; a clash throws. */
+function reuseOrCreate<M extends object>(registry: Registry, name: string, labels: string[], buckets: number[] | undefined, create: (name: string) => M): M {
+  const existing = registry.getSingleMetric(name) as unknown as { labelNames?: string[]; upperBounds?: number[] } | undefined;
+  if (!existing) {
+    const metric = create(name);
+    ours.add(metric);
+    return metric;
+  }
+  const sameLabels = existing.labelNames?.length === labels.length && labels.every((l, i) => existing.labelNames![i] === l);
+  const sameBuckets = !buckets || (existing.upperBounds?.length === buckets.length && buckets.every((b, i) => existing.upperBounds![i] === b));
+  if (ours.has(existing) && sameLabels && sameBuckets) return existing as unknown as M;
+  const why = !ours.has(existing) ? "made by someone else" : !sameLabels ? `labels ${JSON.stringify(existing.labelNames)}` : `buckets ${JSON.stringify(existing.upperBounds)}`;
+  throw new Error(
+    `PrometheusMiddleware: the registry already has a metric "${name}" that this middleware cannot share (${why}); ` +
+      "give this middleware another namespace or its own registry (new Registry())",
+  );
+}
