@@ -1,0 +1,50 @@
+import "reflect-metadata";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { SignJWT } from "jose";
+import { createProductionServer } from "./stack.js";
+
+/**
+ * `npm start`: the inventory server with the full observability stack on embedded defaults.
+ * Secrets come from the environment (LANTERN_AUDIT_SECRET, LANTERN_JWT_SECRET); without them a
+ * development pair is generated once and kept in var/dev-secrets.json (mode 0600), so restarts keep
+ * verifying the same audit chain. Traces go nowhere unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ */
+const dataDir = resolve(process.env.LANTERN_DATA_DIR ?? "var");
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+function developmentSecrets(): { audit: string; jwt: string } {
+  const file = join(dataDir, "dev-secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as { audit: string; jwt: string };
+  const secrets = { audit: randomBytes(32).toString("base64url"), jwt: randomBytes(32).toString("base64url") };
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  process.stderr.write(`[inventory-api] generated development secrets in ${file}\n`);
+  return secrets;
+}
+
+const fromEnv = process.env.LANTERN_AUDIT_SECRET && process.env.LANTERN_JWT_SECRET;
+const secrets = fromEnv ? { audit: process.env.LANTERN_AUDIT_SECRET!, jwt: process.env.LANTERN_JWT_SECRET! } : developmentSecrets();
+const auditPath = join(dataDir, "audit", "audit.jsonl");
+const { server } = createProductionServer({ auditPath, auditSecret: secrets.audit, jwtSecret: secrets.jwt });
+
+if (!fromEnv) {
+  // A development token for the operator, printed once per start and kept next to the secrets.
+  const token = await new SignJWT({ scope: "inventory:read inventory:write", client_id: "dev-agent" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject("developer")
+    .setIssuer("lantern-dev")
+    .setAudience("inventory-api")
+    .setIssuedAt()
+    .setExpirationTime("12h")
+    .sign(Buffer.from(secrets.jwt));
+  writeFileSync(join(dataDir, "dev-token.txt"), `${token}\n`, { mode: 0o600 });
+  process.stderr.write(`[inventory-api] development token (12 h, also in ${join(dataDir, "dev-token.txt")}):\n${token}\n`);
+}
+const port = Number(process.env.PORT ?? 3000);
+const dashboard = process.stdout.isTTY === true && process.env.LANTERN_DASHBOARD !== "0";
+const running = await server.listen({ transport: "http", port, dashboard });
+
+process.stderr.write(
+  `[inventory-api] MCP on ${running.url} · metrics http://127.0.0.1:${running.port}/metrics · health http://127.0.0.1:${running.port}/healthz · audit ${auditPath}\n`,
+);

@@ -1,0 +1,67 @@
+import "reflect-metadata";
+import type winston from "winston";
+import {
+  AuditMiddleware,
+  AuthMiddleware,
+  JWTAuth,
+  McpServer,
+  MetricsCollector,
+  MetricsMiddleware,
+  OTelMiddleware,
+  PrometheusMiddleware,
+  StructuredLoggingMiddleware,
+  type AuditDurability,
+} from "lantern-mcp";
+import { Registry } from "prom-client";
+import { InventoryApi } from "./production-api.js";
+
+/** What the production stack needs from its environment. */
+export interface StackOptions {
+  /** The audit trail's file. */
+  auditPath: string;
+  auditSecret: string;
+  /** HS256 secret JWTs are verified with (at least 32 bytes). */
+  jwtSecret: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  durability?: AuditDurability;
+  /** Where the structured log goes (default: JSON lines on stderr). */
+  logTransports?: winston.transport[];
+  /** A Prometheus registry of its own (tests run several servers in one process). */
+  registry?: Registry;
+  /** Token protecting GET /metrics (none: open on loopback). */
+  metricsToken?: string;
+  /** Default time limit of every tool call. */
+  defaultTimeoutMs?: number;
+}
+
+/**
+ * The seed's "Combining Observability Features" stack, in its order: structured logging, signed
+ * audit, OpenTelemetry, Prometheus, built-in metrics, JWT auth. The first added is outermost;
+ * identity is settled at the transport, so every layer records the caller's `client_id`.
+ */
+export function createProductionServer(options: StackOptions): { server: McpServer; metrics: MetricsCollector } {
+  const server = new McpServer(InventoryApi, { defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000 });
+  const metrics = new MetricsCollector();
+  server.use(new StructuredLoggingMiddleware({ redact: ["reason"], transports: options.logTransports }));
+  server.use(
+    new AuditMiddleware({
+      logPath: options.auditPath,
+      hmacSecret: options.auditSecret,
+      includeArgs: true,
+      redact: ["reason"],
+      durability: options.durability ?? "fsync",
+      rotate: { maxBytes: 64 * 1024 * 1024 },
+    }),
+  );
+  server.use(new OTelMiddleware({ serviceName: "inventory-api" }));
+  server.use(new PrometheusMiddleware({ namespace: "inventory", registry: options.registry ?? new Registry(), bearerToken: options.metricsToken }));
+  server.use(new MetricsMiddleware(metrics));
+  server.use(
+    new AuthMiddleware(
+      new JWTAuth({ secret: options.jwtSecret }, { issuer: options.jwtIssuer ?? "lantern-dev", audience: options.jwtAudience ?? "inventory-api" }),
+    ),
+  );
+  metrics.registerResource(server);
+  return { server, metrics };
+}
