@@ -1,0 +1,250 @@
+import { resolve } from "node:path";
+import type { CallContext } from "../../core/call-context.js";
+import { middlewareDecorator } from "../../core/decorators/middleware.js";
+import { DefinitionError, describeError } from "../../core/errors.js";
+import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import { callOutcome } from "../../core/outcome.js";
+import type { ServerSetup } from "../../core/server-setup.js";
+import { AUDIT_SECRET_ENV, auditKeyId, MIN_SECRET_LENGTH, UNSIGNED_KEY_ID, type AuditKey } from "./audit-entry.js";
+import { AuditLog, AuditWriteError, type AuditDurability, type AuditRecord } from "./audit-log.js";
+import { verifyAuditLog, type AuditVerification } from "./verify-audit-log.js";
+
+/** What is recorded per call; `@Audited(...)` may set these per class or method. */
+export interface AuditCallOptions {
+  /** Record the call's arguments (after `redact`). Default false. */
+  includeArgs?: boolean;
+  /** Record the result (cut at `resultLimitBytes`, with a marker saying so). Default false. */
+  includeResult?: boolean;
+  /** Argument fields, at any depth, replaced by `"[REDACTED]"` before the entry is signed. */
+  redact?: readonly string[];
+  /** Results whose JSON is longer are replaced by `{ "$truncated": true, bytes, limit, preview }`. Default 4096. */
+  resultLimitBytes?: number;
+}
+
+/** Options of {@link AuditMiddleware}: the file and key (one per instance), and what is recorded. */
+export interface AuditOptions extends AuditCallOptions {
+  /** The JSONL file (default `audit.jsonl` in the working directory); created with its folder. */
+  logPath?: string;
+  /** HMAC-sign the chain (default true). false chains with an HMAC under an empty key: integrity, not authenticity. */
+  signed?: boolean;
+  /** The HMAC secret (at least 16 characters); default: the environment variable `LANTERN_AUDIT_SECRET`. */
+  hmacSecret?: string;
+  /** The `key_id` written in every entry; default a fingerprint of the secret. */
+  keyId?: string;
+  /** When an entry counts as written before the call answers; default `"fsync"`. See {@link AuditDurability}. */
+  durability?: AuditDurability;
+  /** Rotate to `<logPath>.1`, `.2`, ... when the file would grow past `maxBytes`; the chain continues. */
+  rotate?: { maxBytes: number };
+  /** The signed head file; default `<logPath>.head.json`; false writes none. */
+  headPath?: string | false;
+  /** Where write failures and recovery warnings go; default one line on stderr. */
+  onReport?: (message: string) => void;
+}
+
+const REDACTED = "[REDACTED]";
+const SINK_OPTIONS = ["logPath", "signed", "hmacSecret", "keyId", "durability", "rotate", "headPath", "onReport"] as const;
+
+/** The per-call half: what to record, sharing one {@link AuditLog}. */
+class AuditRecorder implements MiddlewareObject {
+  private readonly redact: ReadonlySet<string> | undefined;
+  private readonly limit: number;
+
+  constructor(
+    private readonly log: AuditLog,
+    private readonly options: AuditCallOptions,
+  ) {
+    this.redact = options.redact?.length ? new Set(options.redact) : undefined;
+    this.limit = options.resultLimitBytes ?? 4096;
+    this.handle = this.handle.bind(this);
+  }
+
+  async handle(ctx: CallContext, next: Next): Promise<unknown> {
+    let result: unknown;
+    let thrown: unknown;
+    let failed = false;
+    try {
+      result = await next();
+    } catch (error) {
+      failed = true;
+      thrown = error;
+    }
+    try {
+      await this.log.append(this.record(ctx, failed, thrown, result));
+    } catch (error) {
+      throw error instanceof AuditWriteError ? error : new AuditWriteError(describeError(error));
+    }
+    if (failed) throw thrown;
+    return result;
+  }
+
+  private record(ctx: CallContext, failed: boolean, thrown: unknown, result: unknown): AuditRecord {
+    const outcome = callOutcome(ctx, failed ? thrown : undefined);
+    const record: AuditRecord = {
+      timestamp: new Date(ctx.startedAt).toISOString(),
+      kind: ctx.kind,
+      tool: ctx.name,
+      client_id: ctx.clientId,
+      request_id: ctx.requestId,
+      status: outcome.status,
+      duration_s: Math.round(ctx.elapsedMs() * 1000) / 1e6,
+    };
+    const sessionId = ctx.sessionId;
+    if (sessionId) record.session_id = sessionId;
+    if (outcome.status !== "ok") {
+      record.error = { type: outcome.errorType ?? "error", message: outcome.error === undefined ? outcome.status : describeError(outcome.error).slice(0, 2000) };
+    }
+    const identity = ctx.identity;
+    if (identity) {
+      record.identity = { scopes: [...identity.scopes], method: identity.method };
+      if (identity.subject !== undefined) record.identity.subject = identity.subject;
+      if (identity.issuer !== undefined) record.identity.issuer = identity.issuer;
+    }
+    if (this.options.includeArgs) record.args = this.redact ? redacted(ctx.args, this.redact) : ctx.args;
+    if (this.options.includeResult && !failed && result !== undefined) record.result = this.limited(result);
+    return record;
+  }
+
+  private limited(result: unknown): unknown {
+    let json: string;
+    try {
+      json = JSON.stringify(result);
+    } catch {
+      return { $unserializable: true };
+    }
+    const bytes = Buffer.byteLength(json, "utf8");
+    if (bytes <= this.limit) return result;
+    return { $truncated: true, bytes, limit: this.limit, preview: json.slice(0, this.limit) };
+  }
+}
+
+function redacted(value: unknown, fields: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => redacted(v, fields));
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = fields.has(key) ? REDACTED : redacted(v, fields);
+  return out;
+}
+
+/**
+ * A tamper-evident audit trail: one JSONL entry per tool call, resource read and prompt get (who,
+ * what, when, with what arguments, how it ended, refusals included), HMAC-SHA256 chained, written
+ * durably before the caller gets its answer, with concurrent calls sharing one write and one fsync.
+ *
+ * The secret comes from `hmacSecret`, else `LANTERN_AUDIT_SECRET`; without one the constructor
+ * throws (so building the server fails). The file is opened, and the chain resumed from its last
+ * whole entry, when the server is built; it is flushed and closed when the server closes.
+ *
+ * @example
+ * server.use(new AuditMiddleware({ logPath: "audit/audit.jsonl", includeArgs: true, redact: ["ssn"] }));
+ * // later: (await audit.verifyChain()).ok === true
+ */
+export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions> {
+  /** The file writer every view of this middleware shares. */
+  readonly log: AuditLog;
+  private readonly recorder: AuditRecorder;
+  private readonly key: AuditKey;
+  private readonly callOptions: AuditCallOptions;
+  private readonly sinkOptions: AuditOptions;
+  private readonly shutdownRegistered = new WeakSet<object>();
+  private servers = 0;
+
+  constructor(options: AuditOptions = {}) {
+    const signed = options.signed ?? true;
+    const secret = options.hmacSecret || process.env[AUDIT_SECRET_ENV];
+    if (signed && !secret) {
+      throw new DefinitionError(
+        `AuditMiddleware needs a secret to sign the audit trail: set the environment variable ${AUDIT_SECRET_ENV} (at least ${MIN_SECRET_LENGTH} characters, for example the output of \`openssl rand -hex 32\`) or pass { hmacSecret }. There is no default, so that nobody can forge entries with a well-known key`,
+      );
+    }
+    if (signed && secret!.length < MIN_SECRET_LENGTH) {
+      throw new DefinitionError(`AuditMiddleware: the audit secret is ${secret!.length} characters long; use at least ${MIN_SECRET_LENGTH} (for example the output of \`openssl rand -hex 32\`)`);
+    }
+    const durability = options.durability ?? "fsync";
+    if (!["fsync", "flush", "none"].includes(durability)) {
+      throw new DefinitionError(`AuditMiddleware: durability must be "fsync", "flush" or "none", not ${JSON.stringify(durability)}`);
+    }
+    if (options.rotate && !(options.rotate.maxBytes > 0)) {
+      throw new DefinitionError("AuditMiddleware: rotate.maxBytes must be a positive number of bytes");
+    }
+    this.key = signed ? { id: options.keyId ?? auditKeyId(secret!), secret: secret! } : { id: UNSIGNED_KEY_ID, secret: "" };
+    const path = resolve(options.logPath ?? "audit.jsonl");
+    const report = options.onReport ?? ((message: string) => process.stderr.write(`[lantern] ${message}\n`));
+    this.log = new AuditLog({
+      path,
+      key: this.key,
+      durability,
+      rotateBytes: options.rotate?.maxBytes,
+      headPath: options.headPath === false ? false : resolve(options.headPath ?? `${path}.head.json`),
+      report,
+    });
+    this.sinkOptions = options;
+    this.callOptions = { includeArgs: options.includeArgs, includeResult: options.includeResult, redact: options.redact, resultLimitBytes: options.resultLimitBytes };
+    this.recorder = new AuditRecorder(this.log, this.callOptions);
+  }
+
+  /** Opens the log (resuming the chain) and flushes and closes it when the (last) server using it closes. */
+  async setup(server: ServerSetup): Promise<void> {
+    if (!this.shutdownRegistered.has(server)) {
+      this.shutdownRegistered.add(server);
+      this.servers += 1;
+      server.onShutdown(() => (--this.servers === 0 ? this.log.close() : this.log.flush()));
+    }
+    await this.log.open();
+  }
+
+  handle(ctx: CallContext, next: Next): Promise<unknown> {
+    return this.recorder.handle(ctx, next);
+  }
+
+  /**
+   * This middleware with other recording options (what `@Audited({...})` uses), writing to the same
+   * file. The file, key and durability belong to the instance: a decorator cannot change them.
+   */
+  withOptions(options: Partial<AuditCallOptions>): MiddlewareObject {
+    for (const name of SINK_OPTIONS) {
+      const value = (options as Record<string, unknown>)[name];
+      if (value !== undefined && value !== (this.sinkOptions as Record<string, unknown>)[name]) {
+        throw new DefinitionError(`@Audited({ ${name} }) cannot change where or how the audit trail is written: ${name} belongs to the AuditMiddleware instance; pass it to server.use(new AuditMiddleware({ ${name}: ... })) instead`);
+      }
+    }
+    return new AuditRecorder(this.log, { ...this.callOptions, ...options });
+  }
+
+  /** Resolves once every entry queued so far is written and the head file is current. */
+  flush(): Promise<void> {
+    return this.log.flush();
+  }
+
+  /**
+   * Checks every file of this trail (rotated ones included) with this middleware's key, after
+   * flushing: the seed's `audit.verify_chain()`. Memory stays bounded by `window`.
+   *
+   * @example
+   * const result = await audit.verifyChain();
+   * expect(result.problems).toEqual([]);
+   */
+  async verifyChain(options: { window?: number } = {}): Promise<AuditVerification> {
+    await this.log.open();
+    await this.log.flush();
+    const unsigned = this.key.id === UNSIGNED_KEY_ID;
+    return verifyAuditLog(await this.log.files(), {
+      ...(unsigned ? { unsigned: true } : { secrets: { [this.key.id]: this.key.secret } }),
+      head: this.log.options.headPath === false ? false : this.log.options.headPath,
+      window: options.window,
+    });
+  }
+}
+
+/**
+ * Audits every tool of a class, or one method, with per-class/method recording options (method
+ * options override class options). When the server also `use()`s an AuditMiddleware, calls run
+ * through that one instance once, with these options; otherwise one instance per server is made
+ * from `LANTERN_AUDIT_SECRET` and writes `audit.jsonl`.
+ *
+ * @example
+ * @Server({ name: "medical-records", version: "1.0.0" })
+ * @Audited({ includeArgs: true, redact: ["ssn"] })
+ * class MedicalRecords { ... }
+ */
+export const Audited = middlewareDecorator<AuditCallOptions>(AuditMiddleware);
+

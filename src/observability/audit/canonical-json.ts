@@ -1,0 +1,65 @@
+/**
+ * RFC 8785 (JSON Canonicalization Scheme) serialisation, with JSON.stringify's value model: what
+ * this returns for a value is exactly what a verifier gets by parsing `JSON.stringify(value)` and
+ * canonicalising the result, in any language with an RFC 8785 library.
+ *
+ * - object keys sorted by their UTF-16 code units (JavaScript's default string order);
+ * - no whitespace;
+ * - strings escaped as JSON.stringify escapes them (only `"`, `\` and U+0000..U+001F, with the short
+ *   forms \b \t \n \f \r and lowercase \u00xx otherwise), which is what RFC 8785 §3.2.2.2 asks;
+ * - numbers in ECMAScript's shortest round-trip form (`String(n)`), which is RFC 8785 §3.2.2.3;
+ * - `toJSON()` honoured, and `undefined`, functions and symbols dropped from objects (null in
+ *   arrays), non-finite numbers written as null: JSON.stringify's rules, so the line on disk and the
+ *   bytes that were signed always agree.
+ *
+ * @example
+ * canonicalJson({ b: 1, a: [true, "x"] }); // '{"a":[true,"x"],"b":1}'
+ */
+export function canonicalJson(value: unknown): string {
+  const out = serialize(value, "");
+  if (out === undefined) throw new TypeError("canonicalJson: the value has no JSON form (undefined, a function or a symbol)");
+  return out;
+}
+
+function serialize(input: unknown, key: string): string | undefined {
+  let value = input;
+  if (value !== null && typeof value === "object" && typeof (value as { toJSON?: unknown }).toJSON === "function") {
+    value = (value as { toJSON(key: string): unknown }).toJSON(key);
+  }
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      // String(-0) is "0" and String(n) is ECMAScript's shortest round-trip form: RFC 8785 §3.2.2.3.
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      throw new TypeError("canonicalJson: a BigInt has no JSON form; convert it to a string or number first");
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
+  }
+  if (value === null) return "null";
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) return serialize(value.valueOf(), key);
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      out += serialize(value[i], String(i)) ?? "null";
+    }
+    return out + "]";
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = "{";
+  let first = true;
+  for (const k of keys) {
+    const member = serialize(record[k], k);
+    if (member === undefined) continue;
+    out += (first ? "" : ",") + JSON.stringify(k) + ":" + member;
+    first = false;
+  }
+  return out + "}";
+}

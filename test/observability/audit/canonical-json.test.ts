@@ -1,0 +1,27 @@
+import { canonicalJson } from "lantern-mcp";
+
+describe("canonicalJson (RFC 8785)", () => {
+  test("reproduces the RFC 8785 §3.2.2 example byte for byte", () => {
+    const input = String.raw`{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/","literals":[null,true,false]}`;
+    const expected = String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`;
+    expect(canonicalJson(JSON.parse(input))).toBe(expected);
+  });
+
+  test("sorts keys by UTF-16 code units, nested too (RFC 8785 §3.2.3 sample)", () => {
+    const input = { "\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis" };
+    const keys = Object.keys(JSON.parse(canonicalJson(input)) as object);
+    // JSON.parse puts the integer-like key first again; compare the serialised order instead.
+    expect(canonicalJson(input)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin Small Letter O With Diaeresis","€":"Euro Sign","😀":"Emoji: Grinning Face","דּ":"Hebrew Letter Dalet With Dagesh"}',
+    );
+    expect(keys).toHaveLength(7);
+    expect(canonicalJson({ b: { d: 1, c: [{ z: 1, a: 2 }] }, a: null })).toBe('{"a":null,"b":{"c":[{"a":2,"z":1}],"d":1}}');
+  });
+
+  test("follows JSON.stringify's value model so the signed bytes match the line on disk", () => {
+    const value = { when: new Date(0), skip: undefined, list: [undefined, () => 1, -0, Number.NaN], n: 1e21, small: 1e-7 };
+    expect(canonicalJson(value)).toBe('{"list":[null,null,0,null],"n":1e+21,"small":1e-7,"when":"1970-01-01T00:00:00.000Z"}');
+    expect(canonicalJson(JSON.parse(JSON.stringify(value)))).toBe(canonicalJson(value));
+    expect(() => canonicalJson({ big: 1n })).toThrow(/BigInt/);
+  });
+});
