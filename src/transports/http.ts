@@ -5,6 +5,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
+import type { CallerIdentity } from "../core/call-context.js";
 import type { RouteHandler } from "../core/server-setup.js";
 import type { SessionHost } from "../core/session-host.js";
 
@@ -44,6 +45,8 @@ const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
 interface LiveSession {
   transport: StreamableHTTPServerTransport;
   lastSeen: number;
+  /** The client that opened the session (with an authenticator): only it may use the session id. */
+  owner: string | undefined;
 }
 
 const jsonRpcError = (res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void => {
@@ -222,7 +225,7 @@ export class HttpTransportHost {
 
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const authenticator = this.host.authenticator;
-    let identity;
+    let identity: CallerIdentity | undefined;
     if (authenticator) {
       const { token, malformed } = bearerToken(req);
       try {
@@ -273,6 +276,10 @@ export class HttpTransportHost {
         jsonRpcError(res, 404, LanternErrorCode.InvalidRequest, "Session not found: it expired or was closed; initialize a new session");
         return;
       }
+      if (live.owner !== identity?.clientId) {
+        jsonRpcError(res, 403, LanternErrorCode.Forbidden, "Forbidden: this session was opened by another client; initialize a session of your own");
+        return;
+      }
       live.lastSeen = Date.now();
       await live.transport.handleRequest(req, res, body);
       return;
@@ -286,7 +293,7 @@ export class HttpTransportHost {
       return;
     }
     const transport = this.newTransport(randomUUID, (id) => {
-      this.sessions.set(id, { transport, lastSeen: Date.now() });
+      this.sessions.set(id, { transport, lastSeen: Date.now(), owner: identity?.clientId });
     });
     transport.onclose = () => {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);

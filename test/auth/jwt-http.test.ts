@@ -160,3 +160,29 @@ describe("per-tool authorisation (inside the chain, as JSON-RPC errors)", () => 
     expect(tools.map((t) => t.name).sort()).toEqual(["purge", "who_am_i", "write_note"]);
   });
 });
+
+describe("sessions belong to the client that opened them", () => {
+  test("another client's valid token cannot use the session id", async () => {
+    const owner = await mint();
+    const init = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${owner}` },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "owner", version: "1" } } }),
+    });
+    const sessionId = init.headers.get("mcp-session-id")!;
+    expect(sessionId).toBeTruthy();
+    await init.text();
+    const list = (token: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      });
+    const intruder = await list(await mint({ clientId: "someone-else" }));
+    expect(intruder.status).toBe(403);
+    expect(((await intruder.json()) as { error: { message: string } }).error.message).toContain("opened by another client");
+    const own = await list(owner);
+    expect(own.status).toBe(200);
+    await own.text();
+  });
+});
