@@ -2,7 +2,7 @@ import type { CallContext, SessionInfo } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
 import { callOutcome } from "../../core/outcome.js";
 import type { ServerSetup, SessionEvent } from "../../core/server-setup.js";
-import { LatencyHistogram } from "./latency-histogram.js";
+import { LatencyHistogram } from "../metrics/latency-histogram.js";
 import type { DashboardAgentRow, DashboardLogLine, DashboardRequest, DashboardSnapshot } from "./telemetry-snapshot.js";
 
 /** The server a dashboard watches: the `ServerSetup` hooks it reads (an `McpServer` has them all). */
@@ -318,6 +318,8 @@ export class DashboardTelemetry {
     }
     agents.reverse();
 
+    const [p50, p90, p95, p99] = this.latency.percentiles([0.5, 0.9, 0.95, 0.99]);
+    const mean = (h: LatencyHistogram | undefined): number => (h && h.count > 0 ? h.sum / h.count : 0);
     return {
       version: 1,
       server: { name: this.server.info.name, version: this.server.info.version, transport: this.transport, endpoint: this.endpoint },
@@ -326,12 +328,12 @@ export class DashboardTelemetry {
       totals: { calls: this.calls, errors: this.errors },
       callsPerSecond: recent / windowSeconds,
       latency: {
-        p50: this.latency.percentile(0.5),
-        p90: this.latency.percentile(0.9),
-        p95: this.latency.percentile(0.95),
-        p99: this.latency.percentile(0.99),
+        p50: p50!,
+        p90: p90!,
+        p95: p95!,
+        p99: p99!,
         max: this.latency.max,
-        avg: this.latency.mean,
+        avg: mean(this.latency),
       },
       connectedSessions: this.openSessions.size,
       connectedClients: connectedByClient.size,
@@ -342,8 +344,8 @@ export class DashboardTelemetry {
           scopes: [...tool.scopes],
           calls: stats?.calls ?? 0,
           errors: stats?.errors ?? 0,
-          avgMs: stats?.latency.mean ?? 0,
-          p95Ms: stats?.latency.percentile(0.95) ?? 0,
+          avgMs: mean(stats?.latency),
+          p95Ms: stats ? stats.latency.percentiles([0.95])[0]! : 0,
         };
       }),
       agents,
