@@ -64,9 +64,6 @@ const defaultInternalErrorSink: InternalErrorSink = (ctx, error) => {
   process.stderr.write(`[lantern] ${ctx.kind} "${ctx.name}" failed (request ${ctx.requestId}, client ${ctx.clientId}): ${detail}\n`);
 };
 
-interface PendingTool { kind: "class"; scanned: ScannedMember<ToolOptions>; owner: ScannedClass }
-interface PendingSpecTool { kind: "spec"; spec: ToolSpec }
-
 /**
  * A Lantern MCP server: decorated classes (and programmatic tools, resources and prompts), the
  * middleware chain, and the transports that serve them.
@@ -81,7 +78,7 @@ export class McpServer implements ServerSetup {
   readonly container: DependencyContainer;
   private readonly options: McpServerOptions;
   private readonly classes: ScannedClass[] = [];
-  private readonly pendingTools: (PendingTool | PendingSpecTool)[] = [];
+  private readonly pendingTools: ToolSpec[] = [];
   private readonly pendingResources: { uri: string; handler: ResourceHandler; options: ResourceOptions; middleware: Middleware[] }[] = [];
   private readonly pendingPrompts: PromptSpec[] = [];
   private readonly middleware: Middleware[] = [];
@@ -90,6 +87,8 @@ export class McpServer implements ServerSetup {
   private readonly clientLogListeners: ((record: ClientLogRecord) => void)[] = [];
   private readonly sessionListeners: ((event: SessionEvent) => void)[] = [];
   private readonly callObservers: CallObserver[] = [];
+  /** One instance per middleware type that decorators name and the server does not `use()`. */
+  private readonly sharedMiddleware = new Map<ConfigurableMiddlewareClass<object>, ConfigurableMiddleware<object>>();
   private readonly toolNames = new Map<string, string>();
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
@@ -152,26 +151,43 @@ export class McpServer implements ServerSetup {
     return this.use(middleware);
   }
 
-  /** Adds a tool without a class. */
+  /**
+   * Adds a tool without a class. After the server started, the tool is built at once (a mistake
+   * throws here) and clients are told with `notifications/tools/list_changed`.
+   *
+   * @example
+   * server.addTool({ name: "ping", description: "Answers pong", handler: () => "pong" });
+   */
   addTool<Input extends object>(spec: ToolSpec<Input>): void {
     this.claimToolName(spec.name, `server.addTool("${spec.name}")`);
-    const pending: PendingSpecTool = { kind: "spec", spec: spec as unknown as ToolSpec };
-    if (this.host) void this.buildAfterStart(() => this.buildSpecTool(pending.spec, this.host!.registry));
-    else this.pendingTools.push(pending);
+    const tool = spec as unknown as ToolSpec;
+    if (this.host) this.addAfterStart(() => this.buildSpecTool(tool, this.host!.registry));
+    else this.pendingTools.push(tool);
   }
 
-  /** Adds a resource (or a template, with `{var}` parts) without a class. */
+  /**
+   * Adds a resource (or a template, with `{var}` parts) without a class.
+   *
+   * @example
+   * server.addResource("status://{component}", (vars) => ({ component: vars.component, ok: true }));
+   */
   addResource(uri: string, handler: ResourceHandler, options: ResourceOptions & { middleware?: Middleware[] } = {}): void {
     const { middleware = [], ...rest } = options;
     const entry = { uri, handler, options: rest, middleware };
-    if (this.host) void this.buildAfterStart(() => this.buildProgrammaticResource(entry, this.host!.registry));
+    if (this.host) this.addAfterStart(() => this.buildProgrammaticResource(entry, this.host!.registry));
     else this.pendingResources.push(entry);
   }
 
-  /** Adds a prompt without a class. */
+  /**
+   * Adds a prompt without a class.
+   *
+   * @example
+   * server.addPrompt({ name: "greet", description: "Say hello", handler: () => "Hello!" });
+   */
   addPrompt<Args extends object>(spec: PromptSpec<Args>): void {
-    if (this.host) void this.buildAfterStart(() => this.buildSpecPrompt(spec as unknown as PromptSpec, this.host!.registry));
-    else this.pendingPrompts.push(spec as unknown as PromptSpec);
+    const prompt = spec as unknown as PromptSpec;
+    if (this.host) this.addAfterStart(() => this.buildSpecPrompt(prompt, this.host!.registry));
+    else this.pendingPrompts.push(prompt);
   }
 
   tools(): readonly ToolSummary[] {
@@ -181,8 +197,8 @@ export class McpServer implements ServerSetup {
         summaries.push({ name: tool.name, title: tool.options.title, description: tool.options.description, scopes: tool.authorization.scopes });
       }
     }
-    for (const pending of this.pendingTools) {
-      if (pending.kind === "spec") summaries.push({ name: pending.spec.name, title: pending.spec.title, description: pending.spec.description, scopes: pending.spec.scopes ?? [] });
+    for (const spec of this.pendingTools) {
+      summaries.push({ name: spec.name, title: spec.title, description: spec.description, scopes: spec.scopes ?? [] });
     }
     if (this.host) {
       for (const tool of this.host.registry.tools.values()) {
@@ -311,16 +327,16 @@ export class McpServer implements ServerSetup {
     if (this.built) throw new Error(`Cannot ${what} after the server was built (listen/connect/build was called)`);
   }
 
-  private async buildAfterStart(build: () => void): Promise<void> {
+  private addAfterStart(build: () => void): void {
     build();
-    await this.host?.announceListChanged();
+    // Telling clients is best-effort: one that went away must not fail the registration.
+    this.host!.announceListChanged().catch(() => {});
   }
 
   private async buildOnce(): Promise<SessionHost> {
     for (const mw of this.middleware) if (typeof mw !== "function") await mw.setup?.(this);
     const catalog = new SchemaCatalog();
     const registry = new Registry();
-    this.sharedMiddleware = new Map();
     // Middleware that decorators name is created (and set up) before any tool resolves its
     // parameters, so what it provides (a collector, say) is injectable everywhere.
     for (const owner of this.classes) {
@@ -340,7 +356,7 @@ export class McpServer implements ServerSetup {
         registry.completions.add(completion.target, (value, context) => fn.call(instance, value, context), completion.label);
       }
     }
-    for (const pending of this.pendingTools) if (pending.kind === "spec") this.buildSpecTool(pending.spec, registry, catalog);
+    for (const spec of this.pendingTools) this.buildSpecTool(spec, registry, catalog);
     for (const entry of this.pendingResources) this.buildProgrammaticResource(entry, registry);
     for (const spec of this.pendingPrompts) this.buildSpecPrompt(spec, registry, catalog);
     registry.completions.check(registry);
@@ -395,8 +411,6 @@ export class McpServer implements ServerSetup {
       default: return (ctx) => fn.apply(instance, resolvers.map((resolve) => resolve(ctx)));
     }
   }
-
-  private sharedMiddleware = new Map<ConfigurableMiddlewareClass<object>, ConfigurableMiddleware<object>>();
 
   /**
    * The chain for one tool, resource or prompt: the server's middleware, then the class's, then the
