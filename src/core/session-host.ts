@@ -157,6 +157,7 @@ export class SessionHost {
     );
     const session = new Session(sdk, options.transport, options.identity);
     this.installHandlers(sdk, session);
+    answerSchemaFailuresAsInvalidParams(sdk);
     sdk.onclose = () => {
       if (session.closed) return;
       session.closed = true;
@@ -324,5 +325,35 @@ export class SessionHost {
         this.drained = undefined;
       }
     }
+  }
+}
+
+/** A failure of the schema library, as the SDK throws it when a request's params do not match its method's schema. */
+type SchemaFailure = { issues: { path: PropertyKey[]; message: string; code?: string }[] };
+
+const isSchemaFailure = (error: unknown): error is SchemaFailure => Array.isArray((error as { issues?: unknown } | null)?.issues);
+
+/**
+ * The SDK checks a request's params against its method's schema before the handler runs and
+ * answers a mismatch (tools/call without a name, a log level that does not exist) with -32603 and
+ * the schema library's multi-line dump. It is the client's mistake: answer -32602 naming each
+ * field, as the argument validator does. Only synchronous throws are caught: that is where the
+ * SDK's parse fails, so the calls that pass pay nothing.
+ */
+function answerSchemaFailuresAsInvalidParams(sdk: SdkServer): void {
+  type Handler = (request: unknown, extra: unknown) => Promise<unknown>;
+  const handlers = (sdk as unknown as { _requestHandlers?: unknown })._requestHandlers;
+  if (!(handlers instanceof Map)) return;
+  for (const [method, handler] of handlers as Map<string, Handler>) {
+    handlers.set(method, (request: unknown, extra: unknown) => {
+      try {
+        return handler(request, extra);
+      } catch (error) {
+        if (!isSchemaFailure(error)) throw error;
+        const issues = error.issues.map((i) => ({ property: i.path.map(String).join("."), constraints: { [i.code ?? "invalid"]: i.message } }));
+        const detail = issues.map((i) => `${i.property || "params"}: ${Object.values(i.constraints)[0]}`).join("; ");
+        throw new InvalidParamsError(`Invalid params for ${method}: ${detail}`, issues);
+      }
+    });
   }
 }

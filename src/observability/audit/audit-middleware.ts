@@ -99,7 +99,7 @@ class AuditRecorder implements MiddlewareObject {
       if (identity.subject !== undefined) record.identity.subject = identity.subject;
       if (identity.issuer !== undefined) record.identity.issuer = identity.issuer;
     }
-    if (this.options.includeArgs) record.args = this.redact ? redacted(ctx.args, this.redact) : ctx.args;
+    if (this.options.includeArgs) record.args = this.redact || nestsDeeper(ctx.args, 0) ? redacted(ctx.args, this.redact, 0) : ctx.args;
     if (this.options.includeResult && !failed && result !== undefined) record.result = this.limited(result);
     return record;
   }
@@ -117,11 +117,29 @@ class AuditRecorder implements MiddlewareObject {
   }
 }
 
-function redacted(value: unknown, fields: ReadonlySet<string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => redacted(v, fields));
+/**
+ * Arguments are recorded at most this deep. The validator refuses deeper ones (-32602), but the
+ * refusal is audited too, and a client can send 100,000 nested arrays in 200 KB: recording them
+ * whole would overflow the stack of the (recursive) canonical form and fail the call unaudited.
+ */
+const MAX_ARGS_DEPTH = 64;
+const TOO_DEEP = "[TOO DEEP]";
+
+function nestsDeeper(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (depth >= MAX_ARGS_DEPTH) return true;
+  if (Array.isArray(value)) return value.some((v) => nestsDeeper(v, depth + 1));
+  for (const key in value) if (Object.hasOwn(value, key) && nestsDeeper((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
+}
+
+function redacted(value: unknown, fields: ReadonlySet<string> | undefined, depth: number): unknown {
   if (value === null || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = fields.has(key) ? REDACTED : redacted(v, fields);
+  if (depth >= MAX_ARGS_DEPTH) return TOO_DEEP;
+  if (Array.isArray(value)) return value.map((v) => redacted(v, fields, depth + 1));
+  // A null prototype keeps a "__proto__" argument an own key, so the entry shows what was sent.
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [key, v] of Object.entries(value)) out[key] = fields?.has(key) ? REDACTED : redacted(v, fields, depth + 1);
   return out;
 }
 
