@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { McpServer as SdkMcpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { McpServer as LanternServer } from "lantern-mcp";
 import { z } from "zod";
 
 /** A system under test served over Streamable HTTP on 127.0.0.1. */
@@ -80,4 +81,13 @@ export async function bareSdkHttp(): Promise<HttpSystem> {
       await new Promise((resolve) => http.close(resolve));
     },
   };
+}
+
+/**
+ * A Lantern server (built and configured by the caller: middleware, extra tools) served over its
+ * own Streamable HTTP transport on 127.0.0.1; `close()` closes the server and its shutdown hooks.
+ */
+export async function lanternHttp(server: LanternServer): Promise<HttpSystem> {
+  const running = await server.listen({ transport: "http", port: 0, handleSignals: false });
+  return { url: running.url!, close: () => server.close() };
 }

@@ -7,6 +7,7 @@ import { metricsSection } from "./sections/metrics.js";
 import { tracingLoggingSection } from "./sections/tracing-logging.js";
 import { auditSection } from "./sections/audit.js";
 import { dashboardSection } from "./sections/dashboard.js";
+import { fullStackSection } from "./sections/full-stack.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -19,6 +20,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   "tracing-logging": tracingLoggingSection,
   audit: auditSection,
   dashboard: dashboardSection,
+  "full-stack": fullStackSection,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -58,6 +58,29 @@ export interface JWTAuthOptions {
   clientIdClaim?: string;
   /** Refuse tokens without `exp` (default true: a token that never expires is a standing credential). */
   requireExpiry?: boolean;
+  /**
+   * How many verified tokens to remember (default 1024; 0 turns it off). A client sends the same
+   * token on every request, and verifying it again costs a WebCrypto round trip through the thread
+   * pool; a remembered token is accepted again only while it has not expired, for at most
+   * {@link VERIFIED_TOKEN_MAX_AGE_MS}. Refused tokens are never remembered.
+   */
+  verifiedTokenCacheSize?: number;
+}
+
+/**
+ * Longest a verified token is accepted again without a new verification, in ms. Bounds how long a
+ * key removed from a JWKS keeps working through the cache (jose caches the key set itself for
+ * `cacheMaxAgeMs`, 10 minutes by default, so this adds no new window).
+ *
+ * @example
+ * new JWTAuth({ secret }, { verifiedTokenCacheSize: 0 }); // verify every request in full
+ */
+export const VERIFIED_TOKEN_MAX_AGE_MS = 60_000;
+
+/** A token that passed verification, and until when it may be accepted without another. */
+interface VerifiedToken {
+  identity: CallerIdentity;
+  validUntilMs: number;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -144,6 +167,9 @@ export class JWTAuth implements AuthProvider {
   private readonly key: KeyObject | JWTVerifyGetKey;
   private readonly verifyOptions: JWTVerifyOptions;
   private readonly clientIdClaim: string | undefined;
+  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly verifiedMax: number;
+  private readonly toleranceMs: number;
 
   constructor(source: JWTKeySource, options: JWTAuthOptions = {}) {
     let allowed: readonly string[];
@@ -192,6 +218,11 @@ export class JWTAuth implements AuthProvider {
     if (options.clockToleranceSec !== undefined && !(options.clockToleranceSec >= 0)) {
       throw new TypeError("JWTAuth: clockToleranceSec must be a number of seconds ≥ 0");
     }
+    if (options.verifiedTokenCacheSize !== undefined && !(Number.isInteger(options.verifiedTokenCacheSize) && options.verifiedTokenCacheSize >= 0)) {
+      throw new TypeError("JWTAuth: verifiedTokenCacheSize must be a whole number ≥ 0 (0 verifies every request in full)");
+    }
+    this.verifiedMax = options.verifiedTokenCacheSize ?? 1024;
+    this.toleranceMs = (options.clockToleranceSec ?? 0) * 1000;
     this.algorithms = Object.freeze([...allowed]);
     this.clientIdClaim = options.clientIdClaim;
     this.verifyOptions = {
@@ -205,6 +236,17 @@ export class JWTAuth implements AuthProvider {
 
   /** Verifies `token` and maps its claims to an identity; throws `UnauthorizedError` naming the reason. */
   async verify(token: string): Promise<CallerIdentity> {
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (Date.now() < known.validUntilMs) return known.identity;
+      this.verified.delete(token);
+    }
+    const identity = await this.verifyInFull(token);
+    this.remember(token, identity);
+    return identity;
+  }
+
+  private async verifyInFull(token: string): Promise<CallerIdentity> {
     let payload: Record<string, unknown>;
     try {
       // One overload per key form; both accept these options.
@@ -215,5 +257,19 @@ export class JWTAuth implements AuthProvider {
       throw refusal(error, this.algorithms);
     }
     return identityFromClaims(payload, { method: "jwt", clientIdClaim: this.clientIdClaim });
+  }
+
+  /** Remembers a verified token until it expires (with the clock tolerance), at most VERIFIED_TOKEN_MAX_AGE_MS. */
+  private remember(token: string, identity: CallerIdentity): void {
+    if (this.verifiedMax === 0) return;
+    const now = Date.now();
+    const exp = identity.claims.exp;
+    const expiresMs = typeof exp === "number" ? exp * 1000 + this.toleranceMs : Infinity;
+    const validUntilMs = Math.min(now + VERIFIED_TOKEN_MAX_AGE_MS, expiresMs);
+    if (validUntilMs <= now) return;
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.verified.size >= this.verifiedMax) this.verified.delete(this.verified.keys().next().value!);
+    // One identity object serves many calls: frozen, so no call can change what the next one sees.
+    this.verified.set(token, { identity: Object.freeze(identity), validUntilMs });
   }
 }

@@ -62,8 +62,6 @@ const storage = new AsyncLocalStorage<CallContext>();
  * whoAmI(@Inject(CallContext) ctx: CallContext) { return { client: ctx.clientId }; }
  */
 export class CallContext {
-  /** A unique id of this call inside this process (the JSON-RPC id repeats across sessions). */
-  readonly correlationId: string = randomUUID();
   /** `Date.now()` when the call started. */
   readonly startedAt: number = Date.now();
   /** `performance.now()` when the call started, for durations. */
@@ -74,8 +72,8 @@ export class CallContext {
   identity: CallerIdentity | undefined;
   /** How the call ended; undefined while it runs. */
   outcome: CallOutcome | undefined = undefined;
-  /** Per-call values middleware want to share with one another (keyed by a symbol of their own). */
-  readonly bag = new Map<symbol, unknown>();
+  private correlation: string | undefined;
+  private values: Map<symbol, unknown> | undefined;
 
   constructor(
     /** tools/call, resources/read or prompts/get. */
@@ -96,6 +94,16 @@ export class CallContext {
     /** The raw JSON-RPC id, for replies tied to this request. */
     readonly rawRequestId: RequestId,
   ) {}
+
+  /** A unique id of this call inside this process (the JSON-RPC id repeats across sessions); made when first read. */
+  get correlationId(): string {
+    return (this.correlation ??= randomUUID());
+  }
+
+  /** Per-call values middleware share with one another, keyed by a symbol of their own; made when first used. */
+  get bag(): Map<symbol, unknown> {
+    return (this.values ??= new Map());
+  }
 
   /** The context of the call the current code runs in, or undefined outside any call. */
   static current(): CallContext | undefined {

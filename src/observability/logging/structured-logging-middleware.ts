@@ -79,6 +79,7 @@ class LogSink {
   /** Ends the logger and waits (boundedly) until its transports wrote what they buffered. */
   close(): Promise<void> {
     const logger = this.logger;
+    this.writePending();
     if (logger.writableEnded) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 5000);
@@ -91,13 +92,34 @@ class LogSink {
     });
   }
 
+  /**
+   * Queues a line; it reaches winston on the next turn of the event loop. A call's line is built
+   * when the call ends (its timestamp and duration are exact), but handing it to winston starts the
+   * transport's I/O (a thread-pool write for a file): deferring that lets the call's answer leave
+   * first, and lines of calls that end together go to winston in one go, in order.
+   */
   write(record: Record<string, unknown>): void {
-    const logger = this.logger;
     // winston accepts every write and buffers behind a slow transport without limit: bound it.
-    if (logger.writableLength >= this.maxPending) {
+    if (this.logger.writableLength + this.pending.length >= this.maxPending) {
       this.dropped++;
       return;
     }
+    this.pending.push(record);
+    if (this.pending.length === 1) setImmediate(this.writePending);
+  }
+
+  private pending: Record<string, unknown>[] = [];
+
+  private readonly writePending = (): void => {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    for (const record of batch) this.writeNow(record);
+  };
+
+  private writeNow(record: Record<string, unknown>): void {
+    const logger = this.logger;
+    if (logger.writableEnded) return;
     if (this.dropped > 0) {
       const count = this.dropped;
       this.dropped = 0;
