@@ -67,7 +67,9 @@ tab() {
   log "tab $key $title: ok"
 }
 
-start_tmux() { tmux new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" "$1"; }
+# Ink draws only the last frame when it sees a CI variable (its is-in-ci check): a person's terminal
+# has none, so the commands in tmux run without them.
+start_tmux() { tmux new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" "env -u CI -u CONTINUOUS_INTEGRATION $1"; }
 
 # ---- 1. in-process, Streamable HTTP ------------------------------------------------------------
 PORT="$(free_port)"

@@ -60,6 +60,10 @@ export class Dashboard {
       throw new Error("The dashboard needs a terminal, and this process's stdout is not one (for a stdio server it carries the MCP protocol). Expose the telemetry with `await new DashboardEndpoint(server).start()` and run `lantern dashboard --url <url> --token <token>` in another terminal.");
     }
     if (drawing && drawing !== this) throw new Error("Another dashboard is already drawing in this process; stop() it before starting another");
+    if (process.env.CI !== undefined && process.env.CI !== "0" && process.env.CI !== "false") {
+      // Ink (its is-in-ci check) draws only the final frame when CI is set.
+      process.stderr.write("[lantern] the CI environment variable is set: the dashboard will not update live (unset CI to see it)\n");
+    }
     drawing = this;
     let renderDashboard: typeof import("./render-dashboard.js").renderDashboard;
     try {
