@@ -31,7 +31,7 @@ export async function auditSection(): Promise<SectionResult> {
       const { writes, entries } = audited[i]!.audit.log.stats;
       row.extra = { "entries/s": row.callsPerSec, "calls/s ratio": row.callsPerSec / base.callsPerSec, "entries/write": entries / Math.max(1, writes) };
     }
-    const intact = await Promise.all(audited.map(async (a) => (await a.audit.verifyChain()).ok));
+    const intact = await Promise.all(audited.map(async (a) => a.audit.verifyChain()));
     await plain.close();
     for (const a of audited) {
       await a.client.close();

@@ -1,4 +1,4 @@
-import { plainToInstance } from "class-transformer";
+import { plainToInstance, TransformationType } from "class-transformer";
 // class-transformer's metadata storage, so nested `@Type(() => X)` classes show up in schemas.
 import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
 import { getMetadataStorage, validateSync, type ValidationError } from "class-validator";
@@ -61,16 +61,38 @@ export function hasValidationRules(cls: Function): boolean {
   return getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).length > 0;
 }
 
+/** True when class-transformer holds no rules (`@Type`, `@Transform`, `@Expose`, `@Exclude`) for `cls`'s properties. */
+function hasNoTransformRules(cls: InputClass): boolean {
+  if (defaultMetadataStorage.getStrategy(cls) !== "none") return false;
+  const properties = new Set(getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).map((m) => m.propertyName));
+  for (const property of properties) {
+    if (
+      defaultMetadataStorage.findTypeMetadata(cls, property) ||
+      defaultMetadataStorage.findTransformMetadatas(cls, property, TransformationType.PLAIN_TO_CLASS).length > 0 ||
+      defaultMetadataStorage.findExposeMetadata(cls, property) ||
+      defaultMetadataStorage.findExcludeMetadata(cls, property)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Builds, once per input class, the function that validates each call's arguments:
  * class-transformer (no implicit conversion) then class-validator with whitelisting, so unknown
- * properties and wrong types are both -32602 errors that name the field.
+ * properties and wrong types are both -32602 errors that name the field. A class without any
+ * class-transformer rule is filled by plain assignment, which is what plainToInstance does for it,
+ * at a fraction of the cost.
  */
 export function createInputValidator(cls: InputClass, what: string): InputValidator {
   const options = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
+  const instantiate: (args: Record<string, unknown>) => object = hasNoTransformRules(cls)
+    ? (args) => Object.assign(new cls(), args)
+    : (args) => plainToInstance(cls, args) as object;
   return (args) => {
     assertNoForbiddenKeys(args, "", 0);
-    const instance = plainToInstance(cls, args) as object;
+    const instance = instantiate(args);
     const errors = validateSync(instance, options);
     if (errors.length > 0) {
       const issues = flattenIssues(errors);

@@ -154,7 +154,7 @@ function redacted(value: unknown, fields: ReadonlySet<string> | undefined, depth
  *
  * @example
  * server.use(new AuditMiddleware({ logPath: "audit/audit.jsonl", includeArgs: true, redact: ["ssn"] }));
- * // later: (await audit.verifyChain()).ok === true
+ * // later: expect(await audit.verifyChain()).toBe(true)
  */
 export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions> {
   /** The file writer every view of this middleware shares. */
@@ -234,14 +234,26 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
   }
 
   /**
-   * Checks every file of this trail (rotated ones included) with this middleware's key, after
-   * flushing: the seed's `audit.verify_chain()`. Memory stays bounded by `window`.
+   * True when the entries this middleware wrote (every file of the log, rotated ones included) form
+   * an intact chain, after flushing: the seed's `assert audit.verify_chain()`. Memory stays bounded
+   * by `window`. {@link verifyChainReport} says what is wrong and where.
    *
    * @example
-   * const result = await audit.verifyChain();
-   * expect(result.problems).toEqual([]);
+   * expect(await audit.verifyChain()).toBe(true);
    */
-  async verifyChain(options: { window?: number } = {}): Promise<AuditVerification> {
+  async verifyChain(options: { window?: number } = {}): Promise<boolean> {
+    return (await this.verifyChainReport(options)).ok;
+  }
+
+  /**
+   * The full verification of this middleware's log: entries, sequence range, and each problem with
+   * its kind, file, line and `seq`.
+   *
+   * @example
+   * const report = await audit.verifyChainReport();
+   * expect(report.problems).toEqual([]);
+   */
+  async verifyChainReport(options: { window?: number } = {}): Promise<AuditVerification> {
     await this.log.open();
     await this.log.flush();
     const unsigned = this.key.id === UNSIGNED_KEY_ID;
@@ -251,6 +263,7 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
       window: options.window,
     });
   }
+
 }
 
 /**

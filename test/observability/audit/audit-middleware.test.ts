@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { createHmac } from "node:crypto";
-import { appendFileSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IsString } from "class-validator";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
@@ -96,7 +96,7 @@ describe("AuditMiddleware: one signed, chained entry per call", () => {
       expect(createHmac("sha256", SECRET).update(canonicalJson(body)).digest("hex")).toBe(hmac);
       prev = hmac;
     }
-    const verified = await audit.verifyChain();
+    const verified = await audit.verifyChainReport();
     expect(verified.problems).toEqual([]);
     expect(verified).toMatchObject({ ok: true, entries: 5, lastSeq: 5, lastHmac: prev });
     // The head file beside the log records the tail.
@@ -188,7 +188,7 @@ describe("AuditMiddleware: one signed, chained entry per call", () => {
     // Group commit: concurrent entries share writes (and their syncs).
     expect(audit.log.stats.entries).toBe(1000);
     expect(audit.log.stats.writes).toBeLessThan(250);
-    const verified = await audit.verifyChain({ window: 64 });
+    const verified = await audit.verifyChainReport({ window: 64 });
     expect(verified.problems).toEqual([]);
     expect(verified.entries).toBe(1000);
   });
@@ -199,7 +199,21 @@ describe("AuditMiddleware: one signed, chained entry per call", () => {
     await Promise.all(Array.from({ length: 50 }, (_, i) => client.callTool("echo", { text: `${i}` })));
     await server.close();
     expect(readEntries(logPath).map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    expect((await audit.verifyChain()).ok).toBe(true);
+    expect(await audit.verifyChain()).toBe(true);
+  });
+
+  test("verifyChain() is false once an entry was changed, and the report names it", async () => {
+    const { logPath, audit, server } = setup({ durability: "flush" });
+    const client = await connect(server);
+    for (let i = 0; i < 3; i++) await client.callTool("echo", { text: `${i}` });
+    await server.close();
+    expect(await audit.verifyChain()).toBe(true);
+    const lines = readFileSync(logPath, "utf8").split("\n");
+    lines[1] = lines[1]!.replace('"status":"ok"', '"status":"error"');
+    writeFileSync(logPath, lines.join("\n"));
+    expect(await audit.verifyChain()).toBe(false);
+    const report = await audit.verifyChainReport();
+    expect(report.problems[0]).toMatchObject({ seq: 2, line: 2 });
   });
 });
 
@@ -228,7 +242,7 @@ describe("AuditMiddleware: restarts, crashes, failures and rotation", () => {
     const aside = readdirSync(first.dir).filter((name) => name.includes(".torn-"));
     expect(aside).toHaveLength(1);
     expect(readFileSync(join(first.dir, aside[0]!), "utf8")).toBe(torn);
-    expect((await audit.verifyChain()).problems).toEqual([]);
+    expect((await audit.verifyChainReport()).problems).toEqual([]);
   });
 
   test("a failed write fails the call with a clear error, is reported, and does not advance the chain", async () => {

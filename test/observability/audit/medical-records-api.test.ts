@@ -57,7 +57,7 @@ describe("examples/medical-records-api", () => {
     expect(entries[2]!.args).toEqual({ name: "Alan T", dateOfBirth: "1912-06-23", ssn: "[REDACTED]" });
     expect(entries[2]!.result).toMatchObject({ structuredContent: { id: "p-004" } });
     expect(entries[1]!.result).toBeUndefined();
-    const verified = await audit.verifyChain();
+    const verified = await audit.verifyChainReport();
     expect(verified.problems).toEqual([]);
     expect(verified.lastSeq).toBe(6);
   });
