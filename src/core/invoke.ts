@@ -1,5 +1,5 @@
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { CallContext } from "./call-context.js";
+import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
 import { CancelledError, ForbiddenError, LanternError, ToolError } from "./errors.js";
 import { OK_OUTCOME, outcomeOfError, toolErrorOutcome } from "./outcome.js";
@@ -11,14 +11,21 @@ import { validateAgainst } from "./validation.js";
 /** Reports an exception whose details must stay server-side. */
 export type InternalErrorSink = (ctx: CallContext, error: unknown) => void;
 
+/** The scopes and roles of `requirement` that `identity` does not hold (both empty: it may call). */
+export function missingGrants(requirement: AuthorizationRequirement, identity: CallerIdentity | undefined): { scopes: string[]; roles: string[] } {
+  return {
+    scopes: requirement.scopes.filter((scope) => !identity?.scopes.includes(scope)),
+    roles: requirement.roles.filter((role) => !identity?.roles.includes(role)),
+  };
+}
+
 /** Refuses the call unless the caller holds every required scope and role. */
 export function authorize(requirement: AuthorizationRequirement, ctx: CallContext): void {
   if (requirement.scopes.length === 0 && requirement.roles.length === 0) return;
   const identity = ctx.identity;
-  const what = `${ctx.kind} "${ctx.name}"`;
-  const missingScopes = requirement.scopes.filter((scope) => !identity?.scopes.includes(scope));
-  const missingRoles = requirement.roles.filter((role) => !identity?.roles.includes(role));
+  const { scopes: missingScopes, roles: missingRoles } = missingGrants(requirement, identity);
   if (missingScopes.length === 0 && missingRoles.length === 0) return;
+  const what = `${ctx.kind} "${ctx.name}"`;
   const parts = [
     missingScopes.length ? `scope${missingScopes.length > 1 ? "s" : ""} ${missingScopes.map((s) => `"${s}"`).join(", ")}` : "",
     missingRoles.length ? `role${missingRoles.length > 1 ? "s" : ""} ${missingRoles.map((r) => `"${r}"`).join(", ")}` : "",

@@ -460,7 +460,6 @@ export class McpServer implements ServerSetup {
   }
 
   private async buildClassTool(tool: ScannedMember<ToolOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltTool> {
-    // The chain first: a decorator's middleware `setup` may provide a token this method injects.
     const chain = await this.chainMiddleware(tool.middleware);
     const resolvers = this.resolvers(tool, "tool");
     const run = this.invoker(instance, tool.method, resolvers);

@@ -29,6 +29,7 @@ import { CancelledError, InvalidParamsError, NotFoundError, TimeoutError } from 
 import type { Chain } from "./middleware.js";
 import type { Registry } from "./registry.js";
 import type { Authenticator, ClientLogRecord, SessionEvent } from "./server-setup.js";
+import { missingGrants } from "./invoke.js";
 import { SubscriptionBook } from "./protocol/subscriptions.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -109,9 +110,11 @@ class RequestChannel implements CallChannel {
 const identityOf = (extra: Extra): CallerIdentity | undefined =>
   (extra.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity;
 
-/** Whether `identity` holds every scope and role of `requirement` (the check `authorize` makes at call time). */
-const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean =>
-  requirement.scopes.every((s) => identity?.scopes.includes(s) === true) && requirement.roles.every((r) => identity?.roles.includes(r) === true);
+/** Whether `identity` may call something with `requirement`: the same check `authorize` makes at call time. */
+const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
+  const missing = missingGrants(requirement, identity);
+  return missing.scopes.length === 0 && missing.roles.length === 0;
+};
 
 /**
  * Serves a built registry to any number of sessions. Each connected client gets its own SDK

@@ -1,6 +1,6 @@
 import { ErrorCode, McpError, type CompleteRequest, type CompleteResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CompletionTarget } from "../decorators/complete.js";
-import { DefinitionError, InvalidParamsError } from "../errors.js";
+import { DefinitionError, describeError, InvalidParamsError } from "../errors.js";
 import type { Registry } from "../registry.js";
 
 /** What a completer knows besides the partial value. */
@@ -40,10 +40,6 @@ export class CompletionTable {
       throw new DefinitionError(`Cannot register the completer ${label}: ${existing.label} already completes ${describe(target)}`);
     }
     this.completers.set(key, { completer, label, target });
-  }
-
-  get size(): number {
-    return this.completers.size;
   }
 
   /** Fails the build when a completer names a prompt argument or template variable that does not exist. */
@@ -88,7 +84,7 @@ export class CompletionTable {
       answer = await entry.completer(argument.value, { argument: argument.name, arguments: params.context?.arguments ?? {} });
     } catch (error) {
       if (error instanceof McpError) throw error;
-      process.stderr.write(`[lantern] the completer ${entry.label} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`[lantern] the completer ${entry.label} failed: ${describeError(error)}\n`);
       throw new McpError(ErrorCode.InternalError, `Internal error while completing ${describe(target)}; details are in the server log`);
     }
     const values = (Array.isArray(answer) ? answer : answer.values).map(String);
