@@ -236,7 +236,10 @@ describe("tools over the wire", () => {
   });
 
   it("refuses an unknown log level", async () => {
-    await expect(client.client.request({ method: "logging/setLevel", params: { level: "loud" } } as never, {} as never)).rejects.toThrow();
+    const error = (await client.client.setLoggingLevel("loud" as never).catch((e: unknown) => e)) as McpError;
+    expect(error).toBeInstanceOf(McpError);
+    expect(error.code).toBe(ErrorCode.InvalidParams);
+    expect(error.message).toContain("level");
   });
 
   it("reports progress only when the caller asked for it", async () => {
