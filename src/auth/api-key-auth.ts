@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 import type { AuthProvider } from "./auth-provider.js";
+import { SecretDigest } from "./secret-digest.js";
 
 /**
  * One accepted API key and the identity it stands for.
@@ -29,8 +29,6 @@ export const MIN_API_KEY_LENGTH = 16;
 // The characters of an RFC 6750 bearer token: anything else would be refused as a malformed header.
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
-
 /**
  * Static API keys for simple deployments. Keys are compared in constant time (both sides hashed,
  * then `timingSafeEqual` against every key, without stopping at the first match), so response
@@ -43,7 +41,7 @@ const digest = (value: string): Buffer => createHash("sha256").update(value, "ut
  * ])));
  */
 export class APIKeyAuth implements AuthProvider {
-  private readonly entries: { hash: Buffer; identity: CallerIdentity }[];
+  private readonly entries: { digest: SecretDigest; identity: CallerIdentity }[];
 
   constructor(keys: readonly APIKeyEntry[]) {
     if (!Array.isArray(keys) || keys.length === 0) throw new TypeError("APIKeyAuth needs at least one { key, clientId } entry");
@@ -54,8 +52,8 @@ export class APIKeyAuth implements AuthProvider {
       if (entry.key.length < MIN_API_KEY_LENGTH) throw new TypeError(`${where}: the key is shorter than ${MIN_API_KEY_LENGTH} characters; use a random one (e.g. openssl rand -hex 32)`);
       if (!TOKEN68.test(entry.key)) throw new TypeError(`${where}: the key must use only the characters A-Z a-z 0-9 - . _ ~ + / (then = padding) so it can travel as a bearer token`);
       if (typeof entry.clientId !== "string" || entry.clientId.length === 0) throw new TypeError(`${where} has no clientId: it is what logs, metrics and the audit trail record`);
-      const hash = digest(entry.key);
-      const hex = hash.toString("hex");
+      const digest = SecretDigest.of(entry.key);
+      const hex = digest.digest.toString("hex");
       if (seen.has(hex)) throw new TypeError(`${where}: the same key is listed twice`);
       seen.add(hex);
       const identity: CallerIdentity = Object.freeze({
@@ -66,16 +64,16 @@ export class APIKeyAuth implements AuthProvider {
         claims: Object.freeze({}),
         method: "api-key",
       });
-      return { hash, identity };
+      return { digest, identity };
     });
   }
 
   /** Resolves the identity of the key `token` matches; refuses any other. */
   async verify(token: string): Promise<CallerIdentity> {
-    const presented = digest(token);
+    const presented = SecretDigest.of(token);
     let match: CallerIdentity | undefined;
     for (const entry of this.entries) {
-      if (timingSafeEqual(presented, entry.hash)) match = entry.identity;
+      if (presented.equals(entry.digest)) match = entry.identity;
     }
     if (!match) throw new UnauthorizedError("Unauthorized: the API key is not valid");
     return match;

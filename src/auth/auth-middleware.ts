@@ -31,6 +31,9 @@ export interface AuthMiddlewareOptions {
 /** The reason given when a request carries no credential at all. */
 export const MISSING_CREDENTIAL_REASON = "Unauthorized: no credentials; send an \"Authorization: Bearer <token>\" header";
 
+/** The reason given when the Authorization header is present but not `Bearer <token>`. */
+export const MALFORMED_HEADER_REASON = "Unauthorized: the Authorization header must be \"Bearer <token>\"";
+
 // RFC 6750 §3: quoted values may not hold `"` or `\` (nor control characters).
 const quoted = (value: string): string => `"${value.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, "?")}"`;
 
@@ -101,8 +104,7 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
     const parts = [`Bearer realm=${quoted(this.realm ?? "mcp")}`];
     if (this.resourceMetadataUrl) parts.push(`resource_metadata=${quoted(this.resourceMetadataUrl)}`);
     if (reason !== MISSING_CREDENTIAL_REASON) {
-      const malformed = /Authorization header must be/.test(reason);
-      parts.push(`error=${malformed ? "\"invalid_request\"" : "\"invalid_token\""}`, `error_description=${quoted(reason)}`);
+      parts.push(`error=${reason === MALFORMED_HEADER_REASON ? "\"invalid_request\"" : "\"invalid_token\""}`, `error_description=${quoted(reason)}`);
     }
     return parts.join(", ");
   }

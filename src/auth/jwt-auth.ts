@@ -1,9 +1,9 @@
-import { createSecretKey, webcrypto, type KeyObject } from "node:crypto";
+import { webcrypto, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { identityFromClaims, type AuthProvider } from "./auth-provider.js";
-import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
+import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, secretBytes, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
 
 /**
  * Shortest shared secret JWTAuth accepts, in bytes (HS256's hash size; RFC 7518 §3.2).
@@ -85,13 +85,6 @@ interface VerifiedToken {
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
-const secretBytes = (secret: string | Uint8Array | KeyObject): KeyObject => {
-  if (typeof secret === "string") return createSecretKey(Buffer.from(secret, "utf8"));
-  if (secret instanceof Uint8Array) return createSecretKey(Buffer.from(secret));
-  if (typeof secret === "object" && secret !== null && (secret as KeyObject).type === "secret") return secret as KeyObject;
-  throw new TypeError("JWTAuth({ secret }) takes a string, a Uint8Array or a secret KeyObject (for an RSA/EC public key use JWTAuth({ publicKey }))");
-};
-
 /**
  * One WebCrypto HMAC key per HS algorithm, imported once: handing jose the raw secret (or a secret
  * KeyObject) makes it import the key again on every verification, which costs more than the MAC.
@@ -112,7 +105,6 @@ function hmacKeys(secret: KeyObject): JWTVerifyGetKey {
 
 /** The reason a client may read for a failed verification: jose's error codes, mapped; never the token's content. */
 function refusal(error: unknown, accepted: readonly string[]): UnauthorizedError {
-  if (error instanceof UnauthorizedError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case "ERR_JWT_EXPIRED":
@@ -249,10 +241,7 @@ export class JWTAuth implements AuthProvider {
   private async verifyInFull(token: string): Promise<CallerIdentity> {
     let payload: Record<string, unknown>;
     try {
-      // One overload per key form; both accept these options.
-      payload = (typeof this.key === "function"
-        ? await jwtVerify(token, this.key, this.verifyOptions)
-        : await jwtVerify(token, this.key, this.verifyOptions)).payload;
+      payload = (await jwtVerify(token, this.key, this.verifyOptions)).payload;
     } catch (error) {
       throw refusal(error, this.algorithms);
     }

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, KeyObject, webcrypto, type JsonWebKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, webcrypto, type JsonWebKey } from "node:crypto";
 
 /** The HMAC algorithms a shared secret may verify. */
 export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
@@ -91,6 +91,14 @@ export function toPrivateKey(input: PrivateKeyInput): KeyObject {
   if (typeof input === "object" && input !== null && typeof input.kty === "string") return createPrivateKey({ key: input, format: "jwk" });
   throw new TypeError("createToken({ privateKey }) takes a PEM string, a JWK object or a KeyObject");
 }
+
+/** Turns an HMAC shared secret (UTF-8 string, bytes or secret KeyObject) into a secret KeyObject. */
+export const secretBytes = (secret: string | Uint8Array | KeyObject): KeyObject => {
+  if (typeof secret === "string") return createSecretKey(Buffer.from(secret, "utf8"));
+  if (secret instanceof Uint8Array) return createSecretKey(Buffer.from(secret));
+  if (typeof secret === "object" && secret !== null && (secret as KeyObject).type === "secret") return secret as KeyObject;
+  throw new TypeError("JWTAuth({ secret }) takes a string, a Uint8Array or a secret KeyObject (for an RSA/EC public key use JWTAuth({ publicKey }))");
+};
 
 /** The `alg` a JWK pins itself to, if it names one. */
 export const jwkAlgorithm = (input: PublicKeyInput): string | undefined =>

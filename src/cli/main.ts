@@ -15,7 +15,7 @@ const [name, ...args] = process.argv.slice(2);
 if (!name || name === "--help" || name === "-h") {
   console.log(usage());
   process.exitCode = name ? 0 : 2;
-} else if (!(name in COMMANDS)) {
+} else if (!Object.hasOwn(COMMANDS, name)) {
   console.error(`lantern: unknown command "${name}"\n\n${usage()}`);
   process.exitCode = 2;
 } else {

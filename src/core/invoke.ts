@@ -2,7 +2,7 @@ import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
 import { CancelledError, ForbiddenError, LanternError, ToolError } from "./errors.js";
-import { OK_OUTCOME, outcomeOfError, toolErrorOutcome } from "./outcome.js";
+import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outcome.js";
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
 import type { InputValidator } from "./validation.js";
@@ -86,7 +86,7 @@ export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink
         ctx.outcome = outcomeOfError(error);
         throw error;
       }
-      ctx.outcome = { status: "error", error, errorType: "tool_error" };
+      ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
       // A ToolError is an answer meant for the client, not a fault: only other exceptions are reported.
       if (!(error instanceof ToolError)) internalError(ctx, error);
       return toolErrorResult(error);

@@ -238,8 +238,12 @@ export class McpServer implements ServerSetup {
     this.clientLogListeners.push(listener);
   }
 
-  onSession(listener: (event: SessionEvent) => void): void {
+  onSession(listener: (event: SessionEvent) => void): () => void {
     this.sessionListeners.push(listener);
+    return () => {
+      const index = this.sessionListeners.indexOf(listener);
+      if (index >= 0) this.sessionListeners.splice(index, 1);
+    };
   }
 
   /**

@@ -15,19 +15,23 @@ export function outcomeOfError(error: unknown): CallOutcome {
  *
  * @example
  * try { const result = await next(); record(callOutcome(ctx)); return result; }
- * catch (error) { record(callOutcome(ctx, error)); throw error; }
+ * catch (error) { record(callOutcome(ctx, error, true)); throw error; }
  */
-export function callOutcome(ctx: CallContext, error?: unknown): CallOutcome {
-  if (error !== undefined) return outcomeOfError(error);
+export function callOutcome(ctx: CallContext, error?: unknown, threw: boolean = error !== undefined): CallOutcome {
+  // `threw` tells a thrown `undefined` (a failure) from "did not throw".
+  if (threw) return outcomeOfError(error ?? new Error("undefined was thrown"));
   return ctx.outcome ?? OK;
 }
+
+/** `errorType` of a call whose tool threw or returned `isError: true` (the MCP conventions' `error.type`). */
+export const TOOL_ERROR = "tool_error";
 
 const OK: CallOutcome = Object.freeze({ status: "ok" });
 
 /** The outcome recorded when a tool returned `isError: true` itself. */
 export const toolErrorOutcome = (result: CallToolResult): CallOutcome => ({
   status: "error",
-  errorType: "tool_error",
+  errorType: TOOL_ERROR,
   error: new Error(result.content.find((c) => c.type === "text")?.text ?? "the tool reported an error"),
 });
 

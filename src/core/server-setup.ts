@@ -64,8 +64,8 @@ export interface ServerSetup {
   setAuthenticator(authenticator: Authenticator): void;
   /** Receives every `ServerLogger` message (the structured log records them). */
   onClientLog(listener: (record: ClientLogRecord) => void): void;
-  /** Receives session open/close events. */
-  onSession(listener: (event: SessionEvent) => void): void;
+  /** Receives session open/close events; returns a function that stops them. */
+  onSession(listener: (event: SessionEvent) => void): () => void;
   /** Watches every call once it ended; returns a function that stops watching. */
   observeCalls(observer: (ctx: CallContext, error: unknown) => void): () => void;
 }

@@ -1,6 +1,5 @@
-import { createSecretKey } from "node:crypto";
 import { SignJWT } from "jose";
-import { algorithmsForKey, toPrivateKey, type PrivateKeyInput } from "../auth/key-algorithms.js";
+import { algorithmsForKey, secretBytes, toPrivateKey, type PrivateKeyInput } from "../auth/key-algorithms.js";
 
 /**
  * Options of {@link createToken}: a key (secret or private key) and the claims to sign.
@@ -56,9 +55,7 @@ export async function createToken(options: CreateTokenOptions): Promise<string> 
   if ((options.secret === undefined) === (options.privateKey === undefined)) {
     throw new TypeError("createToken needs exactly one of { secret } or { privateKey }");
   }
-  const key = options.secret !== undefined
-    ? createSecretKey(typeof options.secret === "string" ? Buffer.from(options.secret, "utf8") : Buffer.from(options.secret))
-    : toPrivateKey(options.privateKey!);
+  const key = options.secret !== undefined ? secretBytes(options.secret) : toPrivateKey(options.privateKey!);
   const alg = options.algorithm ?? (options.secret !== undefined ? "HS256" : algorithmsForKey(key)[0]!);
   const claims: Record<string, unknown> = {
     ...(options.clientId !== undefined ? { client_id: options.clientId } : {}),

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import type { RouteHandler } from "../core/server-setup.js";
@@ -229,7 +230,7 @@ export class HttpTransportHost {
     if (authenticator) {
       const { token, malformed } = bearerToken(req);
       try {
-        if (malformed) throw new LanternError(LanternErrorCode.Unauthorized, "Unauthorized: the Authorization header must be \"Bearer <token>\"", undefined, "refused");
+        if (malformed) throw new LanternError(LanternErrorCode.Unauthorized, MALFORMED_HEADER_REASON, undefined, "refused");
         identity = await authenticator.authenticate(token);
       } catch (error) {
         const message = error instanceof LanternError ? error.message : "Unauthorized: the token could not be verified";

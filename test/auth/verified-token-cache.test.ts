@@ -59,6 +59,12 @@ describe("JWTAuth remembers verified tokens", () => {
     // "a" was the oldest of three in a cache of two: verified anew; "c" still remembered.
     expect(await auth.verify(tokens[0]!)).not.toBe(identities[0]);
     expect(await auth.verify(tokens[2]!)).toBe(identities[2]);
+    // A refusal takes no slot: "a" survives a refused token and "b" in a cache of two.
+    const fresh = new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: 2 });
+    const firstA = await fresh.verify(tokens[0]!);
+    await expect(fresh.verify(bad)).rejects.toThrow(/signature is invalid/);
+    await fresh.verify(tokens[1]!);
+    expect(await fresh.verify(tokens[0]!)).toBe(firstA);
     expect(() => new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: -1 })).toThrow(/verifiedTokenCacheSize must be a whole number/);
   });
 });

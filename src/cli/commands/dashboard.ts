@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<number> {
     console.error(`lantern dashboard: --url "${values.url}" is not a URL; use the one the server printed, like http://127.0.0.1:4500`);
     return 2;
   }
-  if (url.protocol !== "http:" || !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
+  if (url.protocol !== "http:" || !["127.0.0.1", "localhost"].includes(url.hostname)) {
     console.error(`lantern dashboard: --url must be a loopback http:// address (the endpoint only listens on 127.0.0.1), got ${values.url}`);
     return 2;
   }

@@ -1,4 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
+import type { CallKind } from "../../core/call-context.js";
+import type { CallStatus } from "../../core/errors.js";
 import { canonicalJson } from "./canonical-json.js";
 
 /** `prev_hash` of the first entry of a chain. */
@@ -27,13 +29,13 @@ export const HEAD_FORMAT = "lantern-audit-head/1" as const;
 export interface AuditEntry {
   seq: number;
   timestamp: string;
-  kind: "tool" | "resource" | "prompt";
+  kind: CallKind;
   /** The tool or prompt name, or the resource URI. */
   tool: string;
   client_id: string;
   request_id: string;
   session_id?: string;
-  status: "ok" | "error" | "timeout" | "cancelled" | "refused";
+  status: CallStatus;
   duration_s: number;
   error?: { type: string; message: string };
   identity?: { subject?: string; issuer?: string; scopes: string[]; method: string };
@@ -73,9 +75,14 @@ export function auditKeyId(secret: string): string {
   return createHash("sha256").update("lantern-audit-key-id:").update(secret).digest("hex").slice(0, 16);
 }
 
+/** HMAC-SHA256(secret, text), hex. */
+export function hmacHex(secret: string, text: string): string {
+  return createHmac("sha256", secret).update(text).digest("hex");
+}
+
 /** HMAC-SHA256 of the canonical form of `body` (an entry or head without its signature field), hex. */
 export function signCanonical(secret: string, body: unknown): string {
-  return createHmac("sha256", secret).update(canonicalJson(body)).digest("hex");
+  return hmacHex(secret, canonicalJson(body));
 }
 
 /** The entry without its `hmac`: the object that is canonicalised and signed. */

@@ -1,11 +1,11 @@
 import { constants as fsConstants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { createHmac } from "node:crypto";
 import { describeError, LanternError, LanternErrorCode } from "../../core/errors.js";
 import {
   GENESIS_HASH,
   HEAD_FORMAT,
+  hmacHex,
   isEntryShaped,
   isHeadShaped,
   signCanonical,
@@ -111,11 +111,6 @@ export class AuditLog {
     return this.seq;
   }
 
-  /** The hmac of the last entry written (64 zeros before the first). */
-  get lastHash(): string {
-    return this.prevHash;
-  }
-
   /** Opens the file and resumes the chain from its last whole entry; safe to call more than once. */
   open(): Promise<void> {
     return (this.opened ??= this.openOnce().then(
@@ -184,8 +179,7 @@ export class AuditLog {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.length <= MAX_BATCH_ENTRIES ? this.queue : this.queue.slice(0, MAX_BATCH_ENTRIES);
-      this.queue = this.queue.length <= MAX_BATCH_ENTRIES ? [] : this.queue.slice(MAX_BATCH_ENTRIES);
+      const batch = this.queue.splice(0, MAX_BATCH_ENTRIES);
       await this.writeBatch(batch);
     }
   }
@@ -203,10 +197,10 @@ export class AuditLog {
     let text = "";
     for (const pending of batch) {
       try {
-        const body = { seq: seq + 1, ...pending.record, key_id: id, prev_hash: prev };
-        const canonical = canonicalJson(body);
-        const hmac = createHmac("sha256", secret).update(canonical).digest("hex");
-        const entry = { ...body, hmac } as AuditEntry;
+        const entry = { seq: seq + 1, ...pending.record, key_id: id, prev_hash: prev } as AuditEntry;
+        const canonical = canonicalJson(entry);
+        const hmac = hmacHex(secret, canonical);
+        entry.hmac = hmac;
         // The line is the signed bytes with the hmac appended: one serialisation per entry.
         text += canonical.slice(0, -1) + ',"hmac":"' + hmac + '"}\n';
         seq += 1;
@@ -350,7 +344,7 @@ export class AuditLog {
     if (last) {
       this.seq = last.seq;
       this.prevHash = last.hmac;
-      if (last.key_id === this.options.key.id && signCanonical(this.options.key.secret, unsignedPart(last as unknown as Record<string, unknown>)) !== last.hmac) {
+      if (last.key_id === this.options.key.id && !verifies(this.options.key.secret, last)) {
         this.options.report(`audit: the last entry of ${this.path} (seq ${last.seq}) does not verify with the current key; it was changed after it was written. Continuing the chain after it; run \`lantern audit verify\` on the file`);
       }
     }
@@ -400,6 +394,15 @@ export class AuditLog {
 }
 
 const noop = (): void => {};
+
+/** Whether an entry's hmac verifies with `secret`; an entry nested too deeply to serialise does not. */
+function verifies(secret: string, entry: AuditEntry): boolean {
+  try {
+    return signCanonical(secret, unsignedPart(entry as unknown as Record<string, unknown>)) === entry.hmac;
+  } catch {
+    return false;
+  }
+}
 
 /** The offset of the last newline before `end`, or -1. */
 async function lastNewline(fh: FileHandle, end: number): Promise<number> {

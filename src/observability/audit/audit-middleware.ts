@@ -55,7 +55,6 @@ class AuditRecorder implements MiddlewareObject {
   ) {
     this.redact = options.redact?.length ? new Set(options.redact) : undefined;
     this.limit = options.resultLimitBytes ?? 4096;
-    this.handle = this.handle.bind(this);
   }
 
   async handle(ctx: CallContext, next: Next): Promise<unknown> {
@@ -78,7 +77,7 @@ class AuditRecorder implements MiddlewareObject {
   }
 
   private record(ctx: CallContext, failed: boolean, thrown: unknown, result: unknown): AuditRecord {
-    const outcome = callOutcome(ctx, failed ? thrown : undefined);
+    const outcome = callOutcome(ctx, thrown, failed);
     const record: AuditRecord = {
       timestamp: new Date(ctx.startedAt).toISOString(),
       kind: ctx.kind,
@@ -160,7 +159,6 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
   /** The file writer every view of this middleware shares. */
   readonly log: AuditLog;
   private readonly recorder: AuditRecorder;
-  private readonly key: AuditKey;
   private readonly callOptions: AuditCallOptions;
   private readonly sinkOptions: AuditOptions;
   private readonly shutdownRegistered = new WeakSet<object>();
@@ -184,12 +182,12 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
     if (options.rotate && !(options.rotate.maxBytes > 0)) {
       throw new DefinitionError("AuditMiddleware: rotate.maxBytes must be a positive number of bytes");
     }
-    this.key = signed ? { id: options.keyId ?? auditKeyId(secret!), secret: secret! } : { id: UNSIGNED_KEY_ID, secret: "" };
+    const key: AuditKey = signed ? { id: options.keyId ?? auditKeyId(secret!), secret: secret! } : { id: UNSIGNED_KEY_ID, secret: "" };
     const path = resolve(options.logPath ?? "audit.jsonl");
     const report = options.onReport ?? ((message: string) => process.stderr.write(`[lantern] ${message}\n`));
     this.log = new AuditLog({
       path,
-      key: this.key,
+      key,
       durability,
       rotateBytes: options.rotate?.maxBytes,
       headPath: options.headPath === false ? false : resolve(options.headPath ?? `${path}.head.json`),
@@ -256,10 +254,11 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
   async verifyChainReport(options: { window?: number } = {}): Promise<AuditVerification> {
     await this.log.open();
     await this.log.flush();
-    const unsigned = this.key.id === UNSIGNED_KEY_ID;
+    const { key, headPath } = this.log.options;
+    const unsigned = key.id === UNSIGNED_KEY_ID;
     return verifyAuditLog(await this.log.files(), {
-      ...(unsigned ? { unsigned: true } : { secrets: { [this.key.id]: this.key.secret } }),
-      head: this.log.options.headPath === false ? false : this.log.options.headPath,
+      ...(unsigned ? { unsigned: true } : { secrets: { [key.id]: key.secret } }),
+      head: headPath,
       window: options.window,
     });
   }

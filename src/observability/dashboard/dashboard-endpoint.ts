@@ -1,6 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { MIN_API_KEY_LENGTH } from "../../auth/api-key-auth.js";
+import { bearerTokenOf, SecretDigest } from "../../auth/secret-digest.js";
 import { DashboardTelemetry, type DashboardServer } from "./dashboard-telemetry.js";
 import { captureServerOutput, type ServerOutputCapture } from "./output-capture.js";
 import type { DashboardSnapshot } from "./telemetry-snapshot.js";
@@ -37,9 +39,6 @@ export interface DashboardEndpointAddress {
 }
 
 const SNAPSHOT_CACHE_MS = 100;
-const MIN_TOKEN_LENGTH = 16;
-
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
 
 /**
  * Serves a server's live telemetry on a loopback-only HTTP endpoint protected by a bearer token, so
@@ -53,7 +52,7 @@ const digest = (value: string): Buffer => createHash("sha256").update(value, "ut
  */
 export class DashboardEndpoint {
   private readonly telemetry: DashboardTelemetry;
-  private readonly tokenDigest: Buffer;
+  private readonly tokenDigest: SecretDigest;
   readonly token: string;
   private readonly generated: boolean;
   private http: HttpServer | undefined;
@@ -61,20 +60,22 @@ export class DashboardEndpoint {
   private capture: ServerOutputCapture | undefined;
   private cached: { at: number; body: string } | undefined;
   private port = 0;
+  /** The Host headers that name this endpoint (set by `start()`, once the port is known). */
+  private allowedHosts: ReadonlySet<string> = new Set();
 
   constructor(
     server: DashboardServer,
     private readonly options: DashboardEndpointOptions = {},
   ) {
     const given = options.token ?? process.env[DASHBOARD_TOKEN_ENV];
-    if (given !== undefined && given.length < MIN_TOKEN_LENGTH) {
-      throw new Error(`The dashboard token must be at least ${MIN_TOKEN_LENGTH} characters (it guards the server's telemetry); pass a longer token, or none to have one generated`);
+    if (given !== undefined && given.length < MIN_API_KEY_LENGTH) {
+      throw new Error(`The dashboard token must be at least ${MIN_API_KEY_LENGTH} characters (it guards the server's telemetry); pass a longer token, or none to have one generated`);
     }
     this.generated = given === undefined;
     this.token = given ?? randomBytes(24).toString("base64url");
-    this.tokenDigest = digest(this.token);
+    this.tokenDigest = SecretDigest.of(this.token);
     this.telemetry = DashboardTelemetry.for(server);
-    server.onShutdown?.(() => this.stop());
+    server.onShutdown(() => this.stop());
   }
 
   /** Starts listening on 127.0.0.1 and announces how to attach (once). */
@@ -90,6 +91,7 @@ export class DashboardEndpoint {
     });
     this.http = http;
     this.port = (http.address() as AddressInfo).port;
+    this.allowedHosts = new Set([`127.0.0.1:${this.port}`, `localhost:${this.port}`]);
     this.detach = this.telemetry.attach();
     const { url } = this.address();
     const tokenShown = this.generated ? this.token : `$${DASHBOARD_TOKEN_ENV}`;
@@ -129,7 +131,7 @@ export class DashboardEndpoint {
     const error = (status: number, message: string, headers?: Record<string, string>) => reply(status, JSON.stringify({ error: message }), headers);
     // DNS-rebinding protection: a browser page must not reach this through a name it controls.
     const host = (req.headers.host ?? "").toLowerCase();
-    if (host !== `127.0.0.1:${this.port}` && host !== `localhost:${this.port}`) {
+    if (!this.allowedHosts.has(host)) {
       error(403, `Forbidden: Host "${host}" is not this loopback endpoint`);
       return;
     }
@@ -142,9 +144,9 @@ export class DashboardEndpoint {
       error(405, "Method not allowed: use GET", { allow: "GET" });
       return;
     }
-    const match = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "");
-    if (!match || !timingSafeEqual(digest(match[1]!), this.tokenDigest)) {
-      error(401, match ? "Unauthorized: wrong dashboard token" : "Unauthorized: send the dashboard token as \"Authorization: Bearer <token>\"", { "www-authenticate": "Bearer" });
+    const token = bearerTokenOf(req.headers.authorization);
+    if (token === undefined || !this.tokenDigest.matches(token)) {
+      error(401, token !== undefined ? "Unauthorized: wrong dashboard token" : "Unauthorized: send the dashboard token as \"Authorization: Bearer <token>\"", { "www-authenticate": "Bearer" });
       return;
     }
     const now = Date.now();

@@ -6,17 +6,16 @@ import { LatencyHistogram } from "../metrics/latency-histogram.js";
 import type { DashboardAgentRow, DashboardLogLine, DashboardRequest, DashboardSnapshot } from "./telemetry-snapshot.js";
 
 /** The server a dashboard watches: the `ServerSetup` hooks it reads (an `McpServer` has them all). */
-export type DashboardServer = Pick<ServerSetup, "info" | "tools" | "observeCalls" | "onSession"> & {
+export type DashboardServer = Pick<ServerSetup, "info" | "tools" | "observeCalls" | "onSession" | "onShutdown"> & {
   /** Set when an authenticator settles client ids (then a session's client name is not its id). */
   readonly authenticator?: unknown;
-  onShutdown?(hook: () => void | Promise<void>): void;
 };
 
 /** Bounds of {@link DashboardTelemetry}; every buffer it keeps has one. */
 export interface DashboardTelemetryOptions {
-  /** Calls kept for the request log. Default 1,000. */
+  /** Calls kept for the request log. Default 200. */
   requestLogSize?: number;
-  /** Output lines kept for the Raw Logs tab. Default 1,000. */
+  /** Output lines kept for the Raw Logs tab. Default 200. */
   rawLogSize?: number;
   /** Seconds of per-second history for the sparklines. Default 300 (5 minutes). */
   historySeconds?: number;
@@ -28,14 +27,13 @@ export interface DashboardTelemetryOptions {
 
 /** Limits of one {@link DashboardTelemetry.snapshot}. */
 export interface DashboardSnapshotLimits {
-  /** Most recent calls included. Default 200. */
+  /** Most recent calls included. Default: all those kept (`requestLogSize`). */
   requests?: number;
-  /** Most recent raw log lines included. Default 200. */
+  /** Most recent raw log lines included. Default: all those kept (`rawLogSize`). */
   rawLogs?: number;
 }
 
 interface ToolStats {
-  calls: number;
   errors: number;
   latency: LatencyHistogram;
 }
@@ -96,13 +94,12 @@ export class DashboardTelemetry {
   private readonly historySeconds: number;
   private readonly maxAgents: number;
 
-  private calls = 0;
   private errors = 0;
   private readonly latency = new LatencyHistogram();
   private readonly toolStats = new Map<string, ToolStats>();
   /** Insertion order is recency order: the first entry is the least recently active. */
   private readonly agents = new Map<string, AgentStats>();
-  /** The last entry of `agents`, or undefined when it may have been evicted. */
+  /** The last entry of `agents` (the most recently active), or undefined before the first. */
   private lastAgent: AgentStats | undefined;
   private readonly errorsByType = new Map<string, number>();
   private readonly errorsByName = new Map<string, number>();
@@ -121,7 +118,6 @@ export class DashboardTelemetry {
   private readonly secStamp: Float64Array;
   private readonly secCalls: Uint32Array;
   private readonly secErrors: Uint32Array;
-  private readonly secLatSum: Float64Array;
   private readonly secLatMax: Float64Array;
 
   private readonly rawLogs: DashboardLogLine[] = [];
@@ -134,9 +130,9 @@ export class DashboardTelemetry {
   private transport: string | undefined;
   private endpoint: string | undefined;
   private consumers = 0;
-  private stopObserving: (() => void) | undefined;
-  private listeningToSessions = false;
+  private stopWatching: (() => void) | undefined;
   private readonly observer = (ctx: CallContext, error: unknown): void => this.recordCall(ctx, error);
+  private readonly sessionListener = (event: SessionEvent): void => this.recordSession(event);
 
   constructor(
     private readonly server: DashboardServer,
@@ -144,8 +140,8 @@ export class DashboardTelemetry {
   ) {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
-    this.requestLogSize = Math.max(1, options.requestLogSize ?? 1_000);
-    this.rawLogSize = Math.max(1, options.rawLogSize ?? 1_000);
+    this.requestLogSize = Math.max(1, options.requestLogSize ?? 200);
+    this.rawLogSize = Math.max(1, options.rawLogSize ?? 200);
     this.historySeconds = Math.max(RATE_WINDOW_SECONDS, options.historySeconds ?? 300);
     this.maxAgents = Math.max(1, options.maxAgents ?? 200);
     this.reqAt = new Float64Array(this.requestLogSize);
@@ -158,7 +154,6 @@ export class DashboardTelemetry {
     this.secStamp = new Float64Array(this.historySeconds).fill(-1);
     this.secCalls = new Uint32Array(this.historySeconds);
     this.secErrors = new Uint32Array(this.historySeconds);
-    this.secLatSum = new Float64Array(this.historySeconds);
     this.secLatMax = new Float64Array(this.historySeconds);
   }
 
@@ -177,22 +172,27 @@ export class DashboardTelemetry {
 
   /**
    * Starts watching calls and sessions; returns a function that stops. Several consumers may
-   * attach: calls are observed while at least one is attached, so a stopped dashboard costs nothing.
+   * attach: calls and sessions are observed while at least one is attached, so a stopped dashboard
+   * costs nothing.
    */
   attach(): () => void {
-    if (!this.listeningToSessions) {
-      // onSession has no way to unsubscribe: the listener stays, and does nothing while detached.
-      this.listeningToSessions = true;
-      this.server.onSession((event) => { if (this.consumers > 0) this.recordSession(event); });
+    if (this.consumers++ === 0) {
+      const stopCalls = this.server.observeCalls(this.observer);
+      const stopSessions = this.server.onSession(this.sessionListener);
+      this.stopWatching = () => {
+        stopCalls();
+        stopSessions();
+        // Sessions that close while detached would otherwise stay open.
+        this.openSessions.clear();
+      };
     }
-    if (this.consumers++ === 0) this.stopObserving = this.server.observeCalls(this.observer);
     let detached = false;
     return () => {
       if (detached) return;
       detached = true;
       if (--this.consumers === 0) {
-        this.stopObserving?.();
-        this.stopObserving = undefined;
+        this.stopWatching?.();
+        this.stopWatching = undefined;
       }
     };
   }
@@ -212,7 +212,6 @@ export class DashboardTelemetry {
     const clientId = ctx.clientId;
     this.transport ??= ctx.transport;
 
-    this.calls++;
     this.latency.record(durationMs);
     let errorText: string | undefined;
     if (failed) {
@@ -227,10 +226,9 @@ export class DashboardTelemetry {
     if (ctx.kind === "tool") {
       let stats = this.toolStats.get(ctx.name);
       if (!stats) {
-        stats = { calls: 0, errors: 0, latency: new LatencyHistogram() };
+        stats = { errors: 0, latency: new LatencyHistogram() };
         this.toolStats.set(ctx.name, stats);
       }
-      stats.calls++;
       if (failed) stats.errors++;
       stats.latency.record(durationMs);
     }
@@ -260,12 +258,10 @@ export class DashboardTelemetry {
       this.secStamp[slot] = second;
       this.secCalls[slot] = 0;
       this.secErrors[slot] = 0;
-      this.secLatSum[slot] = 0;
       this.secLatMax[slot] = 0;
     }
     this.secCalls[slot]!++;
     if (failed) this.secErrors[slot]!++;
-    this.secLatSum[slot]! += durationMs;
     if (durationMs > this.secLatMax[slot]!) this.secLatMax[slot] = durationMs;
   }
 
@@ -285,15 +281,13 @@ export class DashboardTelemetry {
     const now = this.now();
     const second = Math.floor(now / 1000);
     const n = this.historySeconds;
-    const series = { endsAt: second * 1000, calls: new Array<number>(n), errors: new Array<number>(n), latencyAvgMs: new Array<number>(n), latencyMaxMs: new Array<number>(n) };
+    const series = { endsAt: second * 1000, calls: new Array<number>(n), errors: new Array<number>(n), latencyMaxMs: new Array<number>(n) };
     for (let k = 0; k < n; k++) {
       const s = second - (n - 1) + k;
       const slot = ((s % n) + n) % n;
       const live = this.secStamp[slot] === s;
-      const calls = live ? this.secCalls[slot]! : 0;
-      series.calls[k] = calls;
+      series.calls[k] = live ? this.secCalls[slot]! : 0;
       series.errors[k] = live ? this.secErrors[slot]! : 0;
-      series.latencyAvgMs[k] = live && calls > 0 ? this.secLatSum[slot]! / calls : 0;
       series.latencyMaxMs[k] = live ? this.secLatMax[slot]! : 0;
     }
     const windowSeconds = Math.min(RATE_WINDOW_SECONDS, Math.max(1, (now - this.startedAt) / 1000));
@@ -325,7 +319,7 @@ export class DashboardTelemetry {
       server: { name: this.server.info.name, version: this.server.info.version, transport: this.transport, endpoint: this.endpoint },
       startedAt: this.startedAt,
       takenAt: now,
-      totals: { calls: this.calls, errors: this.errors },
+      totals: { calls: this.latency.count, errors: this.errors },
       callsPerSecond: recent / windowSeconds,
       latency: {
         p50: p50!,
@@ -342,18 +336,18 @@ export class DashboardTelemetry {
         return {
           name: tool.name,
           scopes: [...tool.scopes],
-          calls: stats?.calls ?? 0,
+          calls: stats?.latency.count ?? 0,
           errors: stats?.errors ?? 0,
           avgMs: mean(stats?.latency),
           p95Ms: stats ? stats.latency.percentiles([0.95])[0]! : 0,
         };
       }),
       agents,
-      requests: this.recentRequests(limits.requests ?? 200),
+      requests: this.recentRequests(limits.requests ?? this.requestLogSize),
       series,
       errorsByType: sortedCounts(this.errorsByType).map(([type, count]) => ({ type, count })),
       errorsByTool: sortedCounts(this.errorsByName).map(([name, count]) => ({ name, count })),
-      rawLogs: this.recentRawLogs(limits.rawLogs ?? 200),
+      rawLogs: this.recentRawLogs(limits.rawLogs ?? this.rawLogSize),
     };
   }
 
@@ -377,8 +371,13 @@ export class DashboardTelemetry {
   }
 
   private recentRawLogs(limit: number): DashboardLogLine[] {
-    const ordered = this.rawLogs.length < this.rawLogSize ? this.rawLogs : [...this.rawLogs.slice(this.rawHead), ...this.rawLogs.slice(0, this.rawHead)];
-    return ordered.slice(Math.max(0, ordered.length - limit));
+    const size = this.rawLogs.length;
+    const count = Math.min(limit, size);
+    // The oldest line is at rawHead (0 until the buffer is full), the newest just before it.
+    const end = this.rawHead + size;
+    const lines: DashboardLogLine[] = new Array(count);
+    for (let k = 0; k < count; k++) lines[k] = this.rawLogs[(end - count + k) % size]!;
+    return lines;
   }
 
   private recordSession(event: SessionEvent): void {
@@ -427,7 +426,6 @@ export class DashboardTelemetry {
       agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, requests: 0, errors: 0, toolsUsed: [], firstSeen: now, lastActive: now };
       if (this.agents.size >= this.maxAgents) {
         this.agents.delete(this.agents.keys().next().value!);
-        this.lastAgent = undefined;
       }
     }
     agent.lastActive = now;

@@ -94,7 +94,7 @@ export class Dashboard {
       () => this.afterExit(instance),
       () => this.afterExit(instance),
     );
-    if (!this.hookedShutdown && this.server.onShutdown) {
+    if (!this.hookedShutdown) {
       this.hookedShutdown = true;
       this.server.onShutdown(() => this.stop());
     }

@@ -54,8 +54,6 @@ export interface DashboardSeries {
   endsAt: number;
   calls: number[];
   errors: number[];
-  /** Mean latency of the calls that ended in that second, ms (0 when none). */
-  latencyAvgMs: number[];
   latencyMaxMs: number[];
 }
 
@@ -84,7 +82,7 @@ export interface DashboardSnapshot {
   /** When the telemetry started (uptime is measured from here). */
   startedAt: number;
   takenAt: number;
-  totals: { calls: number; errors: number; inFlight?: number };
+  totals: { calls: number; errors: number };
   /** Mean calls per second over the last 10 seconds. */
   callsPerSecond: number;
   latency: DashboardLatency;

@@ -1,6 +1,7 @@
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import type { SpanContext } from "@opentelemetry/api";
 import type { CallContext, CallKind } from "../../core/call-context.js";
+import { cutToSize, jsonText, type JsonTextLimits } from "../json-text.js";
 
 /**
  * The two line shapes: Lantern's (the seed's field names) and Elastic Common Schema.
@@ -17,6 +18,8 @@ const REDACTED = "[REDACTED]";
 const MAX_DEPTH = 8;
 const MAX_ITEMS = 100;
 const MAX_STRING = 4096;
+/** Data of an ECS `message` that is not a string: its JSON, bounded like the strings of a line. */
+const MESSAGE_JSON: JsonTextLimits = { maxChars: MAX_STRING, noJson: String, unserialisable: "[unserialisable]" };
 
 /** `event` of a call's line, per kind; the name field says what was called. */
 const EVENT_OF: Record<CallKind, { event: string; field: string }> = {
@@ -30,8 +33,7 @@ export interface CallLine {
   level: string;
   status: string;
   durationMs: number;
-  /** `"<ErrorName>: <message>"` on failure. */
-  error: string | undefined;
+  /** Set on failure, with `errorMessage`: the JSON line's `error` is `"<ErrorName>: <message>"`. */
   errorName: string | undefined;
   errorMessage: string | undefined;
   args: unknown;
@@ -56,13 +58,8 @@ export function jsonCallRecord(ctx: CallContext, line: CallLine): Record<string,
     timestamp: new Date().toISOString(),
     client_id: ctx.clientId,
   };
-  if (line.error !== undefined) record.error = line.error;
-  const sessionId = ctx.sessionId;
-  if (sessionId) record.session_id = sessionId;
-  if (line.spanContext) {
-    record.trace_id = line.spanContext.traceId;
-    record.span_id = line.spanContext.spanId;
-  }
+  if (line.errorName !== undefined) record.error = `${line.errorName}: ${line.errorMessage}`;
+  addSessionAndTrace(record, ctx, line.spanContext);
   if (line.args !== undefined) record.args = line.args;
   return record;
 }
@@ -111,13 +108,18 @@ export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine): Reco
     client_id: ctx.clientId,
   };
   if (line.logger) record.logger = line.logger;
+  addSessionAndTrace(record, ctx, line.spanContext);
+  return record;
+}
+
+/** `session_id`, `trace_id` and `span_id` of a JSON line, when there are any. */
+function addSessionAndTrace(record: Record<string, unknown>, ctx: CallContext, spanContext: SpanContext | undefined): void {
   const sessionId = ctx.sessionId;
   if (sessionId) record.session_id = sessionId;
-  if (line.spanContext) {
-    record.trace_id = line.spanContext.traceId;
-    record.span_id = line.spanContext.spanId;
+  if (spanContext) {
+    record.trace_id = spanContext.traceId;
+    record.span_id = spanContext.spanId;
   }
-  return record;
 }
 
 export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine): Record<string, unknown> {
@@ -126,7 +128,7 @@ export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine): Recor
     "@timestamp": new Date().toISOString(),
     "log.level": line.level,
     "ecs.version": ECS_VERSION,
-    message: typeof line.data === "string" ? line.data : safeJson(line.data),
+    message: typeof line.data === "string" ? line.data : jsonText(line.data, MESSAGE_JSON),
     event: { kind: "event", action: "client_log" },
     mcp: { ...mcpFields(ctx, undefined, undefined), log_level: line.mcpLevel },
   };
@@ -154,22 +156,12 @@ function addEcsTrace(record: Record<string, unknown>, spanContext: SpanContext |
   record.span = { id: spanContext.spanId };
 }
 
-function safeJson(value: unknown): string {
-  try {
-    return truncate(JSON.stringify(value) ?? String(value));
-  } catch {
-    return "[unserialisable]";
-  }
-}
-
-const truncate = (text: string): string => (text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}…[truncated]` : text);
-
 /**
  * A copy of `value` fit for a log line: the values of `redact`ed keys (at any depth, names compared
  * without case) replaced, depth, list lengths and strings bounded, cycles cut.
  */
 export function redactValue(value: unknown, redact: ReadonlySet<string>, depth = 0): unknown {
-  if (typeof value === "string") return truncate(value);
+  if (typeof value === "string") return cutToSize(value, MAX_STRING);
   if (value === null || typeof value !== "object") return value;
   if (depth >= MAX_DEPTH) return "[too deep]";
   if (Array.isArray(value)) {
@@ -177,7 +169,8 @@ export function redactValue(value: unknown, redact: ReadonlySet<string>, depth =
     if (value.length > MAX_ITEMS) items.push(`[${value.length - MAX_ITEMS} more]`);
     return items;
   }
-  const copy: Record<string, unknown> = {};
+  // No prototype: an own `__proto__` key is copied as a key, not taken for the prototype.
+  const copy: Record<string, unknown> = Object.create(null);
   let count = 0;
   for (const key of Object.keys(value)) {
     if (++count > MAX_ITEMS) {

@@ -176,11 +176,6 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
     this.perCall = { includeArgs: options.includeArgs === true, redact: new Set((options.redact ?? []).map((k) => k.toLowerCase())) };
   }
 
-  /** The winston logger lines go to. */
-  get logger(): winston.Logger {
-    return this.shared().logger;
-  }
-
   /** Records `ServerLogger` messages of the calls this middleware covers; flushes its own logger at shutdown. */
   setup(server: ServerSetup): void {
     const sink = this.shared();
@@ -217,14 +212,13 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
 
   private logCall(sink: LogSink, ctx: CallContext, thrown: unknown): void {
     try {
-      const outcome = callOutcome(ctx, thrown === NOT_SET ? undefined : (thrown ?? new Error("undefined was thrown")));
+      const outcome = callOutcome(ctx, thrown === NOT_SET ? undefined : thrown, thrown !== NOT_SET);
       const failed = outcome.status !== "ok";
       const error = failed ? (outcome.error ?? thrown) : undefined;
       const line: CallLine = {
         level: !failed ? sink.levels.ok : outcome.status === "error" ? sink.levels.error : sink.levels.warn,
         status: outcome.status,
         durationMs: ctx.elapsedMs(),
-        error: failed ? describeError(error) : undefined,
         errorName: failed ? (error instanceof Error ? error.name : "Error") : undefined,
         errorMessage: failed ? (error instanceof Error ? error.message : String(error)) : undefined,
         args: this.perCall.includeArgs ? redactValue(ctx.args, this.perCall.redact) : undefined,

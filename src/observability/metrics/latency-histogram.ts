@@ -60,11 +60,12 @@ export class LatencyHistogram {
   percentiles(quantiles: readonly number[]): number[] {
     const out = quantiles.map(() => 0);
     if (this.count === 0) return out;
+    const ranks = quantiles.map((quantile) => Math.max(1, Math.ceil(quantile * this.count)));
     let q = 0;
     let seen = 0;
     for (let i = 0; i < BUCKETS && q < quantiles.length; i++) {
       seen += this.counts[i]!;
-      while (q < quantiles.length && seen >= Math.max(1, Math.ceil(quantiles[q]! * this.count))) {
+      while (q < quantiles.length && seen >= ranks[q]!) {
         out[q++] = Math.min(this.max, Math.max(this.min, ESTIMATES[i]!));
       }
     }

@@ -53,10 +53,10 @@ export class MetricsMiddleware implements ConfigurableMiddleware<MeteredOptions>
     try {
       result = await next();
     } catch (error) {
-      this.record(ctx, error);
+      this.record(ctx, error, true);
       throw error;
     }
-    this.record(ctx, undefined);
+    this.record(ctx, undefined, false);
     return result;
   }
 
@@ -70,8 +70,8 @@ export class MetricsMiddleware implements ConfigurableMiddleware<MeteredOptions>
     return new MetricsMiddleware(this.collector, { enabled: this.enabled, ...options });
   }
 
-  private record(ctx: CallContext, error: unknown): void {
-    const status = callOutcome(ctx, error).status;
+  private record(ctx: CallContext, error: unknown, threw: boolean): void {
+    const status = callOutcome(ctx, error, threw).status;
     this.collector.record(ctx.kind, ctx.name, ctx.elapsedMs(), status, ctx.clientId, ctx.kind === "resource" ? ctx.args : undefined);
   }
 }

@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register as globalRegistry, type Registry } from "prom-client";
 import type { CallContext } from "../../core/call-context.js";
 import { describeError } from "../../core/errors.js";
 import type { MiddlewareObject, Next } from "../../core/middleware.js";
+import { SecretDigest, bearerTokenOf } from "../../auth/secret-digest.js";
 import { callOutcome } from "../../core/outcome.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { CONTENT_TYPES, negotiateFormat, renderExposition, type ExpositionFormat } from "./exposition.js";
@@ -39,18 +39,7 @@ export interface PrometheusOptions {
  */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-/**
- * The `tool` label value of calls to a tool that was not registered when they were recorded.
- *
- * @example
- * // PromQL: calls that could not be attributed to a registered tool
- * `sum(mcp_tool_calls_total{tool="${UNREGISTERED_TOOL_LABEL}"})`;
- */
-export const UNREGISTERED_TOOL_LABEL = "other";
-
 const NAMESPACE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-/** How often an unknown tool name may trigger a re-read of the registered tools. */
-const REFRESH_INTERVAL_MS = 1000;
 
 interface ToolSeries {
   ok: { inc(value?: number): void };
@@ -85,10 +74,8 @@ export class PrometheusMiddleware implements MiddlewareObject {
   readonly namespace: string;
   private readonly metrics: Metrics;
   private readonly series = new Map<string, ToolSeries>();
-  private readonly servers: ServerSetup[] = [];
   private readonly options: PrometheusOptions;
-  private tokenDigest: Buffer | undefined;
-  private refreshedAt = -Infinity;
+  private readonly tokenDigest: SecretDigest | undefined;
   /** Marks a call as counted in these metrics (`ctx.bag`), so a middleware twice in a chain counts it once. */
   private readonly seen: symbol;
 
@@ -113,36 +100,34 @@ export class PrometheusMiddleware implements MiddlewareObject {
       inFlight: reuseOrCreate(this.registry, `${namespace}_tool_in_flight`, ["tool"], undefined,
         (name) => new Gauge({ name, help: "MCP tool calls in flight", labelNames: ["tool"], registers, collect: collectInFlight })),
     };
-    let seen = countedMarkers.get(this.metrics.calls);
-    if (!seen) countedMarkers.set(this.metrics.calls, (seen = Symbol("lantern:prometheus:counted")));
-    this.seen = seen;
-    let sources = inFlightSources.get(this.metrics.inFlight);
-    if (!sources) inFlightSources.set(this.metrics.inFlight, (sources = new Set()));
-    sources.add(this.series);
+    let shared = sharedState.get(this.metrics.inFlight);
+    if (!shared) sharedState.set(this.metrics.inFlight, (shared = { counted: Symbol("lantern:prometheus:counted"), sources: new Set() }));
+    this.seen = shared.counted;
+    shared.sources.add(this.series);
     if (options.defaultMetrics && !this.registry.getSingleMetric(`${namespace}_process_cpu_user_seconds_total`)) {
       collectDefaultMetrics({ register: this.registry, prefix: `${namespace}_` });
     }
-    if (options.bearerToken !== undefined) this.tokenDigest = digest(options.bearerToken);
+    if (options.bearerToken !== undefined) this.tokenDigest = SecretDigest.of(options.bearerToken);
   }
 
   async handle(ctx: CallContext, next: Next): Promise<unknown> {
     if (ctx.kind !== "tool" || ctx.bag.has(this.seen)) return next();
     ctx.bag.set(this.seen, true);
-    const series = this.seriesOf(ctx.name);
+    // The core runs a tool's chain only for registered tools (tools added after start included).
+    const series = this.addSeries(ctx.name);
     series.running++;
     let result: unknown;
     try {
       result = await next();
     } catch (error) {
-      this.finish(ctx, series, error);
+      this.finish(ctx, series, error, true);
       throw error;
     }
-    this.finish(ctx, series, undefined);
+    this.finish(ctx, series, undefined, false);
     return result;
   }
 
   setup(server: ServerSetup): void {
-    this.servers.push(server);
     for (const tool of server.tools()) this.addSeries(tool.name);
     const path = this.options.path ?? "/metrics";
     if (path !== false) server.route("GET", path, (req, res) => this.serve(req, res));
@@ -167,24 +152,10 @@ export class PrometheusMiddleware implements MiddlewareObject {
     return renderExposition(this.registry, format);
   }
 
-  private finish(ctx: CallContext, series: ToolSeries, error: unknown): void {
+  private finish(ctx: CallContext, series: ToolSeries, error: unknown, threw: boolean): void {
     series.running--;
     series.duration.observe(ctx.elapsedMs() / 1000);
-    (callOutcome(ctx, error).status === "ok" ? series.ok : series.error).inc();
-  }
-
-  private seriesOf(tool: string): ToolSeries {
-    const known = this.series.get(tool);
-    if (known) return known;
-    // Only registered tools reach a chain, so a miss is a tool added after this middleware's setup.
-    const now = performance.now();
-    if (now - this.refreshedAt >= REFRESH_INTERVAL_MS) {
-      this.refreshedAt = now;
-      for (const server of this.servers) for (const t of server.tools()) this.addSeries(t.name);
-      const found = this.series.get(tool);
-      if (found) return found;
-    }
-    return this.addSeries(UNREGISTERED_TOOL_LABEL);
+    (callOutcome(ctx, error, threw).status === "ok" ? series.ok : series.error).inc();
   }
 
   private addSeries(tool: string): ToolSeries {
@@ -222,24 +193,23 @@ export class PrometheusMiddleware implements MiddlewareObject {
   }
 
   private authorized(header: string | undefined): boolean {
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    // Comparing fixed-length digests keeps the time independent of where the tokens differ and of their lengths.
-    return match !== null && timingSafeEqual(digest(match[1]!), this.tokenDigest!);
+    const token = bearerTokenOf(header);
+    return token !== undefined && this.tokenDigest!.matches(token);
   }
 }
 
-const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
-
 /** The metrics PrometheusMiddleware created: only these are shared, never a metric of someone else's. */
 const ours = new WeakSet<object>();
-/** Per calls counter, the `ctx.bag` key of "already counted" (shared by the middlewares sharing it). */
-const countedMarkers = new WeakMap<object, symbol>();
-/** Per in-flight gauge, the series of every middleware sharing it: the gauge sums them when scraped. */
-const inFlightSources = new WeakMap<object, Set<Map<string, ToolSeries>>>();
+/**
+ * Per shared set of metrics (keyed by its in-flight gauge), what the middlewares sharing it share:
+ * the `ctx.bag` key of "already counted", and the series of every one of them, which the gauge sums
+ * when scraped.
+ */
+const sharedState = new WeakMap<object, { counted: symbol; sources: Set<Map<string, ToolSeries>> }>();
 
 function collectInFlight(this: Gauge<"tool">): void {
   const totals = new Map<string, number>();
-  for (const source of inFlightSources.get(this) ?? []) {
+  for (const source of sharedState.get(this)?.sources ?? []) {
     for (const [tool, series] of source) totals.set(tool, (totals.get(tool) ?? 0) + series.running);
   }
   for (const [tool, running] of totals) this.set({ tool }, running);

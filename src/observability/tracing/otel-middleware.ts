@@ -18,17 +18,12 @@ import {
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
-import { callOutcome } from "../../core/outcome.js";
+import { LanternErrorCode } from "../../core/errors.js";
+import { callOutcome, TOOL_ERROR } from "../../core/outcome.js";
 import type { ServerSetup } from "../../core/server-setup.js";
-import { hasGlobalTracerProvider, NOOP_METER_CONSTRUCTOR, startOtlpSdk } from "./otlp-sdk.js";
-import {
-  CALL_SPAN_CONTEXT,
-  EXECUTE_TOOL,
-  MCP_ATTRIBUTES as A,
-  MCP_DURATION_BUCKETS,
-  MCP_METRICS,
-  TOOL_ERROR,
-} from "./semantic-conventions.js";
+import { jsonText, type JsonTextLimits } from "../json-text.js";
+import { hasGlobalTracerProvider, INSTRUMENTATION_NAME, isNoopMeter, sdkTracerOf, startOtlpSdk } from "./otlp-sdk.js";
+import { CALL_SPAN_CONTEXT, EXECUTE_TOOL, MCP_ATTRIBUTES as A, MCP_DURATION_BUCKETS, MCP_METRICS } from "./semantic-conventions.js";
 import { parentContextOf } from "./trace-parent.js";
 
 /**
@@ -59,10 +54,9 @@ export interface OTelOptions {
 /** The options a decorator may change per class or method; the rest configure the shared sinks. */
 type PerCallOptions = Pick<OTelOptions, "captureArguments" | "captureResults">;
 
-const INSTRUMENTATION_NAME = "lantern-mcp";
-/** Captured arguments and results are cut here: a span attribute is not a blob store. */
-const MAX_CAPTURED_CHARS = 8192;
-const INTERNAL_ERROR_CODE = "-32603";
+/** Captured arguments and results are cut at 8192 characters: a span attribute is not a blob store. */
+const CAPTURED_JSON: JsonTextLimits = { maxChars: 8192, noJson: () => "null", unserialisable: '"[unserialisable]"' };
+const INTERNAL_ERROR_CODE = String(LanternErrorCode.InternalError);
 
 interface Instruments {
   toolDuration: Histogram;
@@ -82,6 +76,8 @@ class TelemetrySinks {
   private tracerOf: { provider: TracerProvider | undefined; tracer: Tracer | undefined } = { provider: undefined, tracer: undefined };
   private instrumentsOf: { provider: MeterProvider | undefined; instruments: Instruments | undefined } = { provider: undefined, instruments: undefined };
   private started = false;
+  /** Marks, in `CallContext.bag`, calls these sinks already handle, so a second middleware does not trace them twice. */
+  readonly callKey = Symbol("lantern:otel.handled");
 
   constructor(readonly options: OTelOptions) {
     this.tracerProvider = options.tracerProvider;
@@ -92,14 +88,10 @@ class TelemetrySinks {
     const provider = this.tracerProvider ?? trace.getTracerProvider();
     const cached = this.tracerOf;
     if (provider === cached.provider && cached.tracer) return cached.tracer;
-    // The global provider is a proxy until an SDK registers a delegate; until then there is
-    // nothing to record, and asking the proxy again is all the next call costs.
-    const proxy = provider as TracerProvider & { getDelegateTracer?: (name: string) => Tracer | undefined };
-    const tracer =
-      provider !== this.tracerProvider && typeof proxy.getDelegateTracer === "function"
-        ? proxy.getDelegateTracer(INSTRUMENTATION_NAME)
-        : provider.getTracer(INSTRUMENTATION_NAME);
-    this.tracerOf = { provider, tracer };
+    // Without an SDK behind the global proxy there is nothing to record, and asking the proxy
+    // again (allocating nothing) is all the next call costs.
+    const tracer = provider === this.tracerProvider ? provider.getTracer(INSTRUMENTATION_NAME) : sdkTracerOf(provider);
+    if (tracer || provider !== cached.provider) this.tracerOf = { provider, tracer };
     return tracer;
   }
 
@@ -108,7 +100,7 @@ class TelemetrySinks {
     if (provider === this.instrumentsOf.provider) return this.instrumentsOf.instruments;
     const meter = provider.getMeter(INSTRUMENTATION_NAME);
     const instruments: Instruments | undefined =
-      meter.constructor === NOOP_METER_CONSTRUCTOR
+      isNoopMeter(meter)
         ? undefined
         : {
             toolDuration: meter.createHistogram(MCP_METRICS.TOOL_DURATION, {
@@ -145,9 +137,6 @@ class TelemetrySinks {
   }
 }
 
-/** Marks a call some OTelMiddleware already handles, so a second one does not trace it twice. */
-const HANDLED = Symbol("lantern:otel.handled");
-
 /**
  * Traces every call as an OpenTelemetry SERVER span (`tools/call search_employees`) with the seed's
  * attributes and the MCP semantic conventions', parented on the trace context the client sent in
@@ -183,65 +172,60 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
   }
 
   handle(ctx: CallContext, next: Next): Promise<unknown> {
-    const tracer = this.sinks.tracer();
-    const instruments = this.sinks.instruments();
-    if ((!tracer && !instruments) || ctx.bag.has(HANDLED)) return next();
-    ctx.bag.set(HANDLED, true);
-    return tracer ? this.traced(ctx, next, tracer, instruments) : this.measured(ctx, next, instruments!);
+    const sinks = this.sinks;
+    const tracer = sinks.tracer();
+    const instruments = sinks.instruments();
+    if ((!tracer && !instruments) || ctx.bag.has(sinks.callKey)) return next();
+    ctx.bag.set(sinks.callKey, true);
+    return this.observed(ctx, next, tracer, instruments);
   }
 
-  private async measured(ctx: CallContext, next: Next, instruments: Instruments): Promise<unknown> {
+  /** Runs the call in a span (with a tracer) and records its metrics (with instruments). */
+  private async observed(ctx: CallContext, next: Next, tracer: Tracer | undefined, instruments: Instruments | undefined): Promise<unknown> {
+    const attributes = commonAttributesOf(ctx);
+    let span: Span | undefined;
+    /** The context the call runs in: the client's (or the ambient) one, with the call's span active. */
+    let traced: Context | undefined;
+    if (tracer) {
+      const active = context.active();
+      const parent = parentContextOf(ctx, active);
+      span = tracer.startSpan(spanNameOf(ctx), { kind: SpanKind.SERVER, attributes: this.spanAttributes(ctx, attributes), links: ambientLink(active, parent) }, parent);
+      ctx.bag.set(CALL_SPAN_CONTEXT, span.spanContext());
+      traced = trace.setSpan(parent, span);
+    }
+    let result: unknown;
+    let thrown: unknown;
+    let didThrow = false;
     try {
-      const result = await next();
-      record(instruments, ctx, endOf(ctx, undefined, false));
+      result = await (traced ? context.with(traced, next) : next());
       return result;
     } catch (error) {
-      record(instruments, ctx, endOf(ctx, error, true));
+      thrown = error;
+      didThrow = true;
       throw error;
+    } finally {
+      const end = endOf(ctx, thrown, didThrow);
+      if (span) finishSpan(span, ctx, end, result, this.perCall.captureResults === true);
+      if (instruments) record(instruments, ctx, attributes, end);
     }
   }
 
-  private async traced(ctx: CallContext, next: Next, tracer: Tracer, instruments: Instruments | undefined): Promise<unknown> {
-    const active = context.active();
-    const parent = parentContextOf(ctx, active);
-    const span = tracer.startSpan(spanNameOf(ctx), { kind: SpanKind.SERVER, attributes: this.startAttributes(ctx), links: ambientLink(active, parent) }, parent);
-    ctx.bag.set(CALL_SPAN_CONTEXT, span.spanContext());
-    let result: unknown;
-    let end: CallEnd;
-    try {
-      result = await context.with(trace.setSpan(parent, span), next);
-      end = endOf(ctx, undefined, false);
-    } catch (error) {
-      end = endOf(ctx, error, true);
-      finishSpan(span, ctx, end, undefined, false);
-      if (instruments) record(instruments, ctx, end);
-      throw error;
-    }
-    finishSpan(span, ctx, end, result, this.perCall.captureResults === true);
-    if (instruments) record(instruments, ctx, end);
-    return result;
-  }
-
-  private startAttributes(ctx: CallContext): Attributes {
+  /** The span's start attributes: the common ones (copied: the metrics add theirs) and the per-call ones. */
+  private spanAttributes(ctx: CallContext, common: Attributes): Attributes {
     const attributes: Attributes = {
-      [A.METHOD_NAME]: ctx.method,
+      ...common,
       [A.REQUEST_ID]: ctx.requestId,
       [A.JSONRPC_REQUEST_ID]: ctx.requestId,
       [A.CLIENT_ID]: ctx.clientId,
     };
     if (ctx.kind === "tool") {
       attributes[A.TOOL_NAME] = ctx.name;
-      attributes[A.GEN_AI_TOOL_NAME] = ctx.name;
-      attributes[A.GEN_AI_OPERATION_NAME] = EXECUTE_TOOL;
       if (this.perCall.captureArguments) attributes[A.GEN_AI_TOOL_CALL_ARGUMENTS] = captured(ctx.args);
-    } else if (ctx.kind === "prompt") {
-      attributes[A.GEN_AI_PROMPT_NAME] = ctx.name;
-    } else {
+    } else if (ctx.kind === "resource") {
       attributes[A.RESOURCE_URI] = ctx.name;
     }
     const sessionId = ctx.sessionId;
     if (sessionId) attributes[A.SESSION_ID] = sessionId;
-    addSessionAttributes(attributes, ctx);
     return attributes;
   }
 }
@@ -269,7 +253,7 @@ interface CallEnd {
 }
 
 function endOf(ctx: CallContext, thrown: unknown, didThrow: boolean): CallEnd {
-  const outcome = callOutcome(ctx, didThrow ? (thrown ?? new Error("undefined was thrown")) : undefined);
+  const outcome = callOutcome(ctx, thrown, didThrow);
   const seconds = ctx.elapsedMs() / 1000;
   if (outcome.status === "ok") return { ok: true, status: "ok", errorType: undefined, rpcCode: undefined, error: undefined, seconds };
   // What the client receives decides error.type: a thrown error becomes a JSON-RPC error with its
@@ -302,7 +286,11 @@ function finishSpan(span: Span, ctx: CallContext, end: CallEnd, result: unknown,
   span.end();
 }
 
-function record(instruments: Instruments, ctx: CallContext, end: CallEnd): void {
+/**
+ * The attributes a call's span and its `mcp.server.operation.duration` share: method, gen_ai
+ * names, protocol version and transport. Built once per call; the metrics add the error ones.
+ */
+function commonAttributesOf(ctx: CallContext): Attributes {
   const attributes: Attributes = { [A.METHOD_NAME]: ctx.method };
   if (ctx.kind === "tool") {
     attributes[A.GEN_AI_TOOL_NAME] = ctx.name;
@@ -311,6 +299,11 @@ function record(instruments: Instruments, ctx: CallContext, end: CallEnd): void 
     attributes[A.GEN_AI_PROMPT_NAME] = ctx.name;
   }
   addSessionAttributes(attributes, ctx);
+  return attributes;
+}
+
+/** Records the call's metrics; `attributes` are the call's common ones, this call's own to extend. */
+function record(instruments: Instruments, ctx: CallContext, attributes: Attributes, end: CallEnd): void {
   if (!end.ok) {
     attributes[A.ERROR_TYPE] = end.errorType!;
     if (end.rpcCode) attributes[A.RPC_RESPONSE_STATUS_CODE] = end.rpcCode;
@@ -357,12 +350,4 @@ function ambientLink(active: Context, parent: Context): Link[] | undefined {
   return [{ context: ambient }];
 }
 
-function captured(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? "null";
-  } catch {
-    text = '"[unserialisable]"';
-  }
-  return text.length > MAX_CAPTURED_CHARS ? `${text.slice(0, MAX_CAPTURED_CHARS)}…[truncated]` : text;
-}
+const captured = (value: unknown): string => jsonText(value, CAPTURED_JSON);

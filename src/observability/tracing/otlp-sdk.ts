@@ -1,18 +1,33 @@
-import { createNoopMeter, metrics, trace, type MeterProvider, type TracerProvider } from "@opentelemetry/api";
+import { createNoopMeter, metrics, trace, type Meter, type MeterProvider, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { describeError } from "../../core/errors.js";
 
+/** The instrumentation scope name of Lantern's tracer and meter. */
+export const INSTRUMENTATION_NAME = "lantern-mcp";
+
 /** The class of the API's no-op meter: a meter of this class means no metrics SDK is registered. */
-export const NOOP_METER_CONSTRUCTOR = createNoopMeter().constructor;
+const NOOP_METER_CONSTRUCTOR = createNoopMeter().constructor;
+
+/** True when `meter` is the API's no-op meter: no metrics SDK is behind its provider. */
+export const isNoopMeter = (meter: Meter): boolean => meter.constructor === NOOP_METER_CONSTRUCTOR;
+
+/**
+ * Lantern's tracer from the SDK behind `provider`. The global provider is a proxy until an SDK
+ * registers a delegate: until then there is nothing to record, and this is undefined.
+ */
+export function sdkTracerOf(provider: TracerProvider): Tracer | undefined {
+  const proxy = provider as TracerProvider & { getDelegateTracer?: (name: string) => Tracer | undefined };
+  return typeof proxy.getDelegateTracer === "function" ? proxy.getDelegateTracer(INSTRUMENTATION_NAME) : provider.getTracer(INSTRUMENTATION_NAME);
+}
 
 /** The optional packages the OTLP set-up needs for traces; named in the warning when missing. */
-export const OTLP_TRACE_PACKAGES = [
+const OTLP_TRACE_PACKAGES = [
   "@opentelemetry/sdk-trace-node",
   "@opentelemetry/resources",
   "@opentelemetry/exporter-trace-otlp-http",
 ] as const;
 
 /** The optional packages the OTLP set-up needs for metrics (traces work without them). */
-export const OTLP_METRIC_PACKAGES = ["@opentelemetry/sdk-metrics", "@opentelemetry/exporter-metrics-otlp-http"] as const;
+const OTLP_METRIC_PACKAGES = ["@opentelemetry/sdk-metrics", "@opentelemetry/exporter-metrics-otlp-http"] as const;
 
 /**
  * An OpenTelemetry SDK Lantern set up: its providers and how to flush and stop them.
@@ -74,8 +89,7 @@ const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, 
 
 /** True when some OpenTelemetry SDK already registered a global tracer provider. */
 export function hasGlobalTracerProvider(): boolean {
-  const provider = trace.getTracerProvider() as TracerProvider & { getDelegateTracer?: (name: string) => unknown };
-  return typeof provider.getDelegateTracer !== "function" || provider.getDelegateTracer("lantern-mcp") !== undefined;
+  return sdkTracerOf(trace.getTracerProvider()) !== undefined;
 }
 
 /**
@@ -153,6 +167,6 @@ async function startMeterProvider(
     exportIntervalMillis: Number.isFinite(interval) && interval > 0 ? interval : 60_000,
   });
   const meterProvider = new sdkMetrics.MeterProvider({ resource, readers: [reader] });
-  if (metrics.getMeterProvider().getMeter("lantern-mcp").constructor === NOOP_METER_CONSTRUCTOR) metrics.setGlobalMeterProvider(meterProvider);
+  if (isNoopMeter(metrics.getMeterProvider().getMeter(INSTRUMENTATION_NAME))) metrics.setGlobalMeterProvider(meterProvider);
   return meterProvider;
 }

@@ -42,12 +42,13 @@ export const MCP_ATTRIBUTES = {
 export const EXECUTE_TOOL = "execute_tool";
 
 /**
- * `error.type` of a tool that ran and returned (or threw into) an `isError: true` result.
+ * `error.type` of a tool that ran and returned (or threw into) an `isError: true` result; defined
+ * with the call outcomes in the core and re-exported here, with the other convention names.
  *
  * @example
  * const failedInTool = span.attributes["error.type"] === TOOL_ERROR;
  */
-export const TOOL_ERROR = "tool_error";
+export { TOOL_ERROR } from "../../core/outcome.js";
 
 /**
  * Metric instruments: the seed's per-tool pair and the convention's per-operation histogram.

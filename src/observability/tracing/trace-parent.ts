@@ -88,5 +88,5 @@ function parseBaggage(header: string): Record<string, BaggageEntry> | undefined 
       ? { value, metadata: baggageEntryMetadataFromString(properties.join(";")) }
       : { value };
   }
-  return count > 0 ? entries : undefined;
+  return Object.keys(entries).length ? entries : undefined;
 }

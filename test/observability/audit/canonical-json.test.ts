@@ -9,12 +9,10 @@ describe("canonicalJson (RFC 8785)", () => {
 
   test("sorts keys by UTF-16 code units, nested too (RFC 8785 §3.2.3 sample)", () => {
     const input = { "\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\ud83d\ude00": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis" };
-    const keys = Object.keys(JSON.parse(canonicalJson(input)) as object);
-    // JSON.parse puts the integer-like key first again; compare the serialised order instead.
+    // JSON.parse would put the integer-like key first again; compare the serialised order instead.
     expect(canonicalJson(input)).toBe(
       '{"\\r":"Carriage Return","1":"One","\u0080":"Control","ö":"Latin Small Letter O With Diaeresis","€":"Euro Sign","😀":"Emoji: Grinning Face","דּ":"Hebrew Letter Dalet With Dagesh"}',
     );
-    expect(keys).toHaveLength(7);
     expect(canonicalJson({ b: { d: 1, c: [{ z: 1, a: 2 }] }, a: null })).toBe('{"a":null,"b":{"c":[{"a":2,"z":1}],"d":1}}');
   });
 

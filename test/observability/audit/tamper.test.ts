@@ -115,16 +115,27 @@ describe("verifyAuditLog finds and names each kind of damage at its place", () =
     lines[2] = JSON.stringify(resigned);
     const result = await verifyAuditLog(damaged(lines), { secret: SECRET });
     expect(findings(result.problems)).toEqual([{ kind: "wrong-key", line: 3, seq: 3 }]);
-    // With the attacker's key also held, the entry verifies but does not link: still named at line 3.
+    // With the attacker's key also held, the entry verifies, but the next one does not link to it: named at line 4.
     const both = await verifyAuditLog(damaged(lines), { secrets: [SECRET, ATTACKER] });
-    expect(both.problems.map((p) => p.line)).toEqual([4]);
+    expect(findings(both.problems)).toEqual([{ kind: "chain-reset", line: 4, seq: 4 }]);
   });
 
   test("wrong key: the verifier holds the wrong secret (one finding, not one per entry)", async () => {
     const result = await verifyAuditLog(damaged(original), { secret: ATTACKER });
     expect(result.ok).toBe(false);
-    expect(result.problems.every((p) => p.kind === "wrong-key")).toBe(true);
+    // The head (not signed with the key held), then the entries: one finding for all 8.
+    expect(findings(result.problems)).toEqual([
+      { kind: "wrong-key", line: undefined, seq: undefined },
+      { kind: "wrong-key", line: 1, seq: 1 },
+    ]);
     expect(result.problems.find((p) => p.seq === 1)?.message).toMatch(/8 entries.*key id/);
+  });
+
+  test("modified: a line nested too deeply to serialise (100,000 arrays) is named, not a crash", async () => {
+    const lines = [...original];
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    lines[4] = JSON.stringify({ ...entry(4), args: null }).replace('"args":null', `"args":${deep}`);
+    expect(findings((await verifyAuditLog(damaged(lines), { secret: SECRET })).problems)).toEqual([{ kind: "modified", line: 5, seq: 5 }]);
   });
 
   test("malformed line: a line that is not an entry, without cascading", async () => {

@@ -66,6 +66,11 @@ async function started(options: { onExit?: () => void } = {}) {
 test("while it runs, console, winston and stderr output go to Raw Logs; stop() restores them", async () => {
   const originalLog = console.log;
   const originalStderrWrite = process.stderr.write;
+  // The real terminal: in "replace" mode nothing captured may reach it.
+  const originalStdoutWrite = process.stdout.write;
+  const written: string[] = [];
+  process.stdout.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  cleanups.push(async () => { process.stdout.write = originalStdoutWrite; });
   const { dashboard, client, terminal } = await started();
   expect(console.log).not.toBe(originalLog);
   await client.callTool("echo", { text: "secret-value" });
@@ -88,6 +93,10 @@ test("while it runs, console, winston and stderr output go to Raw Logs; stop() r
   expect(terminal.output).not.toContain("winston says hi");
 
   await dashboard.stop();
+  process.stdout.write = originalStdoutWrite;
+  for (const text of ["echoing 12 characters", "winston says hi"]) {
+    expect(written.filter((chunk) => chunk.includes(text))).toEqual([]);
+  }
   expect(console.log).toBe(originalLog);
   expect(process.stderr.write).toBe(originalStderrWrite);
   // Ink drew on the terminal it was given (the last frame is written on unmount even under CI).

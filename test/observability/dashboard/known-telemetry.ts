@@ -36,7 +36,6 @@ export function knownTelemetry(overrides: Partial<DashboardSnapshot> = {}): Dash
       endsAt: AT(12, 2, 3),
       calls,
       errors: calls.map((c) => (c > 4 ? 1 : 0)),
-      latencyAvgMs: calls.map((c) => (c ? 2 : 0)),
       latencyMaxMs: calls.map((c) => (c ? 9 : 0)),
     },
     errorsByType: [{ type: "tool_error", count: 3 }, { type: "-32602", count: 1 }],

@@ -117,6 +117,8 @@ describe("StructuredLoggingMiddleware (json)", () => {
     const { raw, lines, client } = await serve({});
     await client.callTool("login", { user: "ada", password: "hunter2" });
     await settle(lines, 1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toHaveProperty("args");
     expect(raw.join("\n")).not.toContain("hunter2");
     expect(raw.join("\n")).not.toContain("ada");
   });

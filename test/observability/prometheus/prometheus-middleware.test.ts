@@ -62,6 +62,7 @@ describe("PrometheusMiddleware", () => {
     expect(sample(text, "shop_tool_duration_seconds_bucket", { tool: "add", le: "+Inf" })).toBe(4);
     expect(sample(text, "shop_tool_duration_seconds_sum", { tool: "add" })).toBeGreaterThan(0);
     expect(sample(text, "shop_tool_in_flight", { tool: "add" })).toBe(0);
+    expect(text).not.toContain("process_cpu");
   });
 
   test("only registered tool names become label values; no ids in labels", async () => {
@@ -81,7 +82,11 @@ describe("PrometheusMiddleware", () => {
     const client = await inMemory(prometheus);
     client.server.addTool({ name: "late", description: "added later", handler: () => "hi" });
     await client.callTool("late");
-    expect(sample(await prometheus.getMetricsText(), "mcp_tool_calls_total", { tool: "late", status: "ok" })).toBe(1);
+    client.server.addTool({ name: "later2", description: "added right after", handler: () => "hi" });
+    await client.callTool("later2");
+    const text = await prometheus.getMetricsText();
+    expect(sample(text, "mcp_tool_calls_total", { tool: "late", status: "ok" })).toBe(1);
+    expect(sample(text, "mcp_tool_calls_total", { tool: "later2", status: "ok" })).toBe(1);
   });
 
   test("in-flight rises while a call runs and returns to 0", async () => {

@@ -56,7 +56,12 @@ class Orders {
 
   @Tool({ description: "Reports the call's trace id" })
   whichTrace(@Inject(CallContext) ctx: CallContext) {
-    return { traceId: trace.getActiveSpan()?.spanContext().traceId, request: ctx.requestId };
+    const baggage = propagation.getBaggage(context.active());
+    return {
+      traceId: trace.getActiveSpan()?.spanContext().traceId,
+      request: ctx.requestId,
+      baggage: baggage && Object.fromEntries(baggage.getAllEntries().map(([key, entry]) => [key, entry.value])),
+    };
   }
 
   @Resource("orders://{id}", { mimeType: "text/plain" })
@@ -199,6 +204,16 @@ describe("OTelMiddleware spans", () => {
     expect(span.parentSpanContext?.spanId).toBe(parentId);
     expect(span.parentSpanContext?.isRemote).toBe(true);
     expect(span.spanContext().traceState?.get("rojo")).toBe("00f067aa0ba902b7");
+  });
+
+  it("puts the client's W3C baggage in the tool's context (no propagator registered)", async () => {
+    const c = await connect();
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const result = await c.callTool("which_trace", {}, { meta: { traceparent, baggage: "tenant=acme;ttl=60, user=ada%20lovelace" } });
+    expect((result.structuredContent as { baggage: unknown }).baggage).toEqual({ tenant: "acme", user: "ada lovelace" });
+    // A header with no parsable entry sets no baggage at all.
+    const none = await c.callTool("which_trace", {}, { meta: { traceparent, baggage: "no-entry-here" } });
+    expect((none.structuredContent as { baggage?: unknown }).baggage).toBeUndefined();
   });
 
   it("continues the client's trace through the configured propagator", async () => {
