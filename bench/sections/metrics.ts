@@ -15,6 +15,7 @@ const sessions: SessionInfo[] = Array.from({ length: 50 }, (_, i) => ({
   transport: "memory",
   clientInfo: { name: `agent-${i}`, version: "1" },
   protocolVersion: undefined,
+  era: "legacy",
 }));
 const channel = {} as CallChannel;
 const signal = new AbortController().signal;

@@ -17,7 +17,7 @@ class HoldingReader extends MetricReader {
   protected override onShutdown(): Promise<void> { return Promise.resolve(); }
 }
 
-const session: SessionInfo = { sessionId: "s1", transport: "http", clientInfo: { name: "agent", version: "1" }, protocolVersion: "2025-06-18" };
+const session: SessionInfo = { sessionId: "s1", transport: "http", clientInfo: { name: "agent", version: "1" }, protocolVersion: "2025-06-18", era: "legacy" };
 const channel = {} as CallChannel;
 const signal = new AbortController().signal;
 const RESULT = { content: [{ type: "text", text: "ok" }] };

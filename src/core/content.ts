@@ -5,7 +5,7 @@ import type {
   ImageContent,
   ResourceLink,
   TextContent,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 
 /** A content block made by one of the helpers below; tools may return one or an array of them. */
 export type ContentBlock = TextContent | ImageContent | AudioContent | EmbeddedResource | ResourceLink;

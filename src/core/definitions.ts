@@ -1,4 +1,4 @@
-import type { Tool as ToolDescriptor, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool as ToolDescriptor, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { CallContext } from "./call-context.js";
 import type { MiddlewareSpec } from "./middleware.js";
 

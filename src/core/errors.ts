@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError } from "@modelcontextprotocol/server";
 
 /**
  * Where each failure goes, decided here and nowhere else:
@@ -13,16 +13,18 @@ import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 
 /** Codes Lantern uses beyond the JSON-RPC standard ones (the -32000..-32099 server range). */
 export const LanternErrorCode = {
-  ParseError: ErrorCode.ParseError,
-  InvalidRequest: ErrorCode.InvalidRequest,
-  MethodNotFound: ErrorCode.MethodNotFound,
-  InvalidParams: ErrorCode.InvalidParams,
-  InternalError: ErrorCode.InternalError,
+  ParseError: ProtocolErrorCode.ParseError,
+  InvalidRequest: ProtocolErrorCode.InvalidRequest,
+  MethodNotFound: ProtocolErrorCode.MethodNotFound,
+  InvalidParams: ProtocolErrorCode.InvalidParams,
+  InternalError: ProtocolErrorCode.InternalError,
   Unauthorized: -32001,
   Forbidden: -32003,
   Timeout: -32004,
   Cancelled: -32800,
   ResourceNotFound: -32002,
+  /** 2026-07-28: the request needs a capability the client did not declare in its `_meta`. */
+  MissingClientCapability: -32021,
 } as const;
 
 /** One field that failed validation, in class-validator's own shape. */
@@ -33,7 +35,7 @@ export interface ValidationIssue {
 }
 
 /** Base of every JSON-RPC error Lantern raises; `status` is what observability records. */
-export class LanternError extends McpError {
+export class LanternError extends ProtocolError {
   constructor(
     code: number,
     message: string,
@@ -42,7 +44,7 @@ export class LanternError extends McpError {
     readonly status: CallStatus = "error",
   ) {
     super(code, message, data);
-    // McpError prefixes "MCP error <code>: "; keep the message we wrote.
+    // ProtocolError prefixes "MCP error <code>: "; keep the message we wrote.
     this.message = message;
     this.name = new.target.name;
   }
@@ -61,11 +63,14 @@ export class InvalidParamsError extends LanternError {
   }
 }
 
-/** No tool, resource or prompt of that name. Tools and prompts answer -32602 as the MCP spec says. */
+/**
+ * No tool, resource or prompt of that name. Tools and prompts answer -32602 as the MCP spec says;
+ * a resource answers -32002 in the 2025 era and -32602 in the 2026 era (SEP-2164).
+ */
 export class NotFoundError extends LanternError {
-  constructor(kind: "tool" | "prompt" | "resource", name: string) {
+  constructor(kind: "tool" | "prompt" | "resource", name: string, era: "modern" | "legacy" = "legacy") {
     super(
-      kind === "resource" ? LanternErrorCode.ResourceNotFound : LanternErrorCode.InvalidParams,
+      kind === "resource" && era === "legacy" ? LanternErrorCode.ResourceNotFound : LanternErrorCode.InvalidParams,
       kind === "resource" ? `Resource not found: ${name}` : `Unknown ${kind}: ${name}`,
       kind === "resource" ? { uri: name } : undefined,
     );
@@ -100,6 +105,25 @@ export class TimeoutError extends LanternError {
 export class CancelledError extends LanternError {
   constructor(reason = "Request cancelled") {
     super(LanternErrorCode.Cancelled, reason, undefined, "cancelled");
+  }
+}
+
+/**
+ * A 2026-era request needs something of the client (sampling, elicitation, roots) that its
+ * `_meta` capabilities do not declare: JSON-RPC -32021 (HTTP 400), as MCP 2026-07-28 requires.
+ */
+export class MissingClientCapabilityError extends LanternError {
+  constructor(
+    /** The capability the client lacks (`sampling`, `elicitation`, `roots`). */
+    readonly capability: string,
+    what: string,
+  ) {
+    super(
+      LanternErrorCode.MissingClientCapability,
+      `Missing required client capability: ${what} needs the "${capability}" capability, which the request's _meta does not declare`,
+      { requiredCapabilities: { [capability]: {} } },
+      "refused",
+    );
   }
 }
 

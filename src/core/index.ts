@@ -1,4 +1,4 @@
-export { CallContext, type CallChannel, type CallerIdentity, type CallKind, type CallOutcome, type SessionInfo, type TraceCarrier, type TransportKind } from "./call-context.js";
+export { CallContext, type CallChannel, type CallContinuation, type CallerIdentity, type CallKind, type CallOutcome, type ClientRequestMethod, type ProtocolEra, type SessionInfo, type TraceCarrier, type TransportKind } from "./call-context.js";
 export { audio, embeddedResource, image, resourceLink, text, toolResult, type ContentBlock } from "./content.js";
 export { RequireRoles, RequireScopes } from "./decorators/authorization.js";
 export { Inject, Param } from "./decorators/inject.js";
@@ -13,6 +13,7 @@ export {
   ForbiddenError,
   InvalidParamsError,
   LanternError,
+  MissingClientCapabilityError,
   LanternErrorCode,
   NotFoundError,
   TimeoutError,
@@ -36,5 +37,5 @@ export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
 export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
-export type { CallObserver, ConnectOptions } from "./session-host.js";
+export type { CacheHints, CallObserver, ConnectOptions } from "./protocol-host.js";
 export { snakeCase } from "./naming.js";

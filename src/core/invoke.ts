@@ -1,4 +1,4 @@
-import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
 import { CancelledError, ForbiddenError, LanternError, ToolError } from "./errors.js";
@@ -6,6 +6,7 @@ import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outc
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
 import type { InputValidator } from "./validation.js";
+import { InputRequiredSignal, isInputRequired } from "./protocol/input-exchange.js";
 import { validateAgainst } from "./validation.js";
 
 /** Reports an exception whose details must stay server-side. */
@@ -73,15 +74,18 @@ export interface ToolRuntime {
 export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink): Terminal {
   return async (ctx) => {
     try {
+      if (ctx.refusal) throw ctx.refusal;
       authorize(tool.authorization, ctx);
       if (tool.validate) ctx.input = tool.validate(ctx.args as Record<string, unknown>);
       let value = tool.run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
       const result = toToolResult(value);
       if (tool.outputClass && !result.isError) checkOutput(tool.outputClass, result, ctx);
       ctx.outcome = result.isError ? toolErrorOutcome(result) : OK_OUTCOME;
       return result;
     } catch (error) {
+      if (error instanceof InputRequiredSignal && ctx.hasInputExchange && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
       if (error instanceof LanternError) {
         ctx.outcome = outcomeOfError(error);
         throw error;
@@ -102,15 +106,16 @@ function checkOutput(outputClass: InputClass, result: CallToolResult, ctx: CallC
 }
 
 /** Turns an exception of a resource or prompt handler into a JSON-RPC error without internals. */
-function rethrowSafely(ctx: CallContext, error: unknown, internalError: InternalErrorSink): never {
-  if (error instanceof LanternError || error instanceof McpError) {
+function rethrowSafely(ctx: CallContext, error: unknown, internalError: InternalErrorSink): object {
+  if (error instanceof InputRequiredSignal && ctx.hasInputExchange && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
+  if (error instanceof LanternError || error instanceof ProtocolError) {
     ctx.outcome = outcomeOfError(error);
     throw error;
   }
-  ctx.outcome = { status: "error", error, errorType: String(ErrorCode.InternalError) };
-  if (error instanceof ToolError) throw new McpError(ErrorCode.InternalError, error.message);
+  ctx.outcome = { status: "error", error, errorType: String(ProtocolErrorCode.InternalError) };
+  if (error instanceof ToolError) throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
   internalError(ctx, error);
-  throw new McpError(ErrorCode.InternalError, `Internal error while handling ${ctx.kind} "${ctx.name}"; details are in the server log`);
+  throw new ProtocolError(ProtocolErrorCode.InternalError, `Internal error while handling ${ctx.kind} "${ctx.name}"; details are in the server log`);
 }
 
 /** The innermost step of a resource read. */
@@ -122,14 +127,16 @@ export function resourceTerminal(
 ): Terminal {
   return async (ctx) => {
     try {
+      if (ctx.refusal) throw ctx.refusal;
       authorize(authorization, ctx);
       let value = run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
       const result = toResourceResult(value, ctx.name, mimeType);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
-      rethrowSafely(ctx, error, internalError);
+      return rethrowSafely(ctx, error, internalError);
     }
   };
 }
@@ -144,15 +151,17 @@ export function promptTerminal(
 ): Terminal {
   return async (ctx) => {
     try {
+      if (ctx.refusal) throw ctx.refusal;
       authorize(authorization, ctx);
       if (validate) ctx.input = validate(ctx.args as Record<string, unknown>);
       let value = run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
       const result = toPromptResult(value, description);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
-      rethrowSafely(ctx, error, internalError);
+      return rethrowSafely(ctx, error, internalError);
     }
   };
 }

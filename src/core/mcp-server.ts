@@ -1,6 +1,5 @@
 import "reflect-metadata";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
+import { UriTemplate, type Transport } from "@modelcontextprotocol/server";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { CallContext, type TransportKind } from "./call-context.js";
 import type { InputClass, PromptOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
@@ -32,7 +31,9 @@ import { withInputDialect } from "./protocol/json-schema-dialect.js";
 import { Sampler } from "./protocol/sampler.js";
 import { StreamControl } from "./protocol/stream-control.js";
 import { ResourceUpdates } from "./protocol/subscriptions.js";
-import { SessionHost, type CallObserver, type ConnectOptions } from "./session-host.js";
+import { ProtocolHost, type CacheHints, type CallObserver, type ConnectOptions } from "./protocol-host.js";
+import { RequestStateSeal } from "./protocol/request-state.js";
+import { Roots } from "./protocol/roots.js";
 import { createInputValidator, hasValidationRules, SchemaCatalog } from "./validation.js";
 import type { ListenOptions, RunningServer } from "../transports/listen.js";
 
@@ -44,6 +45,20 @@ export interface McpServerOptions {
   defaultTimeoutMs?: number;
   /** Where exceptions' details go (they never reach clients). Default: one line on stderr. */
   onInternalError?: InternalErrorSink;
+  /**
+   * Cache hints of MCP 2026-07-28 list and read results (`ttlMs`, `cacheScope`), per operation.
+   * Default: `ttlMs: 0`, `cacheScope: "private"` (nothing cached). Lists filtered per caller
+   * (`hideForbiddenTools`) must stay `private`.
+   */
+  cacheHints?: CacheHints;
+  /**
+   * The key that seals the `requestState` of multi-round-trip calls (at least 32 bytes). Replicas
+   * behind one endpoint must share it. Default: `LANTERN_STATE_SECRET`, else a random key of this
+   * process.
+   */
+  stateSecret?: string | Buffer;
+  /** How long a multi-round-trip round's state stays valid, in ms. Default 15 minutes. */
+  stateTtlMs?: number;
 }
 
 /** Values every tool may inject without registering anything. */
@@ -54,6 +69,7 @@ const BUILT_IN_PER_CALL = new Map<unknown, (ctx: CallContext) => unknown>([
   [AbortSignal, (ctx) => ctx.signal],
   [Sampler, (ctx) => new Sampler(ctx)],
   [Elicitor, (ctx) => new Elicitor(ctx)],
+  [Roots, (ctx) => new Roots(ctx)],
   [StreamControl, (ctx) => new StreamControl(ctx)],
 ]);
 // ResourceUpdates is per server, not per call: its provider is set in the constructor.
@@ -93,14 +109,16 @@ export class McpServer implements ServerSetup {
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
-  private built: Promise<SessionHost> | undefined;
-  private host: SessionHost | undefined;
+  private built: Promise<ProtocolHost> | undefined;
+  private host: ProtocolHost | undefined;
+  private readonly seal: RequestStateSeal;
   private running: RunningServer | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(serverClassOrInfo: Function | ServerInfo, options: McpServerOptions = {}) {
     this.options = options;
     this.container = options.container ?? rootContainer.createChildContainer();
+    this.seal = new RequestStateSeal({ secret: options.stateSecret, ttlMs: options.stateTtlMs });
     const updates = new ResourceUpdates(this);
     this.providers.set(ResourceUpdates, () => updates);
     if (typeof serverClassOrInfo === "function") {
@@ -264,11 +282,11 @@ export class McpServer implements ServerSetup {
    * injected token and composes every chain. Called by `listen`, `connect` and `createTestClient`;
    * a definition mistake rejects here with a message naming class, method and reason.
    */
-  build(): Promise<SessionHost> {
+  build(): Promise<ProtocolHost> {
     return (this.built ??= this.buildOnce());
   }
 
-  /** Serves one client over a transport you made (the in-memory transport of tests, say). */
+  /** Serves one 2025-era client over a transport you made (the in-memory transport of tests, say). */
   async connect(transport: Transport, options: ConnectOptions = { transport: "memory" as TransportKind }): Promise<void> {
     const host = await this.build();
     await host.connect(transport, options);
@@ -337,7 +355,7 @@ export class McpServer implements ServerSetup {
     this.host!.announceListChanged().catch(() => {});
   }
 
-  private async buildOnce(): Promise<SessionHost> {
+  private async buildOnce(): Promise<ProtocolHost> {
     for (const mw of this.middleware) if (typeof mw !== "function") await mw.setup?.(this);
     const catalog = new SchemaCatalog();
     const registry = new Registry();
@@ -364,12 +382,14 @@ export class McpServer implements ServerSetup {
     for (const entry of this.pendingResources) this.buildProgrammaticResource(entry, registry);
     for (const spec of this.pendingPrompts) this.buildSpecPrompt(spec, registry, catalog);
     registry.completions.check(registry);
-    this.host = new SessionHost(this.info, registry, {
+    this.host = new ProtocolHost(this.info, registry, {
       authenticator: () => this.authenticatorValue,
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
       session: (event) => { for (const listener of this.sessionListeners) listener(event); },
       observers: this.callObservers,
       defaultTimeoutMs: this.options.defaultTimeoutMs,
+      cacheHints: this.options.cacheHints,
+      seal: this.seal,
     });
     return this.host;
   }
@@ -501,8 +521,8 @@ export class McpServer implements ServerSetup {
       name,
       ...(options.title ? { title: options.title } : {}),
       description: options.description,
-      inputSchema,
-      ...(options.output ? { outputSchema: catalog.schemaOf(options.output) } : {}),
+      inputSchema: inputSchema as BuiltTool["descriptor"]["inputSchema"],
+      ...(options.output ? { outputSchema: catalog.schemaOf(options.output) as BuiltTool["descriptor"]["inputSchema"] } : {}),
       ...(options.annotations ? { annotations: options.annotations } : {}),
       ...(options.meta ? { _meta: options.meta } : {}),
     };
@@ -549,7 +569,7 @@ export class McpServer implements ServerSetup {
       ...(options.mimeType ? { mimeType: options.mimeType } : {}),
       ...(options.annotations ? { annotations: options.annotations } : {}),
     };
-    const descriptor = template ? { uriTemplate: uri, ...common } : { uri, ...common, ...(options.size !== undefined ? { size: options.size } : {}) };
+    const descriptor = (template ? { uriTemplate: uri, ...common } : { uri, ...common, ...(options.size !== undefined ? { size: options.size } : {}) }) as BuiltResource["descriptor"];
     return {
       uri,
       label,

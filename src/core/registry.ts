@@ -1,5 +1,5 @@
-import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
-import type { Prompt as PromptDescriptor, Resource as ResourceDescriptor, ResourceTemplate, Tool as ToolDescriptor } from "@modelcontextprotocol/sdk/types.js";
+import { UriTemplate } from "@modelcontextprotocol/server";
+import type { Prompt as PromptDescriptor, Resource as ResourceDescriptor, ResourceTemplate, Tool as ToolDescriptor } from "@modelcontextprotocol/server";
 import type { AuthorizationRequirement } from "./definitions.js";
 import type { Chain } from "./middleware.js";
 import { CompletionTable } from "./protocol/completions.js";

@@ -3,7 +3,7 @@ import type {
   GetPromptResult,
   PromptMessage,
   ReadResourceResult,
-} from "@modelcontextprotocol/sdk/types.js";
+} from "@modelcontextprotocol/server";
 import { isCallToolResult, isContentBlock, type ContentBlock } from "./content.js";
 import { clientMessageOf, ToolError } from "./errors.js";
 

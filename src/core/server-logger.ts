@@ -1,18 +1,14 @@
-import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import { CallContext } from "./call-context.js";
 
 /** The eight MCP log levels, least severe first. */
 export const LOG_LEVELS: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
-const severity = new Map(LOG_LEVELS.map((level, index) => [level, index]));
-
-/** True when a message at `level` passes the threshold a client set (none set: everything passes). */
-export const passesLevel = (level: LoggingLevel, threshold: LoggingLevel | undefined): boolean =>
-  threshold === undefined || severity.get(level)! >= severity.get(threshold)!;
 
 /**
- * Sends log messages to the calling client as `notifications/message`, at the client's
- * `logging/setLevel` threshold, on the request's own stream. Every message is also handed to the
+ * Sends log messages to the calling client as `notifications/message`, on the request's own
+ * stream, at the level the client asked for: `logging/setLevel` on a 2025 session, the request's
+ * `logLevel` in its `_meta` on MCP 2026-07-28 (none given there means no messages). Every message is also handed to the
  * server-side log, whatever the client's level. Never throws: with no client to send to, it only
  * records server-side.
  *
@@ -36,12 +32,8 @@ export class ServerLogger {
     const ctx = this.ctx;
     if (!ctx) return;
     ctx.channel.recordLog(level, data, this.name);
-    if (!passesLevel(level, ctx.channel.logLevel())) return;
     try {
-      await ctx.channel.notify({
-        method: "notifications/message",
-        params: { level, data, ...(this.name ? { logger: this.name } : {}) },
-      });
+      await ctx.channel.log(level, data, this.name);
     } catch {
       // The client went away; the message is already in the server-side log.
     }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity, SessionInfo } from "./call-context.js";
 import type { ResourceOptions, ServerInfo } from "./definitions.js";
 import type { ResourceHandler, ToolSpec } from "./programmatic.js";

@@ -1,20 +1,30 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import {
-  LoggingMessageNotificationSchema,
+  Client,
+  InMemoryTransport,
+  StreamableHTTPClientTransport,
   type CallToolResult,
   type ClientCapabilities,
+  type LoggingLevel,
   type LoggingMessageNotification,
   type ProgressNotification,
-} from "@modelcontextprotocol/sdk/types.js";
-import type { CallerIdentity } from "../core/call-context.js";
+} from "@modelcontextprotocol/client";
+import { createMcpHandler, type AuthInfo } from "@modelcontextprotocol/server";
+import type { CallerIdentity, ProtocolEra } from "../core/call-context.js";
 import { McpServer, type McpServerOptions } from "../core/mcp-server.js";
 
 /** Options of {@link createTestClient}. */
 export interface TestClientOptions {
-  /** The client's name and version sent in initialize (the `client_id` when there is no auth). */
+  /**
+   * The protocol era the client speaks: `legacy` (the 2025 `initialize` handshake, a session over
+   * the in-memory transport; the default) or `modern` (MCP 2026-07-28, every request on its own,
+   * served in process by the same handler HTTP uses).
+   */
+  era?: ProtocolEra;
+  /** The client's name and version (the `client_id` when there is no auth). */
   clientInfo?: { name: string; version: string };
   capabilities?: ClientCapabilities;
+  /** 2026 era: the log level every request asks for (`_meta` `logLevel`); none: no log messages. */
+  logLevel?: LoggingLevel;
   /** Calls run as this identity (in place of a token an authenticator would verify). */
   identity?: Partial<CallerIdentity> & { clientId: string };
   /** Options for the server, when a class is given. */
@@ -27,13 +37,13 @@ export interface CallOptions {
   meta?: Record<string, unknown>;
   /** Ask for progress: the call carries a progress token and `progress` collects the notifications. */
   progress?: boolean;
-  /** Aborting it sends `notifications/cancelled`. */
+  /** Aborting it cancels the call. */
   signal?: AbortSignal;
   /** The client's own time limit, in ms. */
   timeoutMs?: number;
 }
 
-/** A real SDK client connected in memory, with what the server sent it collected. */
+/** A real SDK client connected in process, with what the server sent it collected. */
 export interface TestClient {
   client: Client;
   server: McpServer;
@@ -41,14 +51,17 @@ export interface TestClient {
   logs: LoggingMessageNotification["params"][];
   /** `notifications/progress` received so far (for calls made with `{ progress: true }`). */
   progress: ProgressNotification["params"][];
-  /** tools/call; resolves to the result (JSON-RPC errors reject as `McpError`). */
+  /** tools/call; resolves to the result (JSON-RPC errors reject as the SDK's `ProtocolError`). */
   callTool(name: string, args?: Record<string, unknown>, options?: CallOptions): Promise<CallToolResult>;
-  /** Closes the client and the server. */
+  /** Closes the client and (when it made it) the server. */
   close(): Promise<void>;
 }
 
+const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
+
 /**
- * A real MCP SDK `Client` talking to a Lantern server over the in-memory transport.
+ * A real MCP SDK `Client` talking to a Lantern server in process: over the in-memory transport
+ * (2025 era, the default) or through the 2026-07-28 request handler (`era: "modern"`).
  *
  * @example
  * const client = await createTestClient(HrApi);
@@ -56,32 +69,60 @@ export interface TestClient {
  * await client.close();
  */
 export async function createTestClient(serverOrClass: McpServer | Function, options: TestClientOptions = {}): Promise<TestClient> {
+  if (serverOrClass instanceof McpServer && options.server) {
+    throw new TypeError("createTestClient(server, { server }): `server` options apply only when a class is given; pass them to new McpServer(...) instead");
+  }
   const server = serverOrClass instanceof McpServer ? serverOrClass : new McpServer(serverOrClass, options.server);
-  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   const identity: CallerIdentity | undefined = options.identity
     ? { scopes: [], roles: [], claims: {}, method: "test", ...options.identity }
     : undefined;
-  await server.connect(serverTransport, { transport: "memory", identity });
+  const era = options.era ?? "legacy";
   const client = new Client(options.clientInfo ?? { name: "lantern-test-client", version: "1.0.0" }, {
     capabilities: options.capabilities ?? {},
+    ...(era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
   });
   const logs: TestClient["logs"] = [];
   const progress: TestClient["progress"] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => { logs.push(n.params); });
-  await client.connect(clientTransport);
+  client.setNotificationHandler("notifications/message", (n) => { logs.push(n.params); });
+  let closeHandler: (() => Promise<void>) | undefined;
+  if (era === "modern") {
+    const host = await server.build();
+    const handler = createMcpHandler(({ era: requestEra }) => host.createServer({ era: requestEra, transport: "memory", identity, perRequest: true }), { legacy: "reject" });
+    const removeNotifier = host.addNotifier(handler.notify);
+    const authInfo: AuthInfo | undefined = identity ? { token: "", clientId: identity.clientId, scopes: [...identity.scopes], extra: { identity } } : undefined;
+    const transport = new StreamableHTTPClientTransport(new URL("http://lantern.test/mcp"), {
+      fetch: (url, init) => handler.fetch(new Request(url, init), authInfo ? { authInfo } : {}),
+    });
+    closeHandler = async () => {
+      removeNotifier();
+      await handler.close();
+    };
+    await client.connect(transport);
+  } else {
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport, { transport: "memory", identity });
+    await client.connect(clientTransport);
+  }
+  const baseMeta = era === "modern" && options.logLevel ? { [LOG_LEVEL_KEY]: options.logLevel } : undefined;
   return {
     client,
     server,
     logs,
     progress,
-    callTool: async (name, args = {}, call = {}) =>
-      (await client.callTool({ name, arguments: args, ...(call.meta ? { _meta: call.meta } : {}) }, undefined, {
-        ...(call.progress ? { onprogress: (p) => progress.push(p as ProgressNotification["params"]) } : {}),
-        ...(call.signal ? { signal: call.signal } : {}),
-        ...(call.timeoutMs ? { timeout: call.timeoutMs } : {}),
-      })) as CallToolResult,
+    callTool: async (name, args = {}, call = {}) => {
+      const meta = baseMeta || call.meta ? { ...baseMeta, ...call.meta } : undefined;
+      return (await client.callTool(
+        { name, arguments: args, ...(meta ? { _meta: meta } : {}) },
+        {
+          ...(call.progress ? { onprogress: (p: { progress: number; total?: number; message?: string }) => { progress.push(p as ProgressNotification["params"]); } } : {}),
+          ...(call.signal ? { signal: call.signal } : {}),
+          ...(call.timeoutMs ? { timeout: call.timeoutMs } : {}),
+        },
+      )) as CallToolResult;
+    },
     close: async () => {
       await client.close();
+      await closeHandler?.();
       if (!(serverOrClass instanceof McpServer)) await server.close();
     },
   };

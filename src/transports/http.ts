@@ -1,14 +1,25 @@
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport, toWebRequest } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isInitializeRequest,
+  isLegacyRequest,
+  legacyStatelessFallback,
+  type AuthInfo,
+  type EventStore,
+  type JSONRPCMessage,
+  type LegacyHttpHandler,
+  type McpHttpHandler,
+  type Server as SdkServer,
+} from "@modelcontextprotocol/server";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
-import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
 import type { CallerIdentity } from "../core/call-context.js";
+import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
+import type { ProtocolHost } from "../core/protocol-host.js";
 import type { RouteHandler } from "../core/server-setup.js";
-import type { SessionHost } from "../core/session-host.js";
 
 /** Options of the Streamable HTTP transport. */
 export interface HttpOptions {
@@ -18,7 +29,10 @@ export interface HttpOptions {
   port?: number;
   /** Path of the MCP endpoint. Default `/mcp`. */
   path?: string;
-  /** One transport per request, no `Mcp-Session-Id` (horizontal scaling without sticky sessions). */
+  /**
+   * 2025-era clients without sessions: each request is served on its own (no `Mcp-Session-Id`).
+   * 2026-07-28 requests are always served per request, whatever this says.
+   */
   stateless?: boolean;
   /**
    * `Host` header values accepted (DNS-rebinding protection). Default: the loopback names with the
@@ -29,13 +43,18 @@ export interface HttpOptions {
   allowedOrigins?: string[] | "*";
   /** Largest request body accepted, in bytes (HTTP 413 past it). Default 1 MiB. */
   maxBodyBytes?: number;
-  /** Most concurrent sessions (HTTP 503 past it). Default 1,000. */
+  /** Most concurrent 2025-era sessions (HTTP 503 past it). Default 1,000. */
   maxSessions?: number;
-  /** Sessions idle longer than this are closed. Default 30 minutes. */
+  /**
+   * Most 2025-era sessions one client (its identity, else its address) may hold; opening one more
+   * closes its least recently used session. Default 32.
+   */
+  maxSessionsPerClient?: number;
+  /** 2025-era sessions idle longer than this are closed. Default 30 minutes. */
   sessionIdleMs?: number;
-  /** Answer POSTs with plain JSON instead of an SSE stream, when the client accepts both. */
+  /** Answer POSTs with plain JSON instead of an SSE stream (notifications sent during a call are then dropped). */
   jsonResponse?: boolean;
-  /** Stores SSE events so clients can resume with `Last-Event-ID`. */
+  /** Stores SSE events so 2025-era clients can resume with `Last-Event-ID`. */
   eventStore?: EventStore;
   /** SSE `retry` hint sent to clients, in ms. */
   retryIntervalMs?: number;
@@ -43,20 +62,31 @@ export interface HttpOptions {
 
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
 
+const DEFAULTS = {
+  host: "127.0.0.1",
+  port: 3000,
+  path: "/mcp",
+  maxBodyBytes: 1024 * 1024,
+  maxSessions: 1000,
+  maxSessionsPerClient: 32,
+  sessionIdleMs: 30 * 60_000,
+};
+
 interface LiveSession {
-  transport: StreamableHTTPServerTransport;
+  sdk: SdkServer;
+  transport: NodeStreamableHTTPServerTransport;
   lastSeen: number;
-  /** The client that opened the session (with an authenticator): only it may use the session id. */
-  owner: string | undefined;
+  /** Who opened the session: only the same caller (issuer, subject, client id) may use its id. */
+  owner: string;
 }
 
-const jsonRpcError = (res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void => {
+const jsonRpcError = (res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: unknown = null): void => {
   if (res.headersSent) {
     res.end();
     return;
   }
   res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+  res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }));
 };
 
 /** Thrown while reading a body that is too large. */
@@ -94,15 +124,61 @@ const bearerToken = (req: IncomingMessage): { token?: string; malformed?: boolea
   return match ? { token: match[1] } : { malformed: true };
 };
 
+/** Who a session belongs to: the full identity, or (without authentication) nobody in particular. */
+const ownerOf = (identity: CallerIdentity | undefined): string =>
+  identity ? `${identity.issuer ?? ""}\u0000${identity.subject ?? ""}\u0000${identity.clientId}` : "";
+
+/** How many sessions a client holds is counted by its identity, else by its address. */
+const clientKeyOf = (identity: CallerIdentity | undefined, req: IncomingMessage): string =>
+  identity ? `id:${ownerOf(identity)}` : `addr:${req.socket.remoteAddress ?? "unknown"}`;
+
+const countHeader = (req: IncomingMessage, name: string): number => {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === name) count++;
+  return count;
+};
+
+/** Writes a web-standard `Response` to a Node response, streaming its body (SSE included). */
+async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, key) => { headers[key] = value; });
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const cancel = () => { reader.cancel().catch(() => {}); };
+  res.once("close", cancel);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await once(res, "drain");
+    }
+  } catch {
+    // The client went away mid-stream: nothing left to deliver.
+  } finally {
+    res.off("close", cancel);
+    res.end();
+  }
+}
+
 /**
- * Streamable HTTP on node:http: the MCP endpoint (stateful sessions by default), `GET /healthz`,
- * routes other parts add (`/metrics`), a Host/Origin allow-list, a body-size limit, and bearer
- * authentication before any session is created.
+ * Streamable HTTP on node:http, both protocol eras on one endpoint: MCP 2026-07-28 requests are
+ * served per request (any replica can answer any request); 2025-era clients get stateful sessions
+ * (or per-request serving with `stateless: true`). Also `GET /healthz`, routes other parts add
+ * (`/metrics`), a Host/Origin allow-list, a body-size limit, and bearer authentication before
+ * anything else is created.
  */
 export class HttpTransportHost {
   private readonly http: HttpServer;
   private readonly sessions = new Map<string, LiveSession>();
-  private readonly options: Required<Pick<HttpOptions, "host" | "port" | "path" | "maxBodyBytes" | "maxSessions" | "sessionIdleMs">> & HttpOptions;
+  private readonly sessionsByClient = new Map<string, Set<string>>();
+  private readonly options: typeof DEFAULTS & HttpOptions;
+  private readonly modern: McpHttpHandler;
+  private readonly legacyStateless: LegacyHttpHandler;
+  private readonly removeNotifier: () => void;
   private allowedHosts: Set<string> | "*" = new Set();
   private allowedOrigins: Set<string> | "*" = new Set();
   private sweeper: NodeJS.Timeout | undefined;
@@ -112,14 +188,31 @@ export class HttpTransportHost {
   private postsDrained: (() => void) | undefined;
 
   constructor(
-    private readonly host: SessionHost,
+    private readonly host: ProtocolHost,
     private readonly routes: ReadonlyMap<string, RouteHandler>,
     options: HttpOptions = {},
   ) {
-    this.options = { host: "127.0.0.1", port: 3000, path: "/mcp", maxBodyBytes: 1024 * 1024, maxSessions: 1000, sessionIdleMs: 30 * 60_000, ...options };
+    this.options = { ...DEFAULTS };
+    for (const [key, value] of Object.entries(options)) {
+      // `undefined` means "the default", never "no limit".
+      if (value !== undefined) (this.options as unknown as Record<string, unknown>)[key] = value;
+    }
+    const onerror = (error: Error) => process.stderr.write(`${JSON.stringify({ level: "warn", event: "http_protocol_error", message: error.message })}\n`);
+    this.modern = createMcpHandler((request) => host.createServer({ era: request.era, transport: "http", perRequest: true }), {
+      legacy: "reject",
+      responseMode: this.options.jsonResponse ? "json" : "auto",
+      maxRequestBodySize: this.options.maxBodyBytes,
+      onerror,
+    });
+    this.legacyStateless = legacyStatelessFallback(
+      () => host.createServer({ era: "legacy", transport: "http", perRequest: true }),
+      onerror,
+      { maxRequestBodySize: this.options.maxBodyBytes },
+    );
+    this.removeNotifier = host.addNotifier(this.modern.notify);
     this.http = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
-        process.stderr.write(`[lantern] HTTP request failed: ${describeError(error)}\n`);
+        process.stderr.write(`${JSON.stringify({ level: "error", event: "http_request_failed", message: describeError(error) })}\n`);
         jsonRpcError(res, 500, LanternErrorCode.InternalError, "Internal server error");
       });
     });
@@ -143,13 +236,13 @@ export class HttpTransportHost {
     if (this.options.allowedOrigins === "*") this.allowedOrigins = "*";
     else if (this.options.allowedOrigins) this.allowedOrigins = new Set(this.options.allowedOrigins);
     else this.allowedOrigins = new Set(LOOPBACK_NAMES.map((name) => `http://${name}:${port}`));
-    this.sweeper = setInterval(() => this.closeIdleSessions(), Math.min(this.options.sessionIdleMs, 60_000));
+    this.sweeper = setInterval(() => this.closeIdleSessions(), Math.max(1000, Math.min(this.options.sessionIdleMs, 60_000)));
     this.sweeper.unref();
     const shownHost = this.options.host.includes(":") ? `[${this.options.host}]` : this.options.host;
     return { url: `http://${shownHost}:${port}${this.options.path}`, port };
   }
 
-  /** Refuses new sessions and requests from now on (in-flight ones finish). */
+  /** Refuses new requests from now on (in-flight ones finish); `/healthz` says "not ready". */
   stopAccepting(): void {
     this.accepting = false;
     this.http.close();
@@ -165,24 +258,31 @@ export class HttpTransportHost {
     });
   }
 
-  /** Closes every session and the listening socket. */
+  /** Closes every session, the 2026-era handler and the listening socket. */
   async close(): Promise<void> {
     this.accepting = false;
     clearInterval(this.sweeper);
-    await Promise.allSettled([...this.sessions.values()].map((s) => s.transport.close()));
+    this.removeNotifier();
+    await Promise.allSettled([...this.sessions.values()].map((s) => s.sdk.close()));
     this.sessions.clear();
+    this.sessionsByClient.clear();
+    await this.modern.close().catch(() => {});
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeAllConnections();
     });
   }
 
-  /** Sessions currently open. */
+  /** 2025-era sessions currently open. */
   get sessionCount(): number {
     return this.sessions.size;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (countHeader(req, "host") > 1) {
+      jsonRpcError(res, 400, LanternErrorCode.InvalidRequest, "Bad request: more than one Host header");
+      return;
+    }
     const host = (req.headers.host ?? "").toLowerCase();
     if (this.allowedHosts !== "*" && !this.allowedHosts.has(host)) {
       jsonRpcError(res, 403, LanternErrorCode.InvalidRequest, `Forbidden: Host header "${host}" is not allowed (DNS-rebinding protection); add it to allowedHosts`);
@@ -227,6 +327,7 @@ export class HttpTransportHost {
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const authenticator = this.host.authenticator;
     let identity: CallerIdentity | undefined;
+    let authInfo: AuthInfo | undefined;
     if (authenticator) {
       const { token, malformed } = bearerToken(req);
       try {
@@ -238,12 +339,8 @@ export class HttpTransportHost {
         return;
       }
       if (identity) {
-        (req as IncomingMessage & { auth?: unknown }).auth = {
-          token: "",
-          clientId: identity.clientId,
-          scopes: [...identity.scopes],
-          extra: { identity },
-        };
+        authInfo = { token: "", clientId: identity.clientId, scopes: [...identity.scopes], extra: { identity } };
+        (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
       }
     }
 
@@ -262,23 +359,35 @@ export class HttpTransportHost {
       }
     }
 
-    if (this.options.stateless) {
-      const transport = this.newTransport(undefined);
-      res.on("close", () => void transport.close());
-      await this.host.connect(transport, { transport: "http" });
-      await transport.handleRequest(req, res, body);
-      return;
+    // A request on a 2025 session goes straight to it; anything else may be 2026-era.
+    if (req.headers["mcp-session-id"] === undefined || this.options.stateless) {
+      const aborted = new AbortController();
+      res.once("close", () => { if (!res.writableFinished) aborted.abort(); });
+      const request = await toWebRequest(req, body, { signal: aborted.signal });
+      if (req.method === "POST" && !(await isLegacyRequest(request, body))) {
+        await sendResponse(res, await this.modern.fetch(request, { authInfo, parsedBody: body }));
+        return;
+      }
+      if (this.options.stateless) {
+        await sendResponse(res, await this.legacyStateless(request, { authInfo, parsedBody: body }));
+        return;
+      }
     }
+    await this.handleSession(req, res, body, identity);
+  }
 
+  /** A 2025-era request: to its session, or (initialize) to a new one. */
+  private async handleSession(req: IncomingMessage, res: ServerResponse, body: unknown, identity: CallerIdentity | undefined): Promise<void> {
     const sessionId = req.headers["mcp-session-id"];
+    const owner = ownerOf(identity);
     if (typeof sessionId === "string") {
       const live = this.sessions.get(sessionId);
       if (!live) {
         jsonRpcError(res, 404, LanternErrorCode.InvalidRequest, "Session not found: it expired or was closed; initialize a new session");
         return;
       }
-      if (live.owner !== identity?.clientId) {
-        jsonRpcError(res, 403, LanternErrorCode.Forbidden, "Forbidden: this session was opened by another client; initialize a session of your own");
+      if (live.owner !== owner) {
+        jsonRpcError(res, 403, LanternErrorCode.Forbidden, "Forbidden: this session was opened by another caller; initialize a session of your own");
         return;
       }
       live.lastSeen = Date.now();
@@ -289,28 +398,56 @@ export class HttpTransportHost {
       jsonRpcError(res, 400, LanternErrorCode.InvalidRequest, "Bad request: no Mcp-Session-Id header; the first request of a session must be initialize");
       return;
     }
+    if (Array.isArray(body)) {
+      jsonRpcError(res, 400, LanternErrorCode.InvalidRequest, "Bad request: initialize must be sent on its own, not in a batch");
+      return;
+    }
+    const clientKey = clientKeyOf(identity, req);
+    this.makeRoomFor(clientKey);
     if (this.sessions.size >= this.options.maxSessions) {
       jsonRpcError(res, 503, LanternErrorCode.InternalError, `Too many sessions (maxSessions = ${this.options.maxSessions}); close idle sessions or raise the limit`);
       return;
     }
-    const transport = this.newTransport(randomUUID, (id) => {
-      this.sessions.set(id, { transport, lastSeen: Date.now(), owner: identity?.clientId });
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
-    };
-    await this.host.connect(transport, { transport: "http" });
-    await transport.handleRequest(req, res, body);
-  }
-
-  private newTransport(sessionIdGenerator: (() => string) | undefined, onsessioninitialized?: (id: string) => void): StreamableHTTPServerTransport {
-    return new StreamableHTTPServerTransport({
-      sessionIdGenerator,
-      ...(onsessioninitialized ? { onsessioninitialized } : {}),
+    const sdk = this.host.createServer({ era: "legacy", transport: "http", identity: undefined, perRequest: false });
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { sdk, transport, lastSeen: Date.now(), owner });
+        let mine = this.sessionsByClient.get(clientKey);
+        if (!mine) this.sessionsByClient.set(clientKey, (mine = new Set()));
+        mine.add(id);
+      },
       enableJsonResponse: this.options.jsonResponse ?? false,
       ...(this.options.eventStore ? { eventStore: this.options.eventStore } : {}),
       ...(this.options.retryIntervalMs !== undefined ? { retryInterval: this.options.retryIntervalMs } : {}),
     });
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (!id) return;
+      this.sessions.delete(id);
+      const mine = this.sessionsByClient.get(clientKey);
+      mine?.delete(id);
+      if (mine?.size === 0) this.sessionsByClient.delete(clientKey);
+    };
+    await sdk.connect(transport);
+    await transport.handleRequest(req, res, body);
+    // A refused initialize (wrong Accept or content type, say) opened no session: free what was made for it.
+    if (!transport.sessionId || !this.sessions.has(transport.sessionId)) await sdk.close();
+  }
+
+  /** Keeps one client below its session cap by closing its least recently used session. */
+  private makeRoomFor(clientKey: string): void {
+    const mine = this.sessionsByClient.get(clientKey);
+    if (!mine || mine.size < this.options.maxSessionsPerClient) return;
+    let oldest: [string, LiveSession] | undefined;
+    for (const id of mine) {
+      const live = this.sessions.get(id);
+      if (live && (!oldest || live.lastSeen < oldest[1].lastSeen)) oldest = [id, live];
+    }
+    if (!oldest) return;
+    this.sessions.delete(oldest[0]);
+    mine.delete(oldest[0]);
+    void oldest[1].sdk.close();
   }
 
   private closeIdleSessions(): void {
@@ -318,7 +455,7 @@ export class HttpTransportHost {
     for (const [id, live] of this.sessions) {
       if (live.lastSeen < cutoff) {
         this.sessions.delete(id);
-        void live.transport.close();
+        void live.sdk.close();
       }
     }
   }

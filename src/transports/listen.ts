@@ -1,6 +1,7 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { McpServer } from "../core/mcp-server.js";
-import type { SessionHost } from "../core/session-host.js";
+import type { ProtocolHost } from "../core/protocol-host.js";
+import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { HttpTransportHost, type HttpOptions } from "./http.js";
 
@@ -49,13 +50,13 @@ function installSignalHandlers(server: McpServer): void {
   process.once("SIGTERM", stop);
 }
 
-export async function startTransport(server: McpServer, host: SessionHost, options: ListenOptions): Promise<RunningServer> {
+export async function startTransport(server: McpServer, host: ProtocolHost, options: ListenOptions): Promise<RunningServer> {
   let running: RunningServer;
   if (options.dashboard && options.transport === "stdio") {
     throw new Error("listen({ transport: \"stdio\", dashboard: true }): a stdio server cannot draw the dashboard, its stdout carries the MCP protocol. Use attach mode: `await new DashboardEndpoint(server).start()` after listen, then run `lantern dashboard --url <url> --token <token>` (it prints both) in another terminal.");
   }
   if (options.transport === "stdio") {
-    let identity;
+    let identity: CallerIdentity | undefined;
     if (host.authenticator) {
       const token = options.token ?? process.env.LANTERN_TOKEN;
       try {
@@ -66,13 +67,15 @@ export async function startTransport(server: McpServer, host: SessionHost, optio
         throw error;
       }
     }
-    const transport = new StdioServerTransport();
-    await host.connect(transport, { transport: "stdio", identity });
+    // The opening exchange picks the era (initialize: 2025; a request with a _meta envelope: 2026-07-28).
+    const handle = serveStdio(({ era }) => host.createServer({ era, transport: "stdio", identity, perRequest: false }), {
+      onerror: (error) => process.stderr.write(`${JSON.stringify({ level: "warn", event: "stdio_protocol_error", message: error.message })}\n`),
+    });
     running = {
       transport: "stdio",
       stopAccepting: async () => {},
       drain: async () => {},
-      close: async () => { await transport.close(); },
+      close: () => handle.close(),
     };
   } else if (options.transport === "http") {
     const http = new HttpTransportHost(host, server.routes, options);

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { IsInt, Max, Min } from "class-validator";
 import { CallContext, Inject, McpServer, Server, Tool } from "lantern-mcp";
 import { createTestClient } from "lantern-mcp/testing";

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode as ErrorCode, ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { IsOptional, IsString, Length } from "class-validator";
 import { JSONSchema } from "class-validator-jsonschema";
 import { CallContext, Inject, McpServer, Param, Prompt, Resource, Server, ToolError } from "lantern-mcp";
@@ -122,8 +122,7 @@ describe("programmatic registration", () => {
     server.addTool({ name: "first", description: "first", handler: () => "1" });
     const client = await createTestClient(server);
     let changed = 0;
-    const { ToolListChangedNotificationSchema } = await import("@modelcontextprotocol/sdk/types.js");
-    client.client.setNotificationHandler(ToolListChangedNotificationSchema, () => { changed++; });
+    client.client.setNotificationHandler("notifications/tools/list_changed", () => { changed++; });
     server.addTool({ name: "second", description: "second", handler: () => "2" });
     await new Promise((resolve) => setImmediate(resolve));
     expect(changed).toBe(1);

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode as ErrorCode, ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { IsOptional, IsString } from "class-validator";
 import { Complete, DefinitionError, McpServer, Param, Prompt, Resource, Server, type CompletionContext } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { ElicitRequestSchema, type ElicitRequest, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ElicitRequest, ElicitResult } from "@modelcontextprotocol/client";
 import { Elicitor, Inject, Server, Tool, type ElicitationForm } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 
@@ -34,7 +34,7 @@ describe("Elicitor (elicitation/create)", () => {
   async function connect(answer: ElicitResult): Promise<TestClient> {
     requests = [];
     const connected = await createTestClient(ElicitingServer, { capabilities: { elicitation: {} }, server: { onInternalError: () => {} } });
-    connected.client.setRequestHandler(ElicitRequestSchema, (request) => {
+    connected.client.setRequestHandler("elicitation/create", (request) => {
       requests.push(request.params);
       return answer;
     });

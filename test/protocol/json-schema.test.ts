@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { Type } from "class-transformer";
 import { IsOptional, IsString, ValidateNested } from "class-validator";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode as ErrorCode, ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { JSON_SCHEMA_2020_12, Server, Tool } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { IsString } from "class-validator";
-import { CreateMessageRequestSchema, type CreateMessageRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { CreateMessageRequest } from "@modelcontextprotocol/client";
 import { Inject, Sampler, Server, Tool } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 
@@ -32,7 +32,7 @@ describe("Sampler (sampling/createMessage)", () => {
   it("sends the prompt to the client and returns the model's text", async () => {
     client = await createTestClient(SamplingServer, { capabilities: { sampling: {} } });
     const requests: CreateMessageRequest["params"][] = [];
-    client.client.setRequestHandler(CreateMessageRequestSchema, (request) => {
+    client.client.setRequestHandler("sampling/createMessage", (request) => {
       requests.push(request.params);
       return { role: "assistant", content: { type: "text", text: "forty-two" }, model: "test-model", stopReason: "endTurn" };
     });

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { IsString } from "class-validator";
-import { ErrorCode, McpError, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode as ErrorCode, ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { Inject, McpServer, Resource, ResourceUpdates, Server, Tool } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 
@@ -25,10 +25,10 @@ class NotesServer {
 }
 
 /** Resolves once `count` notifications of a kind arrived (bounded by the test timeout). */
-function collect<T>(client: TestClient, schema: Parameters<TestClient["client"]["setNotificationHandler"]>[0]) {
+function collect<T>(client: TestClient, method: "notifications/resources/updated" | "notifications/tools/list_changed" | "notifications/resources/list_changed") {
   const received: T[] = [];
   let wake: (() => void) | undefined;
-  client.client.setNotificationHandler(schema, (n: { params?: unknown }) => {
+  client.client.setNotificationHandler(method, (n: { params?: unknown }) => {
     received.push(n.params as T);
     wake?.();
   });
@@ -55,8 +55,8 @@ describe("resource subscriptions", () => {
 
   it("declares subscribe and notifies only the sessions subscribed to the URI, until they unsubscribe", async () => {
     expect(a.client.getServerCapabilities()?.resources).toEqual({ subscribe: true, listChanged: true });
-    const updates = collect<{ uri: string }>(a, ResourceUpdatedNotificationSchema);
-    const others = collect<{ uri: string }>(b, ResourceUpdatedNotificationSchema);
+    const updates = collect<{ uri: string }>(a, "notifications/resources/updated");
+    const others = collect<{ uri: string }>(b, "notifications/resources/updated");
     expect(await a.client.subscribeResource({ uri: "notes://current" })).toEqual({});
 
     const result = await b.callTool("write", { text: "second" });
@@ -82,8 +82,8 @@ describe("list-changed notifications", () => {
     const server = new McpServer(NotesServer);
     const client = await createTestClient(server);
     expect(client.client.getServerCapabilities()?.tools).toEqual({ listChanged: true });
-    const tools = collect(client, ToolListChangedNotificationSchema);
-    const resources = collect(client, ResourceListChangedNotificationSchema);
+    const tools = collect(client, "notifications/tools/list_changed");
+    const resources = collect(client, "notifications/resources/list_changed");
     server.addTool({ name: "late", description: "Added at run time", handler: () => "late" });
     await tools.until(1);
     server.addResource("notes://late", () => "late");

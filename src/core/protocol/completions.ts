@@ -1,4 +1,4 @@
-import { ErrorCode, McpError, type CompleteRequest, type CompleteResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode, ProtocolError, type CompleteRequest, type CompleteResult } from "@modelcontextprotocol/server";
 import type { CompletionTarget } from "../decorators/complete.js";
 import { DefinitionError, describeError, InvalidParamsError } from "../errors.js";
 import type { Registry } from "../registry.js";
@@ -83,9 +83,9 @@ export class CompletionTable {
     try {
       answer = await entry.completer(argument.value, { argument: argument.name, arguments: params.context?.arguments ?? {} });
     } catch (error) {
-      if (error instanceof McpError) throw error;
+      if (error instanceof ProtocolError) throw error;
       process.stderr.write(`[lantern] the completer ${entry.label} failed: ${describeError(error)}\n`);
-      throw new McpError(ErrorCode.InternalError, `Internal error while completing ${describe(target)}; details are in the server log`);
+      throw new ProtocolError(ProtocolErrorCode.InternalError, `Internal error while completing ${describe(target)}; details are in the server log`);
     }
     const values = (Array.isArray(answer) ? answer : answer.values).map(String);
     const total = Array.isArray(answer) ? values.length : (answer.total ?? values.length);

@@ -1,9 +1,8 @@
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import type { JsonSchemaValidator } from "@modelcontextprotocol/sdk/validation";
-import { ElicitResultSchema, type ElicitRequestFormParams, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
+import type { ElicitRequestFormParams, ElicitResult, JsonSchemaValidator } from "@modelcontextprotocol/server";
 import { CallContext } from "../call-context.js";
 import { ToolError } from "../errors.js";
-import { ClientCapabilityError } from "./client-capability-error.js";
+import { askClient } from "./ask-client.js";
 
 /**
  * The form a client shows its user: a flat object of primitive fields. Strings, numbers, integers
@@ -25,6 +24,11 @@ const compiled = new WeakMap<object, JsonSchemaValidator<unknown>>();
  * Asks the calling client's user to fill in a form (`elicitation/create`, form mode), tied to the
  * current request. An accepted answer is checked against the form before the tool sees it.
  *
+ * Both protocol eras: on a 2025 session it sends the request and waits; on a 2026-07-28 request
+ * the round ends with an input-required result and the tool runs again, from the start, when the
+ * client retries with the answer (so everything before the question must be safe to repeat, and
+ * questions must be asked in the same order every time, or given a `key`).
+ *
  * @example
  * const answer = await elicitor.form("Confirm the transfer", {
  *   type: "object",
@@ -38,24 +42,30 @@ export class Elicitor {
 
   /** True when the client declared the `elicitation` capability (form mode). */
   get supported(): boolean {
-    const elicitation = this.ctx?.channel.clientCapabilities()?.elicitation;
-    // An empty `elicitation: {}` means form mode (the 2025-06-18 shape).
-    return elicitation !== undefined && (Object.keys(elicitation).length === 0 || elicitation.form !== undefined);
+    return this.ctx !== undefined && formSupported(this.ctx);
   }
 
   /**
    * Shows `message` and the form; resolves to the user's answer. Rejects with a {@link ToolError}
-   * when an accepted answer does not match the form, and with {@link ClientCapabilityError} when
-   * the client cannot elicit.
+   * when an accepted answer does not match the form; when the client cannot elicit, with
+   * `ClientCapabilityError` (2025 era: an `isError` result) or `MissingClientCapabilityError`
+   * (2026 era: JSON-RPC -32021). `key` names the question in a 2026-era round (default:
+   * `input-<n>` by order of asking).
    */
-  async form<Content = Record<string, string | number | boolean | string[]>>(message: string, requestedSchema: ElicitationForm): Promise<ElicitationAnswer<Content>> {
-    if (!this.ctx) throw new Error("Elicitor works inside a tool, resource or prompt call: inject it with @Inject(Elicitor)");
-    if (!this.supported) throw new ClientCapabilityError("elicitation", "asking its user to fill in a form");
-    const result: ElicitResult = await this.ctx.channel.request(
-      { method: "elicitation/create", params: { mode: "form", message, requestedSchema } },
-      ElicitResultSchema,
-      { signal: this.ctx.signal },
-    );
+  async form<Content = Record<string, string | number | boolean | string[]>>(
+    message: string,
+    requestedSchema: ElicitationForm,
+    options: { key?: string } = {},
+  ): Promise<ElicitationAnswer<Content>> {
+    const ctx = this.ctx;
+    if (!ctx) throw new Error("Elicitor works inside a tool, resource or prompt call: inject it with @Inject(Elicitor)");
+    const params = ctx.era === "modern" ? { message, requestedSchema } : { mode: "form", message, requestedSchema };
+    const result: ElicitResult = await askClient(ctx, "elicitation/create", params, {
+      supported: formSupported(ctx),
+      capability: "elicitation",
+      what: "asking its user to fill in a form",
+      key: options.key,
+    });
     if (result.action !== "accept") return { action: result.action };
     const content = result.content ?? {};
     let validate = compiled.get(requestedSchema);
@@ -69,4 +79,10 @@ export class Elicitor {
     }
     return { action: "accept", content: content as Content };
   }
+}
+
+function formSupported(ctx: CallContext): boolean {
+  const elicitation = ctx.channel.clientCapabilities()?.elicitation;
+  // An empty `elicitation: {}` means form mode (the 2025-06-18 shape).
+  return elicitation !== undefined && (Object.keys(elicitation).length === 0 || elicitation.form !== undefined);
 }

@@ -1,19 +1,16 @@
-import {
-  CreateMessageResultSchema,
-  type CreateMessageRequestParams,
-  type CreateMessageResult,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { CreateMessageRequestParams, CreateMessageResult } from "@modelcontextprotocol/server";
 import { CallContext } from "../call-context.js";
-import { ClientCapabilityError } from "./client-capability-error.js";
+import { askClient } from "./ask-client.js";
 
-/** Options of {@link Sampler.ask}: everything of `sampling/createMessage` but the messages. */
-export type SamplingOptions = Partial<Omit<CreateMessageRequestParams, "messages">>;
+/** Options of {@link Sampler.ask}: everything of `sampling/createMessage` but the messages, plus the question's `key`. */
+export type SamplingOptions = Partial<Omit<CreateMessageRequestParams, "messages">> & { key?: string };
 
 const DEFAULT_MAX_TOKENS = 1000;
 
 /**
- * Asks the calling client's LLM for a completion (`sampling/createMessage`), tied to the current
- * request so Streamable HTTP delivers it on the call's own stream. Inject it into a tool.
+ * Asks the calling client's LLM for a completion (`sampling/createMessage`). Inject it into a tool.
+ * Both protocol eras, as {@link Elicitor} explains: a request on a 2025 session, an input request
+ * of the round (and a re-run of the tool with the answer) on a 2026-07-28 request.
  *
  * @example
  * @Tool({ description: "Summarise a text" })
@@ -29,11 +26,18 @@ export class Sampler {
     return this.ctx?.channel.clientCapabilities()?.sampling !== undefined;
   }
 
-  /** Sends `sampling/createMessage` as it is and resolves to the client's result. */
-  async createMessage(params: CreateMessageRequestParams): Promise<CreateMessageResult> {
+  /**
+   * Sends `sampling/createMessage` as it is and resolves to the client's result. `key` names the
+   * question in a 2026-era round (default: `input-<n>` by order of asking).
+   */
+  async createMessage(params: CreateMessageRequestParams, options: { key?: string } = {}): Promise<CreateMessageResult> {
     const ctx = this.requireCall();
-    if (!this.supported) throw new ClientCapabilityError("sampling", "asking its LLM for a completion");
-    return ctx.channel.request({ method: "sampling/createMessage", params }, CreateMessageResultSchema, { signal: ctx.signal });
+    return askClient(ctx, "sampling/createMessage", params as unknown as Record<string, unknown>, {
+      supported: this.supported,
+      capability: "sampling",
+      what: "asking its LLM for a completion",
+      key: options.key,
+    }) as Promise<CreateMessageResult>;
   }
 
   /**
@@ -41,11 +45,11 @@ export class Sampler {
    * `maxTokens` defaults to 1000.
    */
   async ask(prompt: string, options: SamplingOptions = {}): Promise<string> {
-    const result = await this.createMessage({
-      ...options,
-      maxTokens: options.maxTokens ?? DEFAULT_MAX_TOKENS,
-      messages: [{ role: "user", content: { type: "text", text: prompt } }],
-    });
+    const { key, ...rest } = options;
+    const result = await this.createMessage(
+      { ...rest, maxTokens: rest.maxTokens ?? DEFAULT_MAX_TOKENS, messages: [{ role: "user", content: { type: "text", text: prompt } }] },
+      { key },
+    );
     const blocks = Array.isArray(result.content) ? result.content : [result.content];
     return blocks.map((block) => (block.type === "text" ? block.text : "")).join("");
   }

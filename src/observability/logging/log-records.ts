@@ -1,4 +1,4 @@
-import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { SpanContext } from "@opentelemetry/api";
 import type { CallContext, CallKind } from "../../core/call-context.js";
 import { cutToSize, jsonText, type JsonTextLimits } from "../json-text.js";

@@ -1,4 +1,4 @@
-import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import type { LoggingLevel } from "@modelcontextprotocol/server";
 import { context, isSpanContextValid, trace, type SpanContext } from "@opentelemetry/api";
 import winston from "winston";
 import type { CallContext } from "../../core/call-context.js";

@@ -1,4 +1,4 @@
-import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import {
   context,
   metrics,
@@ -263,7 +263,7 @@ function endOf(ctx: CallContext, thrown: unknown, didThrow: boolean): CallEnd {
 }
 
 function jsonRpcCodeOf(error: unknown): string {
-  if (error instanceof McpError) return String(error.code);
+  if (error instanceof ProtocolError) return String(error.code);
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "number" && Number.isSafeInteger(code) ? String(code) : INTERNAL_ERROR_CODE;
 }

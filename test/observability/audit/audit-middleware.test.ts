@@ -3,7 +3,7 @@ import { createHmac } from "node:crypto";
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IsString } from "class-validator";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { Audited, AuditMiddleware, auditKeyId, canonicalJson, GENESIS_HASH, McpServer, Param, Resource, Server, Tool, verifyAuditLog } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { readEntries, SECRET, tempDir } from "./helpers.js";

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { join } from "node:path";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { AuditMiddleware, McpServer } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { MedicalRecordsApi } from "../../../examples/medical-records-api/medical-records-api.js";

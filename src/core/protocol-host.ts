@@ -1,0 +1,478 @@
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  LOG_LEVEL_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  Server as SdkServer,
+  type CacheHint,
+  type ClientCapabilities,
+  type Implementation,
+  type LoggingLevel,
+  type ResultTypeMap,
+  type ServerContext,
+  type ServerNotification,
+  type ServerNotifier,
+  type Transport,
+} from "@modelcontextprotocol/server";
+import {
+  CallContext,
+  type CallChannel,
+  type CallerIdentity,
+  type CallKind,
+  type ClientRequestMethod,
+  type ProtocolEra,
+  type SessionInfo,
+  type TransportKind,
+} from "./call-context.js";
+import type { AuthorizationRequirement, ServerInfo } from "./definitions.js";
+import { CancelledError, DefinitionError, InvalidParamsError, NotFoundError, TimeoutError } from "./errors.js";
+import { missingGrants } from "./invoke.js";
+import type { Chain } from "./middleware.js";
+import { InputExchange } from "./protocol/input-exchange.js";
+import type { RequestStateSeal } from "./protocol/request-state.js";
+import { SubscriptionBook } from "./protocol/subscriptions.js";
+import type { Registry } from "./registry.js";
+import { LOG_LEVELS } from "./server-logger.js";
+import type { Authenticator, ClientLogRecord, SessionEvent } from "./server-setup.js";
+
+/** How a transport hands a connection to the host. */
+export interface ConnectOptions {
+  transport: TransportKind;
+  /** The identity of every call of this connection, when the transport settled it once (stdio with a token). */
+  identity?: CallerIdentity;
+}
+
+/** What one SDK server instance serves: one 2026-era request, or one connection (a 2025 session, a stdio process). */
+export interface ServingUnit extends ConnectOptions {
+  era: ProtocolEra;
+  /** One request only (2026-era HTTP, stateless 2025-era HTTP): nothing to track between requests. */
+  perRequest: boolean;
+}
+
+/** Told about every call once it has ended (`ctx.outcome` is set; `error` is what it threw, if it threw). */
+export type CallObserver = (ctx: CallContext, error: unknown) => void;
+
+/** Cache hints for the cacheable results of MCP 2026-07-28 (`ttlMs`, `cacheScope`), per operation. */
+export type CacheHints = Partial<Record<"tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" | "resources/read" | "server/discover", CacheHint>>;
+
+interface HostHooks {
+  authenticator(): Authenticator | undefined;
+  observers: readonly CallObserver[];
+  clientLog(record: ClientLogRecord): void;
+  session(event: SessionEvent): void;
+  defaultTimeoutMs: number | undefined;
+  cacheHints: CacheHints | undefined;
+  seal: RequestStateSeal;
+}
+
+const severity = new Map(LOG_LEVELS.map((level, index) => [level, index]));
+
+/** A long-lived connection: a 2025-era session (HTTP, in-memory) or a stdio connection of either era. */
+class Connection implements SessionInfo {
+  sessionId: string | undefined;
+  clientInfo: Implementation | undefined;
+  protocolVersion: string | undefined;
+  /** The threshold the client set with `logging/setLevel` (2025 era); undefined: every level. */
+  logLevel: LoggingLevel | undefined;
+  closed = false;
+  opened = false;
+
+  constructor(
+    readonly sdk: SdkServer,
+    readonly transport: TransportKind,
+    readonly era: ProtocolEra,
+    readonly identity: CallerIdentity | undefined,
+  ) {}
+}
+
+/** The channel of one request: what it may send the client, and at which log level. */
+class RequestChannel implements CallChannel {
+  constructor(
+    private readonly sdkCtx: ServerContext,
+    private readonly sdk: SdkServer,
+    private readonly connection: Connection | undefined,
+    private readonly era: ProtocolEra,
+    private readonly host: ProtocolHost,
+    /** Answers carried from earlier rounds (multi-round-trip). */
+    readonly earlierAnswers: Readonly<Record<string, unknown>>,
+  ) {}
+
+  notify(notification: ServerNotification): Promise<void> {
+    if (this.connection?.closed) return Promise.resolve();
+    return this.sdkCtx.mcpReq.notify(notification);
+  }
+
+  request<M extends ClientRequestMethod>(method: M, params: Record<string, unknown>, signal: AbortSignal): Promise<ResultTypeMap[M]> {
+    return this.sdkCtx.mcpReq.send({ method, params }, { signal }) as Promise<ResultTypeMap[M]>;
+  }
+
+  clientCapabilities(): ClientCapabilities | undefined {
+    if (this.era === "modern") return envelopeOf(this.sdkCtx)?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+    return this.sdk.getClientCapabilities();
+  }
+
+  log(level: LoggingLevel, data: unknown, logger: string | undefined): Promise<void> {
+    let threshold: LoggingLevel | undefined;
+    if (this.era === "modern") {
+      threshold = envelopeOf(this.sdkCtx)?.[LOG_LEVEL_META_KEY] as LoggingLevel | undefined;
+      // In the 2026 era a request without a log level asked for no messages.
+      if (threshold === undefined) return Promise.resolve();
+    } else {
+      threshold = this.connection?.logLevel;
+    }
+    if (threshold !== undefined && (severity.get(level) ?? 0) < (severity.get(threshold) ?? 0)) return Promise.resolve();
+    return this.notify({ method: "notifications/message", params: { level, data, ...(logger ? { logger } : {}) } });
+  }
+
+  recordLog(level: LoggingLevel, data: unknown, logger: string | undefined): void {
+    const ctx = CallContext.current();
+    if (ctx) this.host.recordClientLog({ level, data, logger, ctx });
+  }
+
+  openInputs(ctx: CallContext): InputExchange {
+    return this.host.openInputs(ctx, this.earlierAnswers);
+  }
+
+  canCloseStream(): boolean {
+    return typeof this.sdkCtx.http?.closeSSE === "function" && !this.connection?.closed;
+  }
+
+  closeStream(): void {
+    this.sdkCtx.http?.closeSSE?.();
+  }
+}
+
+/** The 2026-era `_meta` envelope of a request (protocol version, client info and capabilities, log level). */
+const envelopeOf = (sdkCtx: ServerContext): Readonly<Record<string, unknown>> | undefined =>
+  sdkCtx.mcpReq.envelope as Readonly<Record<string, unknown>> | undefined;
+
+/** The identity a transport attached to a request (HTTP: `authInfo.extra.identity`). */
+const identityOf = (sdkCtx: ServerContext): CallerIdentity | undefined =>
+  (sdkCtx.http?.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity;
+
+/** Whether `identity` may call something with `requirement`: the same check `authorize` makes at call time. */
+const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
+  const missing = missingGrants(requirement, identity);
+  return missing.scopes.length === 0 && missing.roles.length === 0;
+};
+
+const NO_ANSWERS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+const LIST_OPERATIONS = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"] as const;
+
+/**
+ * Serves a built registry over the official SDK's protocol layer, in both protocol eras: it makes
+ * one SDK server per unit of serving (a 2026-era request, a 2025 session, a stdio connection), all
+ * sharing the registry and its composed chains, and turns each request into a {@link CallContext}
+ * the chain runs in.
+ */
+export class ProtocolHost {
+  private readonly connections = new Set<Connection>();
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private readonly aborts = new Set<AbortController>();
+  private readonly subscriptions = new SubscriptionBook<Connection>();
+  private readonly notifiers = new Set<ServerNotifier>();
+  private readonly cacheHints: CacheHints | undefined;
+
+  constructor(
+    readonly info: ServerInfo,
+    readonly registry: Registry,
+    private readonly hooks: HostHooks,
+  ) {
+    this.cacheHints = privateListsWhenFiltered(hooks.cacheHints, hooks.authenticator()?.hideForbiddenTools === true);
+  }
+
+  /** Calls running right now. */
+  get activeCalls(): number {
+    return this.inFlight;
+  }
+
+  /** Connections open right now (2025 sessions, stdio, in-memory). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get authenticator(): Authenticator | undefined {
+    return this.hooks.authenticator();
+  }
+
+  /**
+   * A new SDK server with Lantern's handlers for one unit of serving. A long-lived unit is tracked
+   * (list-changed notifications, subscriptions) until its transport closes.
+   */
+  createServer(unit: ServingUnit): SdkServer {
+    const sdk = new SdkServer(
+      { name: this.info.name, version: this.info.version, ...(this.info.title ? { title: this.info.title } : {}) },
+      {
+        capabilities: {
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+          logging: {},
+          completions: {},
+        },
+        ...(this.info.instructions ? { instructions: this.info.instructions } : {}),
+        ...(this.cacheHints ? { cacheHints: this.cacheHints } : {}),
+      },
+    );
+    const connection = unit.perRequest ? undefined : new Connection(sdk, unit.transport, unit.era, unit.identity);
+    this.installHandlers(sdk, unit, connection);
+    if (connection) {
+      this.connections.add(connection);
+      sdk.oninitialized = () => this.opened(connection);
+      if (unit.era === "modern") this.opened(connection);
+      sdk.onclose = () => this.closed(connection);
+    }
+    return sdk;
+  }
+
+  /** Serves one client over a transport you made (2025 era: the in-memory transport of tests, say). */
+  async connect(transport: Transport, options: ConnectOptions): Promise<SdkServer> {
+    const sdk = this.createServer({ ...options, era: "legacy", perRequest: false });
+    await sdk.connect(transport);
+    return sdk;
+  }
+
+  /** Adds a publisher of 2026-era change events (`subscriptions/listen` streams); returns its removal. */
+  addNotifier(notifier: ServerNotifier): () => void {
+    this.notifiers.add(notifier);
+    return () => this.notifiers.delete(notifier);
+  }
+
+  /** Sends list-changed notifications to every connection and 2026-era subscription. */
+  async announceListChanged(): Promise<void> {
+    for (const notifier of this.notifiers) {
+      notifier.toolsChanged();
+      notifier.resourcesChanged();
+      notifier.promptsChanged();
+    }
+    await Promise.allSettled(
+      [...this.connections].filter((c) => c.opened).flatMap((c) => [c.sdk.sendToolListChanged(), c.sdk.sendResourceListChanged(), c.sdk.sendPromptListChanged()]),
+    );
+  }
+
+  /**
+   * Sends `notifications/resources/updated` to every 2025 session subscribed to `uri` and to
+   * 2026-era subscriptions that asked for it; resolves to how many 2025 sessions were told.
+   */
+  async notifyResourceUpdated(uri: string): Promise<number> {
+    for (const notifier of this.notifiers) notifier.resourceUpdated(uri);
+    const connections = this.subscriptions.subscribers(uri);
+    const sent = await Promise.allSettled(connections.map((c) => c.sdk.sendResourceUpdated({ uri })));
+    return sent.filter((r) => r.status === "fulfilled").length;
+  }
+
+  /** Hands a ServerLogger message to the server-side listeners. */
+  recordClientLog(record: ClientLogRecord): void {
+    this.hooks.clientLog(record);
+  }
+
+  /** The input exchange of one multi-round-trip round. */
+  openInputs(ctx: CallContext, earlier: Readonly<Record<string, unknown>>): InputExchange {
+    return new InputExchange(ctx, this.hooks.seal, earlier);
+  }
+
+  /** Waits until no call is in flight, or `graceMs` passed; then aborts what still runs. */
+  async drain(graceMs: number): Promise<void> {
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        timer.unref();
+        this.drained = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    // The SDK sends a response a few ticks after its handler settles: let those go out first.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const controller of this.aborts) controller.abort(new CancelledError("The server is shutting down"));
+  }
+
+  /** Closes every connection's transport. */
+  async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.connections].map((c) => c.sdk.close()));
+    this.connections.clear();
+  }
+
+  private opened(connection: Connection): void {
+    if (connection.opened || connection.closed) return;
+    connection.opened = true;
+    connection.sessionId = connection.sdk.transport?.sessionId;
+    connection.clientInfo = connection.sdk.getClientVersion();
+    connection.protocolVersion = connection.sdk.getNegotiatedProtocolVersion();
+    this.hooks.session({ type: "open", session: connection });
+  }
+
+  private closed(connection: Connection): void {
+    if (connection.closed) return;
+    connection.closed = true;
+    this.connections.delete(connection);
+    this.subscriptions.drop(connection);
+    if (connection.opened) this.hooks.session({ type: "close", session: connection });
+  }
+
+  private installHandlers(sdk: SdkServer, unit: ServingUnit, connection: Connection | undefined): void {
+    const registry = this.registry;
+    const callerOf = (sdkCtx: ServerContext) => identityOf(sdkCtx) ?? unit.identity;
+    sdk.setRequestHandler("logging/setLevel", async (request) => {
+      const level = request.params.level;
+      if (!severity.has(level)) {
+        throw new InvalidParamsError(`Unknown log level "${String(level)}"; use one of ${LOG_LEVELS.join(", ")}`);
+      }
+      if (connection) connection.logLevel = level;
+      return {};
+    });
+    sdk.setRequestHandler("tools/list", (_request, sdkCtx) => {
+      const tools = registry.listTools();
+      if (!this.hooks.authenticator()?.hideForbiddenTools) return { tools };
+      const identity = callerOf(sdkCtx);
+      return { tools: tools.filter((t) => holds(identity, registry.tools.get(t.name)!.authorization)) };
+    });
+    sdk.setRequestHandler("tools/call", (request, sdkCtx) => {
+      const tool = registry.tools.get(request.params.name);
+      if (!tool) throw new NotFoundError("tool", request.params.name);
+      return this.run(tool.chain, "tool", tool.name, request.params.arguments ?? {}, sdkCtx, sdk, unit, connection, tool.timeoutMs) as never;
+    });
+    sdk.setRequestHandler("resources/list", () => ({ resources: registry.listResources() }));
+    sdk.setRequestHandler("resources/templates/list", () => ({ resourceTemplates: registry.listTemplates() as never }));
+    sdk.setRequestHandler("resources/read", (request, sdkCtx) => {
+      const found = registry.findResource(request.params.uri);
+      if (!found) throw new NotFoundError("resource", request.params.uri, sdkCtx.mcpReq.envelope ? "modern" : unit.era);
+      return this.run(found.resource.chain, "resource", request.params.uri, found.variables, sdkCtx, sdk, unit, connection, this.hooks.defaultTimeoutMs) as never;
+    });
+    if (connection && unit.era === "legacy") {
+      const subscriber = connection;
+      sdk.setRequestHandler("resources/subscribe", (request) => {
+        if (!registry.findResource(request.params.uri)) throw new NotFoundError("resource", request.params.uri, "legacy");
+        this.subscriptions.subscribe(subscriber, request.params.uri);
+        return {};
+      });
+      sdk.setRequestHandler("resources/unsubscribe", (request) => {
+        this.subscriptions.unsubscribe(subscriber, request.params.uri);
+        return {};
+      });
+    }
+    sdk.setRequestHandler("completion/complete", (request) => registry.completions.complete(request.params, registry));
+    sdk.setRequestHandler("prompts/list", () => ({ prompts: registry.listPrompts() }));
+    sdk.setRequestHandler("prompts/get", (request, sdkCtx) => {
+      const prompt = registry.prompts.get(request.params.name);
+      if (!prompt) throw new NotFoundError("prompt", request.params.name);
+      return this.run(prompt.chain, "prompt", prompt.name, request.params.arguments ?? {}, sdkCtx, sdk, unit, connection, this.hooks.defaultTimeoutMs) as never;
+    });
+  }
+
+  /** Builds the call's context and runs its composed chain inside it. */
+  private async run(
+    chain: Chain,
+    kind: CallKind,
+    name: string,
+    args: Record<string, unknown>,
+    sdkCtx: ServerContext,
+    sdk: SdkServer,
+    unit: ServingUnit,
+    connection: Connection | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<unknown> {
+    const request = sdkCtx.mcpReq;
+    const clientSignal = request.signal;
+    let signal = clientSignal;
+    let controller: AbortController | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let onClientAbort: (() => void) | undefined;
+    if (timeoutMs !== undefined && timeoutMs > 0) {
+      controller = new AbortController();
+      const own = controller;
+      timer = setTimeout(() => own.abort(new TimeoutError(name, timeoutMs)), timeoutMs);
+      onClientAbort = () => own.abort(new CancelledError(`"${name}" was cancelled by the client`));
+      clientSignal.addEventListener("abort", onClientAbort, { once: true });
+      signal = controller.signal;
+      this.aborts.add(controller);
+    }
+    const era: ProtocolEra = request.envelope ? "modern" : unit.era;
+    const info: SessionInfo = era === "legacy" && connection ? connection : perRequestInfo(envelopeOf(sdkCtx), unit, sdk, era);
+    const sealed = request.requestState();
+    const identity = identityOf(sdkCtx) ?? unit.identity;
+    let earlier = NO_ANSWERS;
+    let refusal: Error | undefined;
+    let continuation: ReturnType<RequestStateSeal["open"]> | undefined;
+    if (typeof sealed === "string") {
+      try {
+        continuation = this.hooks.seal.open(sealed, { method: methodOf(kind), name, identity });
+        earlier = continuation.answers ?? NO_ANSWERS;
+      } catch (error) {
+        refusal = error as Error;
+      }
+    }
+    const ctx = new CallContext(
+      kind,
+      name,
+      String(request.id),
+      args,
+      info,
+      new RequestChannel(sdkCtx, sdk, connection, era, this, earlier),
+      signal,
+      request._meta as Record<string, unknown> | undefined,
+      request.id,
+    );
+    ctx.identity = identity;
+    if (request.inputResponses) ctx.inputResponses = request.inputResponses;
+    if (continuation) {
+      ctx.round = continuation.round + 1;
+      ctx.continuation = { correlationId: continuation.correlationId, traceparent: continuation.traceparent, tracestate: continuation.tracestate };
+      ctx.requestState = continuation.user;
+    }
+    ctx.refusal = refusal;
+    this.inFlight++;
+    let thrown: unknown;
+    try {
+      return await CallContext.run(ctx, () => chain(ctx));
+    } catch (error) {
+      thrown = error;
+      throw error;
+    } finally {
+      const observers = this.hooks.observers;
+      for (let i = 0; i < observers.length; i++) {
+        try {
+          observers[i]!(ctx, thrown);
+        } catch {
+          // An observer must never change how a call ends.
+        }
+      }
+      this.inFlight--;
+      if (controller) {
+        clearTimeout(timer);
+        clientSignal.removeEventListener("abort", onClientAbort!);
+        this.aborts.delete(controller);
+      }
+      if (this.inFlight === 0 && this.drained) {
+        this.drained();
+        this.drained = undefined;
+      }
+    }
+  }
+}
+
+const methodOf = (kind: CallKind): string => (kind === "tool" ? "tools/call" : kind === "resource" ? "resources/read" : "prompts/get");
+
+/** What a 2026-era request says about its client, in its `_meta` envelope. */
+function perRequestInfo(envelope: Readonly<Record<string, unknown>> | undefined, unit: ServingUnit, sdk: SdkServer, era: ProtocolEra): SessionInfo {
+  return {
+    sessionId: undefined,
+    transport: unit.transport,
+    clientInfo: (envelope?.[CLIENT_INFO_META_KEY] as Implementation | undefined) ?? sdk.getClientVersion(),
+    protocolVersion: (envelope?.[PROTOCOL_VERSION_META_KEY] as string | undefined) ?? sdk.getNegotiatedProtocolVersion(),
+    era,
+  };
+}
+
+/** Lists filtered per caller must never be cached for others: a `public` scope on them is a definition error. */
+function privateListsWhenFiltered(hints: CacheHints | undefined, filtered: boolean): CacheHints | undefined {
+  if (!filtered || !hints) return hints;
+  for (const operation of LIST_OPERATIONS) {
+    if (hints[operation]?.cacheScope === "public") {
+      throw new DefinitionError(
+        `cacheHints["${operation}"] has cacheScope "public", but hideForbiddenTools shows each caller its own list: a shared cache would hand one caller's list to another; use cacheScope "private"`,
+      );
+    }
+  }
+  return hints;
+}

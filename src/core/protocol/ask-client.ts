@@ -1,0 +1,30 @@
+import type { ResultTypeMap } from "@modelcontextprotocol/server";
+import type { CallContext, ClientRequestMethod } from "../call-context.js";
+import { MissingClientCapabilityError } from "../errors.js";
+import { ClientCapabilityError } from "./client-capability-error.js";
+
+/**
+ * Asks the calling client for something, the same way for both protocol eras: on a 2025 session
+ * a server→client request tied to the call; on a 2026-07-28 request an input request of this
+ * round (the call ends with an input-required result and runs again with the answer).
+ */
+export function askClient<M extends ClientRequestMethod>(
+  ctx: CallContext,
+  method: M,
+  params: Record<string, unknown>,
+  need: { supported: boolean; capability: string; what: string; key?: string },
+): Promise<ResultTypeMap[M]> {
+  if (!need.supported) {
+    return Promise.reject(
+      ctx.era === "modern" ? new MissingClientCapabilityError(need.capability, need.what) : new ClientCapabilityError(need.capability, need.what),
+    );
+  }
+  if (ctx.era === "modern") {
+    try {
+      return Promise.resolve(ctx.inputs.ask(method, params, need.key));
+    } catch (signal) {
+      return Promise.reject(signal);
+    }
+  }
+  return ctx.channel.request(method, params, ctx.signal);
+}
