@@ -22,7 +22,6 @@ export const LanternErrorCode = {
   Forbidden: -32003,
   Timeout: -32004,
   Cancelled: -32800,
-  ResourceNotFound: -32002,
   /** 2026-07-28: the request needs a capability the client did not declare in its `_meta`. */
   MissingClientCapability: -32021,
 } as const;
@@ -64,13 +63,14 @@ export class InvalidParamsError extends LanternError {
 }
 
 /**
- * No tool, resource or prompt of that name. Tools and prompts answer -32602 as the MCP spec says;
- * a resource answers -32002 in the 2025 era and -32602 in the 2026 era (SEP-2164).
+ * No tool, resource or prompt of that name: JSON-RPC -32602 in both protocol eras (for a resource,
+ * with `data: { uri }`; 2026-07-28 requires it, and the SDK answers it for 2025-era clients too,
+ * who accept it in place of the older -32002).
  */
 export class NotFoundError extends LanternError {
-  constructor(kind: "tool" | "prompt" | "resource", name: string, era: "modern" | "legacy" = "legacy") {
+  constructor(kind: "tool" | "prompt" | "resource", name: string) {
     super(
-      kind === "resource" && era === "legacy" ? LanternErrorCode.ResourceNotFound : LanternErrorCode.InvalidParams,
+      LanternErrorCode.InvalidParams,
       kind === "resource" ? `Resource not found: ${name}` : `Unknown ${kind}: ${name}`,
       kind === "resource" ? { uri: name } : undefined,
     );

@@ -25,7 +25,7 @@ import {
   type TransportKind,
 } from "./call-context.js";
 import type { AuthorizationRequirement, ServerInfo } from "./definitions.js";
-import { CancelledError, DefinitionError, InvalidParamsError, NotFoundError, TimeoutError } from "./errors.js";
+import { CancelledError, DefinitionError, InvalidParamsError, LanternError, NotFoundError, TimeoutError } from "./errors.js";
 import { missingGrants } from "./invoke.js";
 import type { Chain } from "./middleware.js";
 import { InputExchange } from "./protocol/input-exchange.js";
@@ -158,6 +158,47 @@ const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationR
 
 const NO_ANSWERS: Readonly<Record<string, unknown>> = Object.freeze({});
 
+type SchemaIssue = { path: (string | number)[]; message: string; code?: string };
+
+/** The schema issues of a request the SDK refused before its handler ran, if `error` is one. */
+function requestSchemaIssues(method: string, error: unknown): SchemaIssue[] | undefined {
+  if (!(error instanceof Error) || error instanceof LanternError) return undefined;
+  const text = error.message;
+  const prefix = `Invalid ${method} request: `;
+  const json = text.startsWith(prefix) ? text.slice(prefix.length) : text.startsWith("[") ? text : undefined;
+  if (json === undefined) return undefined;
+  try {
+    const issues = JSON.parse(json) as unknown;
+    if (Array.isArray(issues) && issues.length > 0 && issues.every((i) => Array.isArray(i?.path) && i.path[0] === "params" && typeof i.message === "string")) {
+      return issues as SchemaIssue[];
+    }
+  } catch {
+    // Not a schema report: leave the error as it is.
+  }
+  return undefined;
+}
+
+/**
+ * The SDK server, with one Lantern rule on top: params that do not fit their method's schema
+ * (tools/call without a name, an unknown log level) are the client's mistake and answer -32602
+ * naming each field, as the argument validator does, instead of a schema library's dump.
+ */
+class LanternSdkServer extends SdkServer {
+  protected override _wrapHandler(method: string, handler: Parameters<SdkServer["_wrapHandler"]>[1]): ReturnType<SdkServer["_wrapHandler"]> {
+    const inner = super._wrapHandler(method, handler);
+    return async (request, ctx) => {
+      try {
+        return await inner(request, ctx);
+      } catch (error) {
+        const issues = requestSchemaIssues(method, error);
+        if (!issues) throw error;
+        const mapped = issues.map((i) => ({ property: i.path.map(String).join("."), constraints: { [i.code ?? "invalid"]: i.message } }));
+        throw new InvalidParamsError(`Invalid params for ${method}: ${mapped.map((i) => `${i.property}: ${Object.values(i.constraints)[0]}`).join("; ")}`, mapped);
+      }
+    };
+  }
+}
+
 const LIST_OPERATIONS = ["tools/list", "prompts/list", "resources/list", "resources/templates/list"] as const;
 
 /**
@@ -202,7 +243,7 @@ export class ProtocolHost {
    * (list-changed notifications, subscriptions) until its transport closes.
    */
   createServer(unit: ServingUnit): SdkServer {
-    const sdk = new SdkServer(
+    const sdk = new LanternSdkServer(
       { name: this.info.name, version: this.info.version, ...(this.info.title ? { title: this.info.title } : {}) },
       {
         capabilities: {
@@ -336,13 +377,13 @@ export class ProtocolHost {
     sdk.setRequestHandler("resources/templates/list", () => ({ resourceTemplates: registry.listTemplates() as never }));
     sdk.setRequestHandler("resources/read", (request, sdkCtx) => {
       const found = registry.findResource(request.params.uri);
-      if (!found) throw new NotFoundError("resource", request.params.uri, sdkCtx.mcpReq.envelope ? "modern" : unit.era);
+      if (!found) throw new NotFoundError("resource", request.params.uri);
       return this.run(found.resource.chain, "resource", request.params.uri, found.variables, sdkCtx, sdk, unit, connection, this.hooks.defaultTimeoutMs) as never;
     });
     if (connection && unit.era === "legacy") {
       const subscriber = connection;
       sdk.setRequestHandler("resources/subscribe", (request) => {
-        if (!registry.findResource(request.params.uri)) throw new NotFoundError("resource", request.params.uri, "legacy");
+        if (!registry.findResource(request.params.uri)) throw new NotFoundError("resource", request.params.uri);
         this.subscriptions.subscribe(subscriber, request.params.uri);
         return {};
       });

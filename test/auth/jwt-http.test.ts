@@ -180,7 +180,7 @@ describe("sessions belong to the client that opened them", () => {
       });
     const intruder = await list(await mint({ clientId: "someone-else" }));
     expect(intruder.status).toBe(403);
-    expect(((await intruder.json()) as { error: { message: string } }).error.message).toContain("opened by another client");
+    expect(((await intruder.json()) as { error: { message: string } }).error.message).toContain("opened by another caller");
     const own = await list(owner);
     expect(own.status).toBe(200);
     await own.text();

@@ -66,9 +66,10 @@ describe("resources and prompts over the wire", () => {
     });
   });
 
-  it("answers unknown resources with -32002 and handler refusals with their message", async () => {
+  it("answers unknown resources with -32602 naming the URI, and handler refusals with their message", async () => {
     const unknown = (await client.client.readResource({ uri: "docs://nothing" }).catch((e: unknown) => e)) as McpError;
-    expect(unknown.code).toBe(-32002);
+    expect(unknown.code).toBe(ErrorCode.InvalidParams);
+    expect(unknown.data).toEqual({ uri: "docs://nothing" });
     expect(unknown.message).toContain("docs://nothing");
     const refused = (await client.client.readResource({ uri: "docs://missing/7" }).catch((e: unknown) => e)) as McpError;
     expect(refused.message).toContain("No document 7");

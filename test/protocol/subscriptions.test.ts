@@ -72,7 +72,7 @@ describe("resource subscriptions", () => {
   it("refuses a subscription to a resource that does not exist", async () => {
     const error = await a.client.subscribeResource({ uri: "notes://missing" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(McpError);
-    expect((error as McpError).code).toBe(-32002);
+    expect((error as McpError).code).toBe(ErrorCode.InvalidParams);
     expect((error as McpError).code).not.toBe(ErrorCode.InternalError);
   });
 });

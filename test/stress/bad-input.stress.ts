@@ -101,7 +101,7 @@ const CORPUS: BadInput[] = [
   { what: "tools/call without a name", body: message("tools/call", { arguments: {} }), answer: { status: 200, code: -32602, message: /^Invalid params for tools\/call: params\.name: / } },
   { what: "tools/call with arguments that are not an object", body: message("tools/call", { name: "find_items", arguments: "lamp" }), answer: { status: 200, code: -32602, message: /^Invalid params for tools\/call: params\.arguments: / } },
   { what: "an unknown tool", body: callTool("drop_tables", {}), answer: { status: 200, code: -32602, message: /^Unknown tool: drop_tables$/ } },
-  { what: "an unknown resource", body: message("resources/read", { uri: "inventory://nothing/here" }), answer: { status: 200, code: -32002, message: /^Resource not found: inventory:\/\/nothing\/here$/ } },
+  { what: "an unknown resource", body: message("resources/read", { uri: "inventory://nothing/here" }), answer: { status: 200, code: -32602, message: /^Resource not found: inventory:\/\/nothing\/here$/ } },
   { what: "resources/read without a uri", body: message("resources/read", {}), answer: { status: 200, code: -32602, message: /^Invalid params for resources\/read: params\.uri: / } },
   { what: "an unknown prompt", body: message("prompts/get", { name: "nope" }), answer: { status: 200, code: -32602, message: /^Unknown prompt: nope$/ } },
   { what: "a prompt argument of the wrong type", body: message("prompts/get", { name: "restock", arguments: { sku: 5 } }), answer: { status: 200, code: -32602, message: /^Invalid params for prompts\/get: params\.arguments\.sku: / } },
