@@ -27,6 +27,14 @@ export class Inventory {
     return this.items.get(sku);
   }
 
+  /** Removes an item; returns how many were written off. */
+  discontinue(sku: string): number {
+    const item = this.items.get(sku);
+    if (!item) throw new Error(`unknown sku ${sku}`);
+    this.items.delete(sku);
+    return item.quantity;
+  }
+
   adjust(sku: string, delta: number): Item {
     const item = this.items.get(sku);
     if (!item) throw new Error(`unknown sku ${sku}`);

@@ -29,7 +29,7 @@ const auditPath = join(dataDir, "audit", "audit.jsonl");
 const { server } = createProductionServer({ auditPath, auditSecret: secrets.audit, jwtSecret: secrets.jwt });
 
 if (!fromEnv) {
-  // A development token for the operator, printed once per start and kept next to the secrets.
+  // A development token for the operator, kept next to the secrets (mode 0600); only its place is printed.
   const token = await new SignJWT({ scope: "inventory:read inventory:write", client_id: "dev-agent" })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject("developer")
@@ -39,7 +39,7 @@ if (!fromEnv) {
     .setExpirationTime("12h")
     .sign(Buffer.from(secrets.jwt));
   writeFileSync(join(dataDir, "dev-token.txt"), `${token}\n`, { mode: 0o600 });
-  process.stderr.write(`[inventory-api] development token (12 h, also in ${join(dataDir, "dev-token.txt")}):\n${token}\n`);
+  process.stderr.write(`[inventory-api] development token (12 h, scopes inventory:read inventory:write) written to ${join(dataDir, "dev-token.txt")}\n`);
 }
 const port = Number(process.env.PORT ?? 3000);
 const dashboard = process.stdout.isTTY === true && process.env.LANTERN_DASHBOARD !== "0";

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from "class-validator";
-import { Inject, Param, ProgressReporter, Prompt, Resource, Server, ServerLogger, Tool, ToolError } from "lantern-mcp";
+import { Elicitor, Inject, Param, ProgressReporter, Prompt, Resource, Server, ServerLogger, Tool, ToolError, type ElicitationForm } from "lantern-mcp";
 import { Inventory } from "./inventory.js";
 
 export class FindItems {
@@ -18,6 +18,16 @@ export class Reconcile {
   @IsIn(["berlin", "lisbon"]) warehouse!: string;
   @IsOptional() @IsInt() @Min(1) @Max(20) batches?: number;
 }
+
+export class DiscontinueItem {
+  @Matches(/^[A-Z]{3}-\d{3}$/) sku!: string;
+}
+
+const CONFIRM_FORM: ElicitationForm = {
+  type: "object",
+  properties: { confirm: { type: "boolean", description: "Discontinue the item and write off its stock" } },
+  required: ["confirm"],
+};
 
 export class RestockArgs {
   @Matches(/^[A-Z]{3}-\d{3}$/) sku!: string;
@@ -57,6 +67,20 @@ export class InventoryApi {
     }
     await logger.notice(`Reconciled ${input.warehouse} in ${batches} batches`);
     return { warehouse: input.warehouse, batches, discrepancies: 0 };
+  }
+
+  @Tool({ description: "Discontinue an item once the user confirms (asks the client's user first)", scopes: ["inventory:write"] })
+  async discontinueItem(input: DiscontinueItem, @Inject(Elicitor) elicitor: Elicitor) {
+    const item = this.inventory.get(input.sku);
+    if (!item) throw new ToolError(`No item with SKU ${input.sku}`);
+    // Nothing changes before the answer: in the 2026 era this method runs again once the user answered.
+    const answer = await elicitor.form<{ confirm: boolean }>(
+      `Discontinue ${item.name} (${item.sku})? ${item.quantity} in stock will be written off.`,
+      CONFIRM_FORM,
+      { key: "confirm" },
+    );
+    if (answer.action !== "accept" || !answer.content.confirm) return { sku: item.sku, discontinued: false };
+    return { sku: item.sku, discontinued: true, writtenOff: this.inventory.discontinue(item.sku) };
   }
 
   @Resource("inventory://items/{sku}", { mimeType: "application/json", description: "One item's stock record" })

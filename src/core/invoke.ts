@@ -84,8 +84,12 @@ export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink
       if (tool.outputClass && !result.isError) checkOutput(tool.outputClass, result, ctx);
       ctx.outcome = result.isError ? toolErrorOutcome(result) : OK_OUTCOME;
       return result;
-    } catch (error) {
-      if (error instanceof InputRequiredSignal && ctx.hasInputExchange && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
+    } catch (thrown) {
+      let error = thrown;
+      if (error instanceof InputRequiredSignal && ctx.hasInputExchange) {
+        if (!ctx.inputs.refusal && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
+        error = ctx.inputs.refusal ?? error;
+      }
       if (error instanceof LanternError) {
         ctx.outcome = outcomeOfError(error);
         throw error;
@@ -106,8 +110,12 @@ function checkOutput(outputClass: InputClass, result: CallToolResult, ctx: CallC
 }
 
 /** Turns an exception of a resource or prompt handler into a JSON-RPC error without internals. */
-function rethrowSafely(ctx: CallContext, error: unknown, internalError: InternalErrorSink): object {
-  if (error instanceof InputRequiredSignal && ctx.hasInputExchange && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
+function rethrowSafely(ctx: CallContext, thrown: unknown, internalError: InternalErrorSink): object {
+  let error = thrown;
+  if (error instanceof InputRequiredSignal && ctx.hasInputExchange) {
+    if (!ctx.inputs.refusal && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
+    error = ctx.inputs.refusal ?? error;
+  }
   if (error instanceof LanternError || error instanceof ProtocolError) {
     ctx.outcome = outcomeOfError(error);
     throw error;

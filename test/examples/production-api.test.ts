@@ -66,7 +66,7 @@ describe("examples/production-api (full stack over HTTP)", () => {
     clients.push(writer, reader);
 
     const { tools } = await writer.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["adjust_stock", "find_items", "reconcile"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["adjust_stock", "discontinue_item", "find_items", "reconcile"]);
 
     const found = (await reader.callTool({ name: "find_items", arguments: { query: "lamp", limit: 1 } })) as CallToolResult;
     expect(found.structuredContent).toEqual({ items: [{ sku: "LMP-001", name: "Desk lamp", quantity: 42, warehouse: "berlin" }] });

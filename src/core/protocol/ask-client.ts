@@ -15,9 +15,9 @@ export function askClient<M extends ClientRequestMethod>(
   need: { supported: boolean; capability: string; what: string; key?: string },
 ): Promise<ResultTypeMap[M]> {
   if (!need.supported) {
-    return Promise.reject(
-      ctx.era === "modern" ? new MissingClientCapabilityError(need.capability, need.what) : new ClientCapabilityError(need.capability, need.what),
-    );
+    if (ctx.era === "legacy") return Promise.reject(new ClientCapabilityError(need.capability, need.what));
+    // Other questions of the same round may be pending: the refusal, not an input-required result, ends it.
+    return Promise.reject(ctx.inputs.refuse(new MissingClientCapabilityError(need.capability, need.what)));
   }
   if (ctx.era === "modern") {
     try {

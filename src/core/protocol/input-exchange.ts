@@ -34,6 +34,7 @@ export class InputExchange {
   private readonly pending: Record<string, InputRequest> = {};
   private pendingCount = 0;
   private readonly used: Record<string, unknown> = {};
+  private refused: Error | undefined;
 
   constructor(
     private readonly ctx: CallContext,
@@ -62,6 +63,20 @@ export class InputExchange {
   /** True when this round asked something the client has not answered yet. */
   get waiting(): boolean {
     return this.pendingCount > 0;
+  }
+
+  /**
+   * Records that something the call needs cannot be asked at all (the client lacks the
+   * capability): that answers the round, whatever else is pending. Returns the error.
+   */
+  refuse(error: Error): Error {
+    this.refused ??= error;
+    return error;
+  }
+
+  /** The refusal that ends this round instead of an input-required result, if any. */
+  get refusal(): Error | undefined {
+    return this.refused;
   }
 
   /** The input-required result that ends this round: the open questions and the sealed state. */

@@ -34,7 +34,19 @@ export interface AuditEntry {
   tool: string;
   client_id: string;
   request_id: string;
+  /** The 2025-era session, when the call had one (2026-07-28 requests have none). */
   session_id?: string;
+  /** The MCP protocol version of the request. */
+  protocol_version?: string;
+  /** The client's self-reported `clientInfo` (initialize, or the 2026-era request `_meta`). */
+  client?: { name: string; version: string };
+  /**
+   * Multi-round-trip calls: the logical call's id (the same in every round, whichever process
+   * served it), this round's number, and the questions the round asked the client, if it did.
+   */
+  correlation_id?: string;
+  round?: number;
+  input_required?: string[];
   status: CallStatus;
   duration_s: number;
   error?: { type: string; message: string };

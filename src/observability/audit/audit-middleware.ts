@@ -89,6 +89,16 @@ class AuditRecorder implements MiddlewareObject {
     };
     const sessionId = ctx.sessionId;
     if (sessionId) record.session_id = sessionId;
+    const protocolVersion = ctx.protocolVersion;
+    if (protocolVersion) record.protocol_version = protocolVersion;
+    const client = ctx.clientInfo;
+    if (client) record.client = { name: client.name, version: client.version };
+    const inputRequired = outcome.inputRequired;
+    if (ctx.round > 1 || inputRequired) {
+      record.correlation_id = ctx.correlationId;
+      record.round = ctx.round;
+      if (inputRequired) record.input_required = [...inputRequired];
+    }
     if (outcome.status !== "ok") {
       record.error = { type: outcome.errorType ?? "error", message: outcome.error === undefined ? outcome.status : describeError(outcome.error).slice(0, 2000) };
     }

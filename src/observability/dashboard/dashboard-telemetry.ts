@@ -42,6 +42,8 @@ interface AgentStats {
   clientId: string;
   sessionKeys: Set<number>;
   sessionsSeen: number;
+  /** The protocol version of its latest call. */
+  protocolVersion: string | undefined;
   requests: number;
   errors: number;
   /** Most recent last; bounded by MAX_TOOLS_PER_AGENT. */
@@ -236,10 +238,14 @@ export class DashboardTelemetry {
     const agent = this.touchAgent(clientId, now);
     agent.requests++;
     if (failed) agent.errors++;
+    agent.protocolVersion = ctx.protocolVersion;
     if (ctx.kind === "tool") useTool(agent.toolsUsed, ctx.name);
-    const open = this.openSessions.get(ctx.session);
-    if (open) open.clientId = clientId;
-    this.addSessionKey(agent, open ? open.key : this.sessionKey(ctx.session));
+    // A 2026-era request has no session: only 2025-era connections count as sessions.
+    if (ctx.era === "legacy") {
+      const open = this.openSessions.get(ctx.session);
+      if (open) open.clientId = clientId;
+      this.addSessionKey(agent, open ? open.key : this.sessionKey(ctx.session));
+    }
 
     const i = this.reqHead;
     this.reqAt[i] = now;
@@ -303,6 +309,7 @@ export class DashboardTelemetry {
         clientId: agent.clientId,
         sessions: agent.sessionsSeen,
         connected: connectedByClient.get(agent.clientId) ?? 0,
+        protocolVersion: agent.protocolVersion ?? "-",
         requests: agent.requests,
         errors: agent.errors,
         toolsUsed: [...agent.toolsUsed].reverse(),
@@ -423,7 +430,7 @@ export class DashboardTelemetry {
       // Move to the end: the Map's order is the LRU order.
       this.agents.delete(clientId);
     } else {
-      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, requests: 0, errors: 0, toolsUsed: [], firstSeen: now, lastActive: now };
+      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, protocolVersion: undefined, requests: 0, errors: 0, toolsUsed: [], firstSeen: now, lastActive: now };
       if (this.agents.size >= this.maxAgents) {
         this.agents.delete(this.agents.keys().next().value!);
       }

@@ -31,6 +31,8 @@ export interface DashboardAgentRow {
   sessions: number;
   /** Sessions of this client open right now. */
   connected: number;
+  /** The MCP protocol version of its latest call (`-` when unknown). */
+  protocolVersion: string;
   requests: number;
   errors: number;
   /** Tool names it called, most recent first. */

@@ -112,10 +112,27 @@ export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine): Reco
   return record;
 }
 
-/** `session_id`, `trace_id` and `span_id` of a JSON line, when there are any. */
+/**
+ * `session_id` (2025-era sessions only), `protocol_version`, the client's self-reported name and
+ * version, the logical call (`correlation_id`, `round`) of a multi-round-trip call, and `trace_id`
+ * and `span_id` of a JSON line, when there are any.
+ */
 function addSessionAndTrace(record: Record<string, unknown>, ctx: CallContext, spanContext: SpanContext | undefined): void {
   const sessionId = ctx.sessionId;
   if (sessionId) record.session_id = sessionId;
+  const protocolVersion = ctx.protocolVersion;
+  if (protocolVersion) record.protocol_version = protocolVersion;
+  const client = ctx.clientInfo;
+  if (client) {
+    record.client_name = client.name;
+    record.client_version = client.version;
+  }
+  const inputRequired = ctx.outcome?.inputRequired;
+  if (ctx.round > 1 || inputRequired) {
+    record.correlation_id = ctx.correlationId;
+    record.round = ctx.round;
+    if (inputRequired) record.input_required = inputRequired;
+  }
   if (spanContext) {
     record.trace_id = spanContext.traceId;
     record.span_id = spanContext.spanId;
@@ -145,6 +162,15 @@ function mcpFields(ctx: CallContext, status: string | undefined, args: unknown):
     client_id: ctx.clientId,
   };
   if (ctx.sessionId) fields.session_id = ctx.sessionId;
+  if (ctx.protocolVersion) fields.protocol_version = ctx.protocolVersion;
+  const client = ctx.clientInfo;
+  if (client) fields.client = { name: client.name, version: client.version };
+  const inputRequired = ctx.outcome?.inputRequired;
+  if (ctx.round > 1 || inputRequired) {
+    fields.correlation_id = ctx.correlationId;
+    fields.round = ctx.round;
+    if (inputRequired) fields.input_required = inputRequired;
+  }
   if (status !== undefined) fields.status = status;
   if (args !== undefined) fields.args = args;
   return fields;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register as globalRegistry, type Registry } from "prom-client";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import type { CallContext } from "../../core/call-context.js";
 import { describeError } from "../../core/errors.js";
 import type { MiddlewareObject, Next } from "../../core/middleware.js";
@@ -45,6 +46,8 @@ interface ToolSeries {
   ok: { inc(value?: number): void };
   error: { inc(value?: number): void };
   duration: { observe(seconds: number): void };
+  /** Calls by protocol version, made when a version is first seen. */
+  byProtocol: Map<string, { inc(value?: number): void }>;
   /** Calls of this tool running now; the gauge reads it when scraped (no prom-client work per call). */
   running: number;
 }
@@ -53,11 +56,16 @@ interface Metrics {
   calls: Counter<"tool" | "status">;
   duration: Histogram<"tool">;
   inFlight: Gauge<"tool">;
+  byProtocol: Counter<"tool" | "protocol_version">;
 }
+
+/** Protocol versions a label may name (the SDK refuses others before a call runs); anything else is `other`. */
+const KNOWN_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
 
 /**
  * Prometheus metrics of every tool call with prom-client: `<ns>_tool_calls_total{tool,status}`
- * (status `ok` or `error`), `<ns>_tool_duration_seconds{tool}` and `<ns>_tool_in_flight{tool}`.
+ * (status `ok` or `error`), `<ns>_tool_duration_seconds{tool}`, `<ns>_tool_in_flight{tool}` and
+ * `<ns>_tool_calls_by_protocol_total{tool,protocol_version}` (the MCP revision of each call).
  * Only registered tool names become label values. In `setup` it adds `GET /metrics` to the HTTP
  * transport (OpenMetrics when the scraper asks for it, optionally behind a bearer token) and the
  * `metrics://prometheus` resource.
@@ -99,6 +107,8 @@ export class PrometheusMiddleware implements MiddlewareObject {
         (name) => new Histogram({ name, help: "MCP tool call duration in seconds", labelNames: ["tool"], buckets, registers })),
       inFlight: reuseOrCreate(this.registry, `${namespace}_tool_in_flight`, ["tool"], undefined,
         (name) => new Gauge({ name, help: "MCP tool calls in flight", labelNames: ["tool"], registers, collect: collectInFlight })),
+      byProtocol: reuseOrCreate(this.registry, `${namespace}_tool_calls_by_protocol_total`, ["tool", "protocol_version"], undefined,
+        (name) => new Counter({ name, help: "MCP tool calls by protocol version of the request", labelNames: ["tool", "protocol_version"], registers })),
     };
     let shared = sharedState.get(this.metrics.inFlight);
     if (!shared) sharedState.set(this.metrics.inFlight, (shared = { counted: Symbol("lantern:prometheus:counted"), sources: new Set() }));
@@ -156,13 +166,18 @@ export class PrometheusMiddleware implements MiddlewareObject {
     series.running--;
     series.duration.observe(ctx.elapsedMs() / 1000);
     (callOutcome(ctx, error, threw).status === "ok" ? series.ok : series.error).inc();
+    const reported = ctx.protocolVersion;
+    const version = reported !== undefined && KNOWN_PROTOCOL_VERSIONS.has(reported) ? reported : "other";
+    let counter = series.byProtocol.get(version);
+    if (!counter) series.byProtocol.set(version, (counter = this.metrics.byProtocol.labels(ctx.name, version)));
+    counter.inc();
   }
 
   private addSeries(tool: string): ToolSeries {
     let series = this.series.get(tool);
     if (!series) {
       const { calls, duration } = this.metrics;
-      series = { ok: calls.labels(tool, "ok"), error: calls.labels(tool, "error"), duration: duration.labels(tool), running: 0 };
+      series = { ok: calls.labels(tool, "ok"), error: calls.labels(tool, "error"), duration: duration.labels(tool), byProtocol: new Map(), running: 0 };
       // Counters exist from the start (at zero), so rate() and sum() see every tool before its first
       // call; inc(0), not zero(), leaves a series shared with another middleware on this registry untouched.
       series.ok.inc(0);

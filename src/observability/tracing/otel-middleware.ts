@@ -24,7 +24,7 @@ import type { ServerSetup } from "../../core/server-setup.js";
 import { jsonText, type JsonTextLimits } from "../json-text.js";
 import { hasGlobalTracerProvider, INSTRUMENTATION_NAME, isNoopMeter, sdkTracerOf, startOtlpSdk } from "./otlp-sdk.js";
 import { CALL_SPAN_CONTEXT, EXECUTE_TOOL, MCP_ATTRIBUTES as A, MCP_DURATION_BUCKETS, MCP_METRICS } from "./semantic-conventions.js";
-import { parentContextOf } from "./trace-parent.js";
+import { parentContextOf, spanContextOf, traceparentOf } from "./trace-parent.js";
 
 /**
  * Options of {@link OTelMiddleware} and `@Traced`.
@@ -189,8 +189,11 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
     if (tracer) {
       const active = context.active();
       const parent = parentContextOf(ctx, active);
-      span = tracer.startSpan(spanNameOf(ctx), { kind: SpanKind.SERVER, attributes: this.spanAttributes(ctx, attributes), links: ambientLink(active, parent) }, parent);
-      ctx.bag.set(CALL_SPAN_CONTEXT, span.spanContext());
+      span = tracer.startSpan(spanNameOf(ctx), { kind: SpanKind.SERVER, attributes: this.spanAttributes(ctx, attributes), links: linksOf(ctx, active, parent) }, parent);
+      const spanContext = span.spanContext();
+      ctx.bag.set(CALL_SPAN_CONTEXT, spanContext);
+      // A multi-round-trip call carries this to its later rounds: they join this trace.
+      if (!ctx.continuation) ctx.traceContext = { traceparent: traceparentOf(spanContext) };
       traced = trace.setSpan(parent, span);
     }
     let result: unknown;
@@ -226,6 +229,15 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
     }
     const sessionId = ctx.sessionId;
     if (sessionId) attributes[A.SESSION_ID] = sessionId;
+    const client = ctx.clientInfo;
+    if (client) {
+      attributes[A.LANTERN_CLIENT_NAME] = client.name;
+      attributes[A.LANTERN_CLIENT_VERSION] = client.version;
+    }
+    if (ctx.continuation) {
+      attributes[A.LANTERN_CORRELATION_ID] = ctx.correlationId;
+      attributes[A.LANTERN_CALL_ROUND] = ctx.round;
+    }
     return attributes;
   }
 }
@@ -271,6 +283,15 @@ function jsonRpcCodeOf(error: unknown): string {
 function finishSpan(span: Span, ctx: CallContext, end: CallEnd, result: unknown, captureResult: boolean): void {
   if (ctx.kind === "tool") span.setAttribute(A.TOOL_STATUS, end.ok ? "ok" : "error");
   span.setAttribute(A.LANTERN_CALL_STATUS, end.status);
+  const inputRequired = ctx.outcome?.inputRequired;
+  if (inputRequired) {
+    // The round asked the client for input: the logical call goes on in a later request.
+    span.setAttribute(A.LANTERN_INPUT_REQUIRED, [...inputRequired]);
+    if (!ctx.continuation) {
+      span.setAttribute(A.LANTERN_CORRELATION_ID, ctx.correlationId);
+      span.setAttribute(A.LANTERN_CALL_ROUND, ctx.round);
+    }
+  }
   if (end.ok) {
     if (captureResult && ctx.kind === "tool" && result) {
       const r = result as CallToolResult;
@@ -340,14 +361,19 @@ function addSessionAttributes(attributes: Attributes, ctx: CallContext): void {
 
 /**
  * The convention parents the server span on the client's context and links the ambient one (an
- * HTTP server span, say) when both exist and differ.
+ * HTTP server span, say) when both exist and differ. A later round of a multi-round-trip call is
+ * also linked to the first round's span.
  */
-function ambientLink(active: Context, parent: Context): Link[] | undefined {
-  if (active === parent) return undefined;
-  const ambient = trace.getSpanContext(active);
+function linksOf(ctx: CallContext, active: Context, parent: Context): Link[] | undefined {
+  let links: Link[] | undefined;
   const remote = trace.getSpanContext(parent);
-  if (!ambient || !remote || ambient.spanId === remote.spanId) return undefined;
-  return [{ context: ambient }];
+  if (active !== parent) {
+    const ambient = trace.getSpanContext(active);
+    if (ambient && remote && ambient.spanId !== remote.spanId) links = [{ context: ambient }];
+  }
+  const first = spanContextOf(ctx.continuation?.traceparent, ctx.continuation?.tracestate);
+  if (first) (links ??= []).push({ context: first, attributes: { [A.LANTERN_LINK_KIND]: "first_round" } });
+  return links;
 }
 
 const captured = (value: unknown): string => jsonText(value, CAPTURED_JSON);

@@ -31,6 +31,16 @@ export const MCP_ATTRIBUTES = {
   ERROR_TYPE: "error.type",
   // Lantern's own: the finer status (`timeout`, `cancelled`, `refused`) `mcp.tool.status` folds into "error".
   LANTERN_CALL_STATUS: "lantern.call.status",
+  /** The client's self-reported name and version (`clientInfo`: initialize, or the 2026-era request `_meta`). */
+  LANTERN_CLIENT_NAME: "lantern.client.name",
+  LANTERN_CLIENT_VERSION: "lantern.client.version",
+  /** Multi-round-trip calls: the logical call's id (the same in every round) and this round's number. */
+  LANTERN_CORRELATION_ID: "lantern.correlation.id",
+  LANTERN_CALL_ROUND: "lantern.call.round",
+  /** The keys of the questions a round asked the client (it ended with an input-required result). */
+  LANTERN_INPUT_REQUIRED: "lantern.input_required",
+  /** On a span link: `first_round` (a later round's link to the first round of its call). */
+  LANTERN_LINK_KIND: "lantern.link.kind",
 } as const;
 
 /**

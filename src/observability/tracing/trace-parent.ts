@@ -33,10 +33,38 @@ const MAX_BAGGAGE_LENGTH = 8192;
  * formats are read here so a client's trace is still continued. No trace context: `active`.
  */
 export function parentContextOf(ctx: CallContext, active: Context): Context {
-  const meta = ctx.meta;
-  if (!meta) return active;
-  if (propagation.fields().length > 0) return propagation.extract(active, meta, metaGetter);
+  const carrier = carrierOf(ctx);
+  if (!carrier) return active;
+  if (propagation.fields().length > 0) return propagation.extract(active, carrier, metaGetter);
   return extractW3c(ctx, active);
+}
+
+/**
+ * Where the call's trace context comes from: `params._meta`, or, on a later round of a
+ * multi-round-trip call whose retry carries none, the first round's (from the sealed state).
+ */
+function carrierOf(ctx: CallContext): Readonly<Record<string, unknown>> | undefined {
+  const meta = ctx.meta;
+  if (meta && typeof meta.traceparent === "string") return meta;
+  const continued = ctx.continuation;
+  if (continued?.traceparent) return { traceparent: continued.traceparent, ...(continued.tracestate ? { tracestate: continued.tracestate } : {}) };
+  return meta;
+}
+
+/**
+ * The span context of a W3C `traceparent`, when it is a valid one (the first round's of a
+ * multi-round-trip call, say).
+ *
+ * @example
+ * const first = spanContextOf(ctx.continuation?.traceparent);
+ */
+export function spanContextOf(traceparent: string | undefined, tracestate?: string): SpanContext | undefined {
+  return traceparent ? parseTraceparent(traceparent, tracestate) : undefined;
+}
+
+/** `00-<trace id>-<span id>-<flags>`: a span context as W3C `traceparent`. */
+export function traceparentOf(spanContext: SpanContext): string {
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & 0xff).toString(16).padStart(2, "0")}`;
 }
 
 function extractW3c(ctx: CallContext, active: Context): Context {

@@ -16,6 +16,7 @@ export function AgentsTab({ snapshot, width, height }: TabProps): ReactElement {
         { header: "CLIENT", width: 20, value: (a) => a.clientId },
         { header: "SESSIONS", width: 8, align: "right", value: (a) => String(a.sessions) },
         { header: "OPEN", width: 4, align: "right", value: (a) => String(a.connected), color: (a) => (a.connected > 0 ? "green" : "gray") },
+        { header: "PROTOCOL", width: 10, value: (a) => a.protocolVersion },
         { header: "REQUESTS", width: 8, align: "right", value: (a) => formatCount(a.requests) },
         { header: "ERRORS", width: 6, align: "right", value: (a) => formatCount(a.errors), color: (a) => (a.errors > 0 ? "red" : undefined) },
         { header: "FIRST SEEN", width: 10, value: (a) => formatClock(a.firstSeen) },
