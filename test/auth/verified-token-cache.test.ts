@@ -65,6 +65,6 @@ describe("JWTAuth remembers verified tokens", () => {
     await expect(fresh.verify(bad)).rejects.toThrow(/signature is invalid/);
     await fresh.verify(tokens[1]!);
     expect(await fresh.verify(tokens[0]!)).toBe(firstA);
-    expect(() => new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: -1 })).toThrow(/verifiedTokenCacheSize must be a whole number/);
+    expect(() => new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: -1 })).toThrow(/"verifiedTokenCacheSize" must be a whole number/);
   });
 });
