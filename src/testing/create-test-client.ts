@@ -9,6 +9,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { McpServer, type McpServerOptions } from "../core/mcp-server.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /** Options of {@link createTestClient}. */
 export interface TestClientOptions {
@@ -33,6 +34,29 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** The rules of {@link TestClientOptions}. */
+const TEST_CLIENT_OPTIONS = defineOptions<TestClientOptions>("createTestClient options", {
+  clientInfo: option.object(defineOptions<{ name: string; version: string }>("createTestClient options", {
+    name: option.required(option.string({ nonEmpty: true }), "it is sent in initialize"),
+    version: option.required(option.string({ nonEmpty: true }), "it is sent in initialize"),
+  })),
+  capabilities: option.object(),
+  identity: option.object(undefined, "an identity object with at least { clientId }"),
+  server: option.object(undefined, "the options of new McpServer(...)"),
+}, {
+  token: "createTestClient runs calls as { identity: { clientId, scopes } } in place of a token",
+  clientId: 'use "identity: { clientId }"',
+  scopes: 'use "identity: { clientId, scopes }"',
+});
+
+/** The rules of {@link CallOptions}. */
+const CALL_OPTIONS = defineOptions<CallOptions>("callTool options (the third argument)", {
+  meta: option.object(),
+  progress: option.boolean(),
+  signal: option.instanceOf(AbortSignal, "an AbortSignal"),
+  timeoutMs: option.milliseconds(),
+}, { _meta: 'use "meta"', timeout: 'use "timeoutMs"' });
+
 /** A real SDK client connected in memory, with what the server sent it collected. */
 export interface TestClient {
   client: Client;
@@ -56,6 +80,10 @@ export interface TestClient {
  * await client.close();
  */
 export async function createTestClient(serverOrClass: McpServer | Function, options: TestClientOptions = {}): Promise<TestClient> {
+  options = checkOptions(TEST_CLIENT_OPTIONS, options);
+  if (serverOrClass instanceof McpServer && options.server !== undefined) {
+    throw new TypeError("createTestClient options: \"server\" configures the server built from a class, and an McpServer instance was given; pass those options to new McpServer(..., options) instead");
+  }
   const server = serverOrClass instanceof McpServer ? serverOrClass : new McpServer(serverOrClass, options.server);
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   const identity: CallerIdentity | undefined = options.identity
@@ -74,12 +102,14 @@ export async function createTestClient(serverOrClass: McpServer | Function, opti
     server,
     logs,
     progress,
-    callTool: async (name, args = {}, call = {}) =>
-      (await client.callTool({ name, arguments: args, ...(call.meta ? { _meta: call.meta } : {}) }, undefined, {
+    callTool: async (name, args = {}, call = {}) => {
+      call = checkOptions(CALL_OPTIONS, call);
+      return (await client.callTool({ name, arguments: args, ...(call.meta ? { _meta: call.meta } : {}) }, undefined, {
         ...(call.progress ? { onprogress: (p) => progress.push(p as ProgressNotification["params"]) } : {}),
         ...(call.signal ? { signal: call.signal } : {}),
         ...(call.timeoutMs ? { timeout: call.timeoutMs } : {}),
-      })) as CallToolResult,
+      })) as CallToolResult;
+    },
     close: async () => {
       await client.close();
       if (!(serverOrClass instanceof McpServer)) await server.close();

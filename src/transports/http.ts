@@ -6,6 +6,7 @@ import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
+import { writeStderrNotice } from "../core/stderr-report.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import type { RouteHandler } from "../core/server-setup.js";
 import type { SessionHost } from "../core/session-host.js";
@@ -119,7 +120,7 @@ export class HttpTransportHost {
     this.options = { host: "127.0.0.1", port: 3000, path: "/mcp", maxBodyBytes: 1024 * 1024, maxSessions: 1000, sessionIdleMs: 30 * 60_000, ...options };
     this.http = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
-        process.stderr.write(`[lantern] HTTP request failed: ${describeError(error)}\n`);
+        writeStderrNotice(`HTTP request failed: ${describeError(error)}`);
         jsonRpcError(res, 500, LanternErrorCode.InternalError, "Internal server error");
       });
     });
