@@ -87,7 +87,8 @@ export async function createToken(options: CreateTokenOptions): Promise<string> 
     ...(options.roles !== undefined ? { roles: options.roles } : {}),
     ...options.claims,
   };
-  const jwt = new SignJWT(claims).setProtectedHeader({ ...options.header, alg, ...(options.kid !== undefined ? { kid: options.kid } : {}) }).setIssuedAt();
+  const jwt = new SignJWT(claims).setProtectedHeader({ ...options.header, alg, ...(options.kid !== undefined ? { kid: options.kid } : {}) });
+  if (claims.iat === undefined) jwt.setIssuedAt();
   if (options.subject !== undefined) jwt.setSubject(options.subject);
   if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
   if (options.audience !== undefined) jwt.setAudience(options.audience);
