@@ -51,7 +51,8 @@ const toolRules = {
   input: option.function("an input class (decorated with class-validator)"),
   output: option.function("an output class (decorated with class-validator)"),
   scopes: option.secured(option.stringList(), "let every caller run the tool"),
-  timeoutMs: option.milliseconds(),
+  // 0: no time limit for this tool (how the call runner treats it).
+  timeoutMs: option.milliseconds(0),
   meta: option.object(),
 };
 const toolHints = {

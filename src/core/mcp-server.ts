@@ -51,7 +51,7 @@ export interface McpServerOptions {
 /** The rules of {@link McpServerOptions}. */
 const MCP_SERVER_OPTIONS = defineOptions<McpServerOptions>("new McpServer(…, options)", {
   container: option.withMethods("a tsyringe DependencyContainer", "resolve", "createChildContainer"),
-  defaultTimeoutMs: option.milliseconds(),
+  defaultTimeoutMs: option.milliseconds(0),
   onInternalError: option.function("a function (ctx, error) => void"),
 }, {
   defaultTimeout: 'use "defaultTimeoutMs" (milliseconds)',

@@ -263,6 +263,7 @@ function distance(a: string, b: string, limit: number): number {
 export function closestKey(key: string, known: readonly string[]): string | undefined {
   const limit = Math.max(1, Math.min(3, Math.floor(key.length / 4)));
   let best: string | undefined;
+  // Ties go to the first declared key; an exact case-insensitive match wins at distance 0.
   let bestDistance = limit + 1;
   for (const candidate of known) {
     const d = distance(key, candidate, limit);
@@ -286,6 +287,11 @@ function check(spec: OptionsSpec<object>, given: unknown, path: string, owner: s
   if (given === undefined) return {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
     throw new TypeError(`${owner}: expected an options object${path ? ` for "${path}"` : ""}, got ${describeValue(given)}`);
+  }
+  const proto = Object.getPrototypeOf(given);
+  if (proto !== Object.prototype && proto !== null) {
+    // Only own keys are read: an options class's getters or inherited fields would be dropped unseen.
+    throw new TypeError(`${owner}: expected a plain options object${path ? ` for "${path}"` : ""}, got ${describeValue(given)}; copy what you mean into an object literal ({ ...config } copies only own fields)`);
   }
   const rules = spec.rules as Record<string, OptionRule>;
   const known = Object.keys(rules);

@@ -63,8 +63,8 @@ const HTTP_LISTEN_OPTIONS = defineOptions<CommonListenOptions & { transport: "ht
  * `{ maxBodyBytes: cfg.x }` with `cfg.x` unset keeps the 1 MiB default.
  */
 export function checkListenOptions(options: ListenOptions): ListenOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError('server.listen(options) needs an options object: { transport: "http", port } or { transport: "stdio" }');
+  if (typeof options !== "object" || options === null || options.transport === undefined) {
+    throw new TypeError('server.listen(options) needs { transport }: { transport: "http", port } or { transport: "stdio" }');
   }
   return options.transport === "stdio"
     ? checkOptions(STDIO_LISTEN_OPTIONS, options)

@@ -218,7 +218,14 @@ describe("undefined means the default; null and wrong types are refused", () => 
     );
     await expect(plainServer().listen({ transport: "http", port: 0, sessionIdleMs: 1 })).rejects.toThrow(RangeError);
     await expect(plainServer().listen({ transport: "http", port: 0, maxSessions: "10" } as never)).rejects.toThrow(/"maxSessions" must be a whole number of at least 1, got the string "10"; convert it with Number/);
-    expect(() => new McpServer(Api, { defaultTimeoutMs: 2 ** 31 })).toThrow(/"defaultTimeoutMs" must be a whole number of ms from 1 to 2147483647/);
+    expect(() => new McpServer(Api, { defaultTimeoutMs: 2 ** 31 })).toThrow(/"defaultTimeoutMs" must be a whole number of ms from 0 to 2147483647/);
+    // An options class would have its getters dropped unseen: only plain objects are read.
+    class JwtConfig {
+      get issuer() {
+        return "https://idp.example";
+      }
+    }
+    expect(() => new JWTAuth({ secret: SECRET }, new JwtConfig())).toThrow(/expected a plain options object, got a JwtConfig/);
   });
 
   test("undefined options of a decorator and of JWTAuth take the defaults", () => {

@@ -43,7 +43,12 @@ export interface StructuredLoggingOptions {
   maxPendingLines?: number;
 }
 
-/** What `@Logged(...)` may set per class or method; the rest configures the shared logger. */
+/**
+ * What `@Logged(...)` may set per class or method; the rest configures the shared logger.
+ *
+ * @example
+ * @Logged({ includeArgs: true, redact: ["ssn"] }) @Tool({ description: "..." }) lookup(input: Lookup) { ... }
+ */
 export type LoggedOptions = Pick<StructuredLoggingOptions, "includeArgs" | "redact">;
 
 const USE_REDACT = 'use "redact" (a list of field names)';
