@@ -66,6 +66,9 @@ export function checkListenOptions(options: ListenOptions): ListenOptions {
   if (typeof options !== "object" || options === null || options.transport === undefined) {
     throw new TypeError('server.listen(options) needs { transport }: { transport: "http", port } or { transport: "stdio" }');
   }
+  if (options.transport !== "stdio" && options.transport !== "http") {
+    throw new RangeError(`server.listen(options): "transport" must be "stdio" or "http", got ${JSON.stringify((options as { transport?: unknown }).transport)}`);
+  }
   return options.transport === "stdio"
     ? checkOptions(STDIO_LISTEN_OPTIONS, options)
     : (checkOptions(HTTP_LISTEN_OPTIONS, options as CommonListenOptions & { transport: "http" } & HttpOptions) as ListenOptions);

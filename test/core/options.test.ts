@@ -217,6 +217,8 @@ describe("undefined means the default; null and wrong types are refused", () => 
       new TypeError('server.listen({ transport: "http" }): "maxBodyBytes" is null; it must be a whole number of bytes of at least 1 (leave the key out for the default)'),
     );
     await expect(plainServer().listen({ transport: "http", port: 0, sessionIdleMs: 1 })).rejects.toThrow(RangeError);
+    await expect(plainServer().listen({ transport: "sse" } as never)).rejects.toThrow(new RangeError('server.listen(options): "transport" must be "stdio" or "http", got "sse"'));
+    await expect(plainServer().listen({ port: 3000 } as never)).rejects.toThrow(/server\.listen\(options\) needs \{ transport \}/);
     await expect(plainServer().listen({ transport: "http", port: 0, maxSessions: "10" } as never)).rejects.toThrow(/"maxSessions" must be a whole number of at least 1, got the string "10"; convert it with Number/);
     expect(() => new McpServer(Api, { defaultTimeoutMs: 2 ** 31 })).toThrow(/"defaultTimeoutMs" must be a whole number of ms from 0 to 2147483647/);
     // An options class would have its getters dropped unseen: only plain objects are read.
