@@ -31,7 +31,9 @@ export class Stock {
 
 const server = new McpServer(Stock);
 const metrics = new MetricsCollector();
-server.use(new PrometheusMiddleware({ namespace: "stock", registry: new Registry(), bearerToken: process.env.METRICS_TOKEN || undefined }));
+// METRICS_TOKEN unset: /metrics is open (on loopback). An undefined bearerToken would be refused, so leave the key out.
+const metricsToken = process.env.METRICS_TOKEN;
+server.use(new PrometheusMiddleware({ namespace: "stock", registry: new Registry(), ...(metricsToken ? { bearerToken: metricsToken } : {}) }));
 server.use(new MetricsMiddleware(metrics));
 metrics.registerResource(server);
 const running = await server.listen({ transport: "http", port: Number(process.env.PORT ?? 3000) });

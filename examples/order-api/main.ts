@@ -8,5 +8,5 @@ const server = new McpServer(OrderApi);
 server.use(new StructuredLoggingMiddleware({ redact: ["password"] })); // JSON lines on stderr, with trace_id/span_id
 server.use(new OTelMiddleware({ serviceName: "order-api" }));
 const port = Number(process.env.PORT ?? 3000);
-const running = await server.listen({ transport: process.argv.includes("--stdio") ? "stdio" : "http", port });
+const running = await server.listen(process.argv.includes("--stdio") ? { transport: "stdio" } : { transport: "http", port });
 if (running.url) process.stderr.write(`order-api listening on ${running.url}\n`);

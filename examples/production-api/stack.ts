@@ -55,7 +55,9 @@ export function createProductionServer(options: StackOptions): { server: McpServ
     }),
   );
   server.use(new OTelMiddleware({ serviceName: "inventory-api" }));
-  server.use(new PrometheusMiddleware({ namespace: "inventory", registry: options.registry ?? new Registry(), bearerToken: options.metricsToken }));
+  // No token means an open /metrics: say so by leaving the key out (an undefined bearerToken is refused).
+  const metricsAuth = options.metricsToken === undefined ? {} : { bearerToken: options.metricsToken };
+  server.use(new PrometheusMiddleware({ namespace: "inventory", registry: options.registry ?? new Registry(), ...metricsAuth }));
   server.use(new MetricsMiddleware(metrics));
   server.use(
     new AuthMiddleware(

@@ -1,5 +1,6 @@
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 import type { AuthProvider } from "./auth-provider.js";
 import { SecretDigest } from "./secret-digest.js";
 
@@ -26,6 +27,15 @@ export interface APIKeyEntry {
  */
 export const MIN_API_KEY_LENGTH = 16;
 
+const USE_KEY = 'use "key" (the API key clients send as a bearer token)';
+/** The rules of one {@link APIKeyEntry}; the key and client id get their own, more specific, checks. */
+const API_KEY_ENTRY = defineOptions<APIKeyEntry>("APIKeyAuth entry", {
+  key: option.any("the API key"),
+  clientId: option.any("the client id"),
+  scopes: option.stringList(),
+  roles: option.stringList(),
+}, { apiKey: USE_KEY, token: USE_KEY, secret: USE_KEY, client_id: 'use "clientId"', client: 'use "clientId"', scope: 'use "scopes" (a list)' });
+
 // The characters of an RFC 6750 bearer token: anything else would be refused as a malformed header.
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
@@ -48,6 +58,7 @@ export class APIKeyAuth implements AuthProvider {
     const seen = new Set<string>();
     this.entries = keys.map((entry, index) => {
       const where = `APIKeyAuth entry #${index}${entry?.clientId ? ` (client "${entry.clientId}")` : ""}`;
+      if (typeof entry === "object" && entry !== null) checkOptions(API_KEY_ENTRY, entry, where);
       if (typeof entry?.key !== "string" || entry.key.length === 0) throw new TypeError(`${where} has no key: is the environment variable that holds it set?`);
       if (entry.key.length < MIN_API_KEY_LENGTH) throw new TypeError(`${where}: the key is shorter than ${MIN_API_KEY_LENGTH} characters; use a random one (e.g. openssl rand -hex 32)`);
       if (!TOKEN68.test(entry.key)) throw new TypeError(`${where}: the key must use only the characters A-Z a-z 0-9 - . _ ~ + / (then = padding) so it can travel as a bearer token`);

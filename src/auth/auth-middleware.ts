@@ -1,7 +1,9 @@
 import type { CallContext, CallerIdentity } from "../core/call-context.js";
 import { LanternError, LanternErrorCode, UnauthorizedError } from "../core/errors.js";
 import type { MiddlewareObject, Next } from "../core/middleware.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 import type { Authenticator, ServerSetup } from "../core/server-setup.js";
+import { writeStderrNotice } from "../core/stderr-report.js";
 import type { AuthProvider } from "./auth-provider.js";
 
 /**
@@ -27,6 +29,19 @@ export interface AuthMiddlewareOptions {
   /** tools/list shows each caller only the tools whose scopes and roles it holds (default false). */
   hideForbiddenTools?: boolean;
 }
+
+/** The rules of {@link AuthMiddlewareOptions}. */
+const AUTH_MIDDLEWARE_OPTIONS = defineOptions<AuthMiddlewareOptions>("AuthMiddleware options (the second argument of new AuthMiddleware)", {
+  required: option.boolean(),
+  realm: option.string({ nonEmpty: true }),
+  resourceMetadataUrl: option.string({ nonEmpty: true }),
+  hideForbiddenTools: option.boolean(),
+}, {
+  optional: 'use "required: false"',
+  issuer: "issuer and audience are checked by the provider: new AuthMiddleware(new JWTAuth(source, { issuer, audience }))",
+  audience: "issuer and audience are checked by the provider: new AuthMiddleware(new JWTAuth(source, { issuer, audience }))",
+  secret: "the key belongs to the provider: new AuthMiddleware(new JWTAuth({ secret }))",
+});
 
 /** The reason given when a request carries no credential at all. */
 export const MISSING_CREDENTIAL_REASON = "Unauthorized: no credentials; send an \"Authorization: Bearer <token>\" header";
@@ -72,6 +87,7 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
     if (typeof provider?.verify !== "function") {
       throw new TypeError("AuthMiddleware needs a provider with verify(token): new JWTAuth(...), new APIKeyAuth(...) or your own AuthProvider");
     }
+    options = checkOptions(AUTH_MIDDLEWARE_OPTIONS, options);
     this.required = options.required ?? true;
     this.hideForbiddenTools = options.hideForbiddenTools ?? false;
     this.realm = options.realm;
@@ -94,7 +110,7 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
     } catch (error) {
       if (error instanceof LanternError && error.code === LanternErrorCode.Unauthorized) throw error;
       // A provider's own exception may quote the credential: only its name leaves this process.
-      process.stderr.write(`[lantern] the auth provider threw ${error instanceof Error ? error.name : typeof error} instead of UnauthorizedError; the request was refused\n`);
+      writeStderrNotice(`the auth provider threw ${error instanceof Error ? error.name : typeof error} instead of UnauthorizedError; the request was refused`);
       throw new UnauthorizedError("Unauthorized: the token could not be verified");
     }
   }

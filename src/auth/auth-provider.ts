@@ -1,5 +1,6 @@
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /**
  * Proves who presents a credential. `JWTAuth` and `APIKeyAuth` implement it; implement it yourself
@@ -37,6 +38,12 @@ export interface IdentityMapping {
   clientIdClaim?: string;
 }
 
+/** The rules of {@link IdentityMapping}. */
+const IDENTITY_MAPPING = defineOptions<IdentityMapping>("identityFromClaims mapping (the second argument)", {
+  method: option.required(option.string({ nonEmpty: true }), "it names the provider in every identity (jwt, api-key, ...)"),
+  clientIdClaim: option.string({ nonEmpty: true }),
+});
+
 const words = (value: unknown): string[] => {
   if (typeof value === "string") return value.split(/\s+/).filter(Boolean);
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string" && v.length > 0);
@@ -55,6 +62,7 @@ const nonEmptyString = (value: unknown): string | undefined => (typeof value ===
  * // { clientId: "dashboard", subject: "u1", scopes: ["hr:read", "hr:write"], roles: [], ... }
  */
 export function identityFromClaims(claims: Record<string, unknown>, mapping: IdentityMapping): CallerIdentity {
+  mapping = checkOptions(IDENTITY_MAPPING, mapping);
   const clientId = mapping.clientIdClaim
     ? nonEmptyString(claims[mapping.clientIdClaim])
     : nonEmptyString(claims.client_id) ?? nonEmptyString(claims.azp) ?? nonEmptyString(claims.sub);

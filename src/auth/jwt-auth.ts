@@ -2,6 +2,7 @@ import { webcrypto, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
+import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
 import { identityFromClaims, type AuthProvider } from "./auth-provider.js";
 import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, secretBytes, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
 
@@ -52,8 +53,19 @@ export interface JWTAuthOptions {
   audience?: string | string[];
   /** Accepted algorithms; must be a subset of what the key type allows (default: all of those). */
   algorithms?: string[];
-  /** Leeway for `exp` and `nbf`, in seconds (clock skew between issuer and server). Default 0. */
+  /**
+   * Leeway for `exp`, `nbf` and `iat`, in seconds (clock skew between issuer and server). Default 0;
+   * at most {@link MAX_CLOCK_TOLERANCE_SEC} unless `allowLargeClockTolerance` is true.
+   */
   clockToleranceSec?: number;
+  /** Accept a `clockToleranceSec` over {@link MAX_CLOCK_TOLERANCE_SEC} (a tolerance of hours makes expiry meaningless). Default false. */
+  allowLargeClockTolerance?: boolean;
+  /**
+   * Refuse tokens issued more than this many seconds ago (by `iat`), and tokens issued for longer
+   * than this (`exp − iat`), so a token minted with `exp` in the year 9999 is refused at once. With
+   * it set, tokens must carry `iat`. Default: no limit (expiry alone decides).
+   */
+  maxTokenAgeSec?: number;
   /** Take the client id from this claim (default: `client_id`, then `azp`, then `sub`). */
   clientIdClaim?: string;
   /** Refuse tokens without `exp` (default true: a token that never expires is a standing credential). */
@@ -65,6 +77,68 @@ export interface JWTAuthOptions {
    * {@link VERIFIED_TOKEN_MAX_AGE_MS}. Refused tokens are never remembered.
    */
   verifiedTokenCacheSize?: number;
+}
+
+/**
+ * Largest `clockToleranceSec` JWTAuth accepts without `allowLargeClockTolerance: true`, in seconds.
+ *
+ * @example
+ * new JWTAuth({ secret }, { clockToleranceSec: MAX_CLOCK_TOLERANCE_SEC });
+ */
+export const MAX_CLOCK_TOLERANCE_SEC = 300;
+
+const SECOND_ARGUMENT = "it belongs in the second argument of JWTAuth: new JWTAuth({ secret | publicKey | jwksUrl }, { issuer, audience, ... })";
+const FIRST_ARGUMENT = "it belongs in the first argument of JWTAuth (the key source): new JWTAuth({ secret }, options), new JWTAuth({ publicKey }, options) or new JWTAuth({ jwksUrl, cacheMaxAgeMs, cooldownMs, timeoutMs }, options)";
+const ISSUER_HINT = 'use "issuer" (a string or a list of strings)';
+const AUDIENCE_HINT = 'use "audience" (a string or a list of strings)';
+
+/** The rules of {@link JWTAuthOptions}. */
+const JWT_AUTH_OPTIONS = defineOptions<JWTAuthOptions>("JWTAuth options (the second argument of new JWTAuth)", {
+  issuer: option.secured(option.stringOrList({ nonEmpty: true }), "accept tokens from any issuer"),
+  audience: option.secured(option.stringOrList({ nonEmpty: true }), "accept tokens for any audience"),
+  algorithms: option.stringList(),
+  clockToleranceSec: option.number({ min: 0, unit: "seconds" }),
+  allowLargeClockTolerance: option.boolean(),
+  maxTokenAgeSec: option.secured(option.number({ min: 0, exclusiveMin: true, unit: "seconds" }), "accept tokens of any age"),
+  clientIdClaim: option.string({ nonEmpty: true }),
+  requireExpiry: option.boolean(),
+  verifiedTokenCacheSize: option.integer({ min: 0, max: 1_000_000 }),
+}, {
+  iss: ISSUER_HINT, issuers: ISSUER_HINT, aud: AUDIENCE_HINT, audiences: AUDIENCE_HINT,
+  algorithm: 'use "algorithms" (a list)', alg: 'use "algorithms" (a list)',
+  clockTolerance: 'use "clockToleranceSec" (seconds)', leeway: 'use "clockToleranceSec" (seconds)',
+  maxTokenAge: 'use "maxTokenAgeSec" (seconds)', maxAge: 'use "maxTokenAgeSec" (seconds)',
+  secret: FIRST_ARGUMENT, publicKey: FIRST_ARGUMENT, jwksUrl: FIRST_ARGUMENT, cacheMaxAgeMs: FIRST_ARGUMENT, cooldownMs: FIRST_ARGUMENT, timeoutMs: FIRST_ARGUMENT,
+});
+
+type JwksSource = Extract<JWTKeySource, { jwksUrl: unknown }>;
+const sourceHints: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(JWT_AUTH_OPTIONS.rules).map((key) => [key, SECOND_ARGUMENT])),
+  ...Object.fromEntries(Object.keys(JWT_AUTH_OPTIONS.hints!).filter((k) => JWT_AUTH_OPTIONS.hints![k] !== FIRST_ARGUMENT).map((key) => [key, SECOND_ARGUMENT])),
+  jwks: 'use "jwksUrl"', jwksUri: 'use "jwksUrl"', key: 'use "secret" (a shared secret) or "publicKey"',
+};
+const SOURCE_KINDS = ["secret", "publicKey", "jwksUrl"] as const;
+const sourceOwner = "JWTAuth key source (the first argument of new JWTAuth)";
+/** The rules of each {@link JWTKeySource}; key material itself is checked when it is parsed. */
+const JWT_SOURCES = {
+  secret: defineOptions<{ secret: unknown }>(sourceOwner, { secret: option.any("a string, Uint8Array or KeyObject") }, sourceHints),
+  publicKey: defineOptions<{ publicKey: unknown }>(sourceOwner, { publicKey: option.any("a PEM string, JWK, KeyObject or CryptoKey") }, sourceHints),
+  jwksUrl: defineOptions<JwksSource>(sourceOwner, {
+    jwksUrl: option.anyOf(option.string({ nonEmpty: true }), option.instanceOf(URL)),
+    cacheMaxAgeMs: option.milliseconds(0),
+    cooldownMs: option.milliseconds(0),
+    timeoutMs: option.milliseconds(),
+  } satisfies OptionRules<JwksSource>, sourceHints),
+};
+const ANY_SOURCE = defineOptions<Record<string, unknown>>(sourceOwner, { ...JWT_SOURCES.secret.rules, ...JWT_SOURCES.publicKey.rules, ...JWT_SOURCES.jwksUrl.rules }, sourceHints);
+
+/** Refuses unknown and misplaced keys of the key source (`issuer` in the first argument, say). */
+function checkSource(source: JWTKeySource): void {
+  if (typeof source !== "object" || source === null) return;
+  const kinds = SOURCE_KINDS.filter((kind) => Object.hasOwn(source, kind));
+  if (kinds.length > 1) throw new TypeError(`${sourceOwner}: give exactly one key source, not ${kinds.join(" and ")}`);
+  const spec = kinds.length === 1 ? JWT_SOURCES[kinds[0]!] : ANY_SOURCE;
+  checkOptions(spec as typeof ANY_SOURCE, source as unknown as Record<string, unknown>);
 }
 
 /**
@@ -162,8 +236,16 @@ export class JWTAuth implements AuthProvider {
   private readonly verified = new Map<string, VerifiedToken>();
   private readonly verifiedMax: number;
   private readonly toleranceMs: number;
+  private readonly maxTokenAgeSec: number | undefined;
 
   constructor(source: JWTKeySource, options: JWTAuthOptions = {}) {
+    checkSource(source);
+    options = checkOptions(JWT_AUTH_OPTIONS, options);
+    if ((options.clockToleranceSec ?? 0) > MAX_CLOCK_TOLERANCE_SEC && options.allowLargeClockTolerance !== true) {
+      throw new RangeError(
+        `JWTAuth options (the second argument of new JWTAuth): "clockToleranceSec" is ${options.clockToleranceSec} seconds; at most ${MAX_CLOCK_TOLERANCE_SEC} are accepted, because a larger tolerance keeps expired tokens working. Fix the clocks, or pass allowLargeClockTolerance: true if you really mean it`,
+      );
+    }
     let allowed: readonly string[];
     if (source && "secret" in source) {
       if (source.secret === undefined || source.secret === null || (typeof source.secret === "string" && source.secret.length === 0)) {
@@ -207,13 +289,8 @@ export class JWTAuth implements AuthProvider {
       }
       allowed = [...options.algorithms];
     }
-    if (options.clockToleranceSec !== undefined && !(options.clockToleranceSec >= 0)) {
-      throw new TypeError("JWTAuth: clockToleranceSec must be a number of seconds ≥ 0");
-    }
-    if (options.verifiedTokenCacheSize !== undefined && !(Number.isInteger(options.verifiedTokenCacheSize) && options.verifiedTokenCacheSize >= 0)) {
-      throw new TypeError("JWTAuth: verifiedTokenCacheSize must be a whole number ≥ 0 (0 verifies every request in full)");
-    }
     this.verifiedMax = options.verifiedTokenCacheSize ?? 1024;
+    this.maxTokenAgeSec = options.maxTokenAgeSec;
     this.toleranceMs = (options.clockToleranceSec ?? 0) * 1000;
     this.algorithms = Object.freeze([...allowed]);
     this.clientIdClaim = options.clientIdClaim;
@@ -245,7 +322,29 @@ export class JWTAuth implements AuthProvider {
     } catch (error) {
       throw refusal(error, this.algorithms);
     }
+    this.checkIssueTime(payload);
     return identityFromClaims(payload, { method: "jwt", clientIdClaim: this.clientIdClaim });
+  }
+
+  /**
+   * `iat` in the future (beyond the clock tolerance) is refused always; with `maxTokenAgeSec`, `iat`
+   * is required, the token's age (now − iat) and its lifetime (exp − iat) must both be within it.
+   * jose checks that `iat` is a number when present.
+   */
+  private checkIssueTime(payload: Record<string, unknown>): void {
+    const nowSec = Date.now() / 1000;
+    const toleranceSec = this.toleranceMs / 1000;
+    const iat = payload.iat;
+    if (typeof iat === "number" && iat > nowSec + toleranceSec) {
+      throw new UnauthorizedError("Unauthorized: the token's issue time (iat) is in the future; check the issuer's clock");
+    }
+    const maxAge = this.maxTokenAgeSec;
+    if (maxAge === undefined) return;
+    if (typeof iat !== "number") throw new UnauthorizedError("Unauthorized: the token has no issue time (iat), and this server limits token age");
+    if (nowSec - iat > maxAge + toleranceSec) throw new UnauthorizedError("Unauthorized: the token is older than this server accepts; obtain a new one");
+    if (typeof payload.exp === "number" && payload.exp - iat > maxAge) {
+      throw new UnauthorizedError("Unauthorized: the token's lifetime (exp - iat) is longer than this server accepts; ask the issuer for shorter-lived tokens");
+    }
   }
 
   /** Remembers a verified token until it expires (with the clock tolerance), at most VERIFIED_TOKEN_MAX_AGE_MS. */
@@ -254,7 +353,9 @@ export class JWTAuth implements AuthProvider {
     const now = Date.now();
     const exp = identity.claims.exp;
     const expiresMs = typeof exp === "number" ? exp * 1000 + this.toleranceMs : Infinity;
-    const validUntilMs = Math.min(now + VERIFIED_TOKEN_MAX_AGE_MS, expiresMs);
+    const iat = identity.claims.iat;
+    const tooOldMs = this.maxTokenAgeSec !== undefined && typeof iat === "number" ? (iat + this.maxTokenAgeSec) * 1000 + this.toleranceMs : Infinity;
+    const validUntilMs = Math.min(now + VERIFIED_TOKEN_MAX_AGE_MS, expiresMs, tooOldMs);
     if (validUntilMs <= now) return;
     // Oldest first out: a Map iterates in insertion order.
     if (this.verified.size >= this.verifiedMax) this.verified.delete(this.verified.keys().next().value!);

@@ -1,6 +1,7 @@
 import type { Tool as ToolDescriptor, ToolAnnotations } from "@modelcontextprotocol/server";
 import type { CallContext } from "./call-context.js";
 import type { MiddlewareSpec } from "./middleware.js";
+import { defineOptions, option } from "./options.js";
 
 /** `@Server({ ... })` and `new McpServer({ ... })`: what the initialize response says. */
 export interface ServerInfo {
@@ -9,6 +10,16 @@ export interface ServerInfo {
   title?: string;
   instructions?: string;
 }
+
+/** The rules of {@link ServerInfo} (`@Server`, `new McpServer({ ... })`). */
+export const SERVER_INFO_OPTIONS = defineOptions<ServerInfo>("@Server / new McpServer({ name, version })", {
+  name: option.required(option.string({ nonEmpty: true }), "it is sent to clients in the initialize response"),
+  version: option.required(option.string({ nonEmpty: true }), "it is sent to clients in the initialize response"),
+  title: option.string(),
+  instructions: option.string(),
+}, {
+  description: 'a server has no "description"; use "instructions" (sent to clients in the initialize response) or "title"',
+});
 
 /** A class whose instances are validated inputs (decorated with class-validator). */
 export type InputClass<T = object> = new () => T;
@@ -32,6 +43,29 @@ export interface ToolOptions {
   meta?: Record<string, unknown>;
 }
 
+const toolRules = {
+  name: option.string({ nonEmpty: true }),
+  title: option.string(),
+  description: option.required(option.string(), "clients show it to the model to decide when to call the tool"),
+  annotations: option.object(undefined, "an object of tool annotations ({ readOnlyHint, destructiveHint, idempotentHint, openWorldHint, title })"),
+  input: option.function("an input class (decorated with class-validator)"),
+  output: option.function("an output class (decorated with class-validator)"),
+  scopes: option.secured(option.stringList(), "let every caller run the tool"),
+  // 0: no time limit for this tool (how the call runner treats it).
+  timeoutMs: option.milliseconds(0),
+  meta: option.object(),
+};
+const toolHints = {
+  timeout: 'use "timeoutMs" (milliseconds)',
+  inputSchema: 'Lantern builds the input schema from the input class: name it with { input: Dto }',
+  outputSchema: 'Lantern builds the output schema from the output class: name it with { output: Dto }',
+  _meta: 'use "meta"',
+  roles: "roles are required with @RequireRoles(...) on the method or class",
+};
+
+/** The rules of {@link ToolOptions} (`@Tool`). */
+export const TOOL_OPTIONS = defineOptions<ToolOptions>("@Tool options", toolRules, toolHints);
+
 /** `@Resource(uri, { ... })`. */
 export interface ResourceOptions {
   name?: string;
@@ -43,6 +77,24 @@ export interface ResourceOptions {
   annotations?: { audience?: ("user" | "assistant")[]; priority?: number; lastModified?: string };
 }
 
+/** The rules of {@link ResourceOptions} (`@Resource`, `server.addResource`). */
+export const RESOURCE_OPTIONS = defineOptions<ResourceOptions>("@Resource options", {
+  name: option.string({ nonEmpty: true }),
+  title: option.string(),
+  description: option.string(),
+  mimeType: option.string({ nonEmpty: true }),
+  size: option.integer({ min: 0, unit: "bytes" }),
+  annotations: option.object(defineOptions<NonNullable<ResourceOptions["annotations"]>>("@Resource options", {
+    audience: option.stringList(),
+    priority: option.number({ min: 0, max: 1 }),
+    lastModified: option.string(),
+  })),
+}, {
+  uri: "the URI is the first argument: @Resource(uri, options) / server.addResource(uri, handler, options)",
+  mimetype: 'use "mimeType"',
+  scopes: "a resource's scopes are required with @RequireScopes(...) on the method or class",
+});
+
 /** `@Prompt({ ... })`. */
 export interface PromptOptions {
   name?: string;
@@ -51,6 +103,17 @@ export interface PromptOptions {
   /** The arguments class, when the first parameter's type is not emitted. */
   args?: InputClass;
 }
+
+/** The rules of {@link PromptOptions} (`@Prompt`). */
+export const PROMPT_OPTIONS = defineOptions<PromptOptions>("@Prompt options", {
+  name: option.string({ nonEmpty: true }),
+  title: option.string(),
+  description: option.string(),
+  args: option.function("an arguments class (decorated with class-validator)"),
+}, {
+  arguments: 'use "args" (the arguments class)',
+  input: 'use "args" (the arguments class)',
+});
 
 /** Scopes and roles a call must hold; merged class → method. */
 export interface AuthorizationRequirement {

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { UriTemplate, type Transport } from "@modelcontextprotocol/server";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { CallContext, type TransportKind } from "./call-context.js";
-import type { InputClass, PromptOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
+import { SERVER_INFO_OPTIONS, type InputClass, type PromptOptions, type ResourceOptions, type ServerInfo, type ToolOptions } from "./definitions.js";
 import { DefinitionError, describeError, InvalidParamsError } from "./errors.js";
 import { promptTerminal, resourceTerminal, toolTerminal, type InternalErrorSink } from "./invoke.js";
 import {
@@ -13,7 +13,8 @@ import {
   type MiddlewareObject,
   type MiddlewareSpec,
 } from "./middleware.js";
-import type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
+import { PROMPT_SPEC_OPTIONS, RESOURCE_SPEC_OPTIONS, TOOL_SPEC_OPTIONS, type PromptSpec, type ResourceHandler, type ToolSpec } from "./programmatic.js";
+import { checkOptions, defineOptions, option } from "./options.js";
 import type { Completer } from "./protocol/completions.js";
 import { Registry, type BuiltPrompt, type BuiltResource, type BuiltTool } from "./registry.js";
 import { scanServerClass, type ParameterSource, type ScannedClass, type ScannedMember } from "./scanner.js";
@@ -34,6 +35,7 @@ import { ResourceUpdates } from "./protocol/subscriptions.js";
 import { ProtocolHost, type CacheHints, type CallObserver, type ConnectOptions } from "./protocol-host.js";
 import { RequestStateSeal } from "./protocol/request-state.js";
 import { Roots } from "./protocol/roots.js";
+import { writeStderrEvent } from "./stderr-report.js";
 import { createInputValidator, hasValidationRules, SchemaCatalog } from "./validation.js";
 import type { ListenOptions, RunningServer } from "../transports/listen.js";
 
@@ -61,6 +63,21 @@ export interface McpServerOptions {
   stateTtlMs?: number;
 }
 
+/** The rules of {@link McpServerOptions}. */
+const MCP_SERVER_OPTIONS = defineOptions<McpServerOptions>("new McpServer(…, options)", {
+  container: option.withMethods("a tsyringe DependencyContainer", "resolve", "createChildContainer"),
+  defaultTimeoutMs: option.milliseconds(0),
+  onInternalError: option.function("a function (ctx, error) => void"),
+  cacheHints: option.object(undefined, 'cache hints per operation, e.g. { "tools/list": { ttlMs: 60000, cacheScope: "public" } }'),
+  stateSecret: option.anyOf(option.string({ nonEmpty: true }), option.instanceOf(Buffer, "a Buffer")),
+  stateTtlMs: option.milliseconds(1),
+}, {
+  defaultTimeout: 'use "defaultTimeoutMs" (milliseconds)',
+  timeoutMs: 'the server-wide limit is "defaultTimeoutMs"; one tool\'s is @Tool({ timeoutMs })',
+  name: "name and version go in @Server({ name, version }) or the first argument: new McpServer({ name, version })",
+  version: "name and version go in @Server({ name, version }) or the first argument: new McpServer({ name, version })",
+});
+
 /** Values every tool may inject without registering anything. */
 const BUILT_IN_PER_CALL = new Map<unknown, (ctx: CallContext) => unknown>([
   [CallContext, (ctx) => ctx],
@@ -75,9 +92,17 @@ const BUILT_IN_PER_CALL = new Map<unknown, (ctx: CallContext) => unknown>([
 // ResourceUpdates is per server, not per call: its provider is set in the constructor.
 const BUILT_IN_TOKENS: ReadonlySet<unknown> = new Set([...BUILT_IN_PER_CALL.keys(), ResourceUpdates]);
 
+// One escaped JSON line per failure: a request id, a client id or an error message may hold
+// "\n{...}", and must not be able to start a line that looks like one of our own.
 const defaultInternalErrorSink: InternalErrorSink = (ctx, error) => {
-  const detail = error instanceof Error && error.stack ? error.stack : describeError(error);
-  process.stderr.write(`[lantern] ${ctx.kind} "${ctx.name}" failed (request ${ctx.requestId}, client ${ctx.clientId}): ${detail}\n`);
+  writeStderrEvent("error", "internal_error", {
+    kind: ctx.kind,
+    tool: ctx.name,
+    request_id: ctx.requestId,
+    client_id: ctx.clientId,
+    error: describeError(error),
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  });
 };
 
 /**
@@ -116,6 +141,7 @@ export class McpServer implements ServerSetup {
   private closing: Promise<void> | undefined;
 
   constructor(serverClassOrInfo: Function | ServerInfo, options: McpServerOptions = {}) {
+    options = checkOptions(MCP_SERVER_OPTIONS, options);
     this.options = options;
     this.container = options.container ?? rootContainer.createChildContainer();
     this.seal = new RequestStateSeal({ secret: options.stateSecret, ttlMs: options.stateTtlMs });
@@ -132,7 +158,7 @@ export class McpServer implements ServerSetup {
       if (!serverClassOrInfo?.name || !serverClassOrInfo.version) {
         throw new DefinitionError("new McpServer({ name, version }) needs both: they are sent to clients in the initialize response");
       }
-      this.info = { ...serverClassOrInfo };
+      this.info = checkOptions(SERVER_INFO_OPTIONS, serverClassOrInfo, "new McpServer({ name, version })");
     }
   }
 
@@ -177,6 +203,7 @@ export class McpServer implements ServerSetup {
    * server.addTool({ name: "ping", description: "Answers pong", handler: () => "pong" });
    */
   addTool<Input extends object>(spec: ToolSpec<Input>): void {
+    spec = checkOptions(TOOL_SPEC_OPTIONS, spec as unknown as ToolSpec, `server.addTool(${JSON.stringify(spec?.name ?? "")})`) as unknown as ToolSpec<Input>;
     this.claimToolName(spec.name, `server.addTool("${spec.name}")`);
     const tool = spec as unknown as ToolSpec;
     if (this.host) this.addAfterStart(() => this.buildSpecTool(tool, this.host!.registry));
@@ -190,6 +217,7 @@ export class McpServer implements ServerSetup {
    * server.addResource("status://{component}", (vars) => ({ component: vars.component, ok: true }));
    */
   addResource(uri: string, handler: ResourceHandler, options: ResourceOptions & { middleware?: Middleware[] } = {}): void {
+    options = checkOptions(RESOURCE_SPEC_OPTIONS, options, `server.addResource(${JSON.stringify(uri)}, handler, options)`);
     const { middleware = [], ...rest } = options;
     const entry = { uri, handler, options: rest, middleware };
     if (this.host) this.addAfterStart(() => this.buildProgrammaticResource(entry, this.host!.registry));
@@ -203,6 +231,7 @@ export class McpServer implements ServerSetup {
    * server.addPrompt({ name: "greet", description: "Say hello", handler: () => "Hello!" });
    */
   addPrompt<Args extends object>(spec: PromptSpec<Args>): void {
+    spec = checkOptions(PROMPT_SPEC_OPTIONS, spec as unknown as PromptSpec, `server.addPrompt(${JSON.stringify(spec?.name ?? "")})`) as unknown as PromptSpec<Args>;
     const prompt = spec as unknown as PromptSpec;
     if (this.host) this.addAfterStart(() => this.buildSpecPrompt(prompt, this.host!.registry));
     else this.pendingPrompts.push(prompt);
@@ -300,8 +329,9 @@ export class McpServer implements ServerSetup {
    */
   async listen(options: ListenOptions): Promise<RunningServer> {
     if (this.running) throw new Error("This server is already listening; close() it first");
+    const { startTransport, checkListenOptions } = await import("../transports/listen.js");
+    options = checkListenOptions(options);
     const host = await this.build();
-    const { startTransport } = await import("../transports/listen.js");
     this.running = await startTransport(this, host, options);
     return this.running;
   }

@@ -11,6 +11,7 @@ import {
 import { createMcpHandler, type AuthInfo } from "@modelcontextprotocol/server";
 import type { CallerIdentity, ProtocolEra } from "../core/call-context.js";
 import { McpServer, type McpServerOptions } from "../core/mcp-server.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /** Options of {@link createTestClient}. */
 export interface TestClientOptions {
@@ -43,6 +44,31 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** The rules of {@link TestClientOptions}. */
+const TEST_CLIENT_OPTIONS = defineOptions<TestClientOptions>("createTestClient options", {
+  clientInfo: option.object(defineOptions<{ name: string; version: string }>("createTestClient options", {
+    name: option.required(option.string({ nonEmpty: true }), "it is sent in initialize"),
+    version: option.required(option.string({ nonEmpty: true }), "it is sent in initialize"),
+  })),
+  era: option.oneOf("modern", "legacy"),
+  capabilities: option.object(),
+  logLevel: option.oneOf("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"),
+  identity: option.object(undefined, "an identity object with at least { clientId }"),
+  server: option.object(undefined, "the options of new McpServer(...)"),
+}, {
+  token: "createTestClient runs calls as { identity: { clientId, scopes } } in place of a token",
+  clientId: 'use "identity: { clientId }"',
+  scopes: 'use "identity: { clientId, scopes }"',
+});
+
+/** The rules of {@link CallOptions}. */
+const CALL_OPTIONS = defineOptions<CallOptions>("callTool options (the third argument)", {
+  meta: option.object(),
+  progress: option.boolean(),
+  signal: option.instanceOf(AbortSignal, "an AbortSignal"),
+  timeoutMs: option.milliseconds(),
+}, { _meta: 'use "meta"', timeout: 'use "timeoutMs"' });
+
 /** A real SDK client connected in process, with what the server sent it collected. */
 export interface TestClient {
   client: Client;
@@ -69,8 +95,9 @@ const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
  * await client.close();
  */
 export async function createTestClient(serverOrClass: McpServer | Function, options: TestClientOptions = {}): Promise<TestClient> {
-  if (serverOrClass instanceof McpServer && options.server) {
-    throw new TypeError("createTestClient(server, { server }): `server` options apply only when a class is given; pass them to new McpServer(...) instead");
+  options = checkOptions(TEST_CLIENT_OPTIONS, options);
+  if (serverOrClass instanceof McpServer && options.server !== undefined) {
+    throw new TypeError("createTestClient options: \"server\" configures the server built from a class, and an McpServer instance was given; pass those options to new McpServer(..., options) instead");
   }
   const server = serverOrClass instanceof McpServer ? serverOrClass : new McpServer(serverOrClass, options.server);
   const identity: CallerIdentity | undefined = options.identity
@@ -110,6 +137,7 @@ export async function createTestClient(serverOrClass: McpServer | Function, opti
     logs,
     progress,
     callTool: async (name, args = {}, call = {}) => {
+      call = checkOptions(CALL_OPTIONS, call);
       const meta = baseMeta || call.meta ? { ...baseMeta, ...call.meta } : undefined;
       return (await client.callTool(
         { name, arguments: args, ...(meta ? { _meta: meta } : {}) },

@@ -1,5 +1,6 @@
 import { SignJWT } from "jose";
 import { algorithmsForKey, secretBytes, toPrivateKey, type PrivateKeyInput } from "../auth/key-algorithms.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /**
  * Options of {@link createToken}: a key (secret or private key) and the claims to sign.
@@ -41,6 +42,28 @@ export interface CreateTokenOptions {
   notBefore?: number | string;
 }
 
+const timeSpan = option.anyOf(option.number(), option.string({ nonEmpty: true }));
+/** The rules of {@link CreateTokenOptions}. */
+const CREATE_TOKEN_OPTIONS = defineOptions<CreateTokenOptions>("createToken options", {
+  secret: option.any("a string or Uint8Array"),
+  privateKey: option.any("a PEM string, JWK, KeyObject or CryptoKey"),
+  algorithm: option.string({ nonEmpty: true }),
+  kid: option.string(),
+  header: option.object(),
+  subject: option.string(),
+  clientId: option.string(),
+  issuer: option.string(),
+  audience: option.stringOrList(),
+  scopes: option.stringList(),
+  roles: option.stringList(),
+  claims: option.object(),
+  expiresIn: option.nullable(timeSpan),
+  notBefore: timeSpan,
+}, {
+  sub: 'use "subject"', iss: 'use "issuer"', aud: 'use "audience"', exp: 'use "expiresIn"', nbf: 'use "notBefore"',
+  client_id: 'use "clientId"', scope: 'use "scopes" (a list)', alg: 'use "algorithm"', expiresInSec: 'use "expiresIn" (seconds, or a time span such as "2h")',
+});
+
 const relative = (value: number | string): number | string => (typeof value === "number" ? Math.floor(Date.now() / 1000) + value : value);
 
 /**
@@ -52,6 +75,7 @@ const relative = (value: number | string): number | string => (typeof value === 
  * const rs256 = await createToken({ privateKey: keys.privateKey, kid: "k1", subject: "u1", audience: "hr-api" });
  */
 export async function createToken(options: CreateTokenOptions): Promise<string> {
+  options = checkOptions(CREATE_TOKEN_OPTIONS, options);
   if ((options.secret === undefined) === (options.privateKey === undefined)) {
     throw new TypeError("createToken needs exactly one of { secret } or { privateKey }");
   }
@@ -63,7 +87,8 @@ export async function createToken(options: CreateTokenOptions): Promise<string> 
     ...(options.roles !== undefined ? { roles: options.roles } : {}),
     ...options.claims,
   };
-  const jwt = new SignJWT(claims).setProtectedHeader({ ...options.header, alg, ...(options.kid !== undefined ? { kid: options.kid } : {}) }).setIssuedAt();
+  const jwt = new SignJWT(claims).setProtectedHeader({ ...options.header, alg, ...(options.kid !== undefined ? { kid: options.kid } : {}) });
+  if (claims.iat === undefined) jwt.setIssuedAt();
   if (options.subject !== undefined) jwt.setSubject(options.subject);
   if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
   if (options.audience !== undefined) jwt.setAudience(options.audience);

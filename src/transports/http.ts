@@ -16,6 +16,7 @@ import {
   type Server as SdkServer,
 } from "@modelcontextprotocol/server";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
+import { writeStderrEvent } from "../core/stderr-report.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
 import type { ProtocolHost } from "../core/protocol-host.js";
@@ -197,7 +198,7 @@ export class HttpTransportHost {
       // `undefined` means "the default", never "no limit".
       if (value !== undefined) (this.options as unknown as Record<string, unknown>)[key] = value;
     }
-    const onerror = (error: Error) => process.stderr.write(`${JSON.stringify({ level: "warn", event: "http_protocol_error", message: error.message })}\n`);
+    const onerror = (error: Error) => writeStderrEvent("warn", "http_protocol_error", { message: error.message });
     this.modern = createMcpHandler((request) => host.createServer({ era: request.era, transport: "http", perRequest: true }), {
       legacy: "reject",
       responseMode: this.options.jsonResponse ? "json" : "auto",
@@ -212,7 +213,7 @@ export class HttpTransportHost {
     this.removeNotifier = host.addNotifier(this.modern.notify);
     this.http = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
-        process.stderr.write(`${JSON.stringify({ level: "error", event: "http_request_failed", message: describeError(error) })}\n`);
+        writeStderrEvent("error", "http_request_failed", { message: describeError(error) });
         jsonRpcError(res, 500, LanternErrorCode.InternalError, "Internal server error");
       });
     });

@@ -1,11 +1,14 @@
 import type { EventStore } from "@modelcontextprotocol/server";
 import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /** Options of {@link InMemoryEventStore}. */
 export interface InMemoryEventStoreOptions {
   /** Most events kept, across all streams; the oldest go first. Default 10,000. */
   maxEvents?: number;
 }
+
+const EVENT_STORE_OPTIONS = defineOptions<InMemoryEventStoreOptions>("InMemoryEventStore options", { maxEvents: option.integer({ min: 1 }) });
 
 interface StoredEvent {
   streamId: string;
@@ -28,7 +31,7 @@ export class InMemoryEventStore implements EventStore {
   private sequence = 0;
 
   constructor(options: InMemoryEventStoreOptions = {}) {
-    const maxEvents = options.maxEvents ?? 10_000;
+    const maxEvents = checkOptions(EVENT_STORE_OPTIONS, options).maxEvents ?? 10_000;
     if (!Number.isInteger(maxEvents) || maxEvents < 1) throw new RangeError(`InMemoryEventStore needs maxEvents >= 1, got ${maxEvents}`);
     this.maxEvents = maxEvents;
   }

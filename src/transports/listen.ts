@@ -3,6 +3,7 @@ import type { McpServer } from "../core/mcp-server.js";
 import type { ProtocolHost } from "../core/protocol-host.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
+import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
 import { HttpTransportHost, type HttpOptions } from "./http.js";
 
 /** `server.listen(...)`: stdio, or Streamable HTTP with its options. */
@@ -17,6 +18,62 @@ interface CommonListenOptions {
   handleSignals?: boolean;
   /** Draws the live dashboard on this terminal (HTTP only: stdio's stdout is the protocol). */
   dashboard?: boolean;
+}
+
+const STDIO_ONLY = 'applies only to { transport: "stdio" }; over HTTP every request carries its own Authorization header';
+const HTTP_ONLY = 'applies only to { transport: "http" }';
+
+const COMMON_LISTEN_RULES: OptionRules<CommonListenOptions> = {
+  handleSignals: option.boolean(),
+  dashboard: option.boolean(),
+};
+
+/** The rules of {@link HttpOptions}, kept next to `ListenOptions` (the transport reads them as given). */
+const HTTP_RULES: OptionRules<HttpOptions> = {
+  host: option.string({ nonEmpty: true }),
+  port: option.integer({ min: 0, max: 65535 }),
+  path: option.string({ pattern: /^\//, describe: "a path starting with /" }),
+  stateless: option.boolean(),
+  allowedHosts: option.anyOf(option.stringList({ nonEmpty: true }), option.literal("*")),
+  allowedOrigins: option.anyOf(option.stringList({ nonEmpty: true }), option.literal("*")),
+  maxBodyBytes: option.integer({ min: 1, unit: "bytes" }),
+  maxSessions: option.integer({ min: 1 }),
+  maxSessionsPerClient: option.integer({ min: 1 }),
+  sessionIdleMs: option.milliseconds(1000),
+  jsonResponse: option.boolean(),
+  eventStore: option.withMethods("an EventStore (storeEvent, replayEventsAfter), e.g. new InMemoryEventStore()", "storeEvent", "replayEventsAfter"),
+  retryIntervalMs: option.milliseconds(0),
+};
+
+const TRANSPORT = option.required(option.oneOf("stdio", "http"), 'say which: { transport: "http", port } or { transport: "stdio" }');
+const misplacedHttp = Object.fromEntries(Object.keys(HTTP_RULES).map((key) => [key, HTTP_ONLY]));
+const LISTEN_HINTS = { maxBodySize: 'use "maxBodyBytes"', bodyLimit: 'use "maxBodyBytes"', idleTimeoutMs: 'use "sessionIdleMs"', hostname: 'use "host"' };
+
+const STDIO_LISTEN_OPTIONS = defineOptions<CommonListenOptions & { transport: "stdio"; token?: string }>(
+  'server.listen({ transport: "stdio" })',
+  { ...COMMON_LISTEN_RULES, transport: TRANSPORT, token: option.string() },
+  { ...LISTEN_HINTS, ...misplacedHttp },
+);
+const HTTP_LISTEN_OPTIONS = defineOptions<CommonListenOptions & { transport: "http" } & HttpOptions>(
+  'server.listen({ transport: "http" })',
+  { ...COMMON_LISTEN_RULES, ...HTTP_RULES, transport: TRANSPORT },
+  { ...LISTEN_HINTS, token: STDIO_ONLY },
+);
+
+/**
+ * Checks `listen(...)` options (unknown keys, types, bounds) and drops `undefined` values, so
+ * `{ maxBodyBytes: cfg.x }` with `cfg.x` unset keeps the 1 MiB default.
+ */
+export function checkListenOptions(options: ListenOptions): ListenOptions {
+  if (typeof options !== "object" || options === null || options.transport === undefined) {
+    throw new TypeError('server.listen(options) needs { transport }: { transport: "http", port } or { transport: "stdio" }');
+  }
+  if (options.transport !== "stdio" && options.transport !== "http") {
+    throw new RangeError(`server.listen(options): "transport" must be "stdio" or "http", got ${JSON.stringify((options as { transport?: unknown }).transport)}`);
+  }
+  return options.transport === "stdio"
+    ? checkOptions(STDIO_LISTEN_OPTIONS, options)
+    : (checkOptions(HTTP_LISTEN_OPTIONS, options as CommonListenOptions & { transport: "http" } & HttpOptions) as ListenOptions);
 }
 
 /** A listening server. */

@@ -34,6 +34,18 @@ describe("JWTAuth remembers verified tokens", () => {
     await expect(auth.verify(token)).rejects.toThrow(new UnauthorizedError("Unauthorized: the token has expired; obtain a new one"));
   });
 
+  test("a remembered token is refused once it is older than maxTokenAgeSec, even without exp", async () => {
+    jest.useFakeTimers({ doNotFake: [...onlyDate] });
+    const start = Date.now();
+    const token = await createToken({ secret: SECRET, clientId: "agent-1", expiresIn: null });
+    const auth = new JWTAuth({ secret: SECRET }, { requireExpiry: false, maxTokenAgeSec: 30 });
+    await expect(auth.verify(token)).resolves.toMatchObject({ clientId: "agent-1" });
+    jest.setSystemTime(start + 20_000);
+    await expect(auth.verify(token)).resolves.toMatchObject({ clientId: "agent-1" });
+    jest.setSystemTime(start + 32_000);
+    await expect(auth.verify(token)).rejects.toThrow(new UnauthorizedError("Unauthorized: the token is older than this server accepts; obtain a new one"));
+  });
+
   test("a remembered token is verified in full again after VERIFIED_TOKEN_MAX_AGE_MS", async () => {
     jest.useFakeTimers({ doNotFake: [...onlyDate] });
     const start = Date.now();
@@ -65,6 +77,6 @@ describe("JWTAuth remembers verified tokens", () => {
     await expect(fresh.verify(bad)).rejects.toThrow(/signature is invalid/);
     await fresh.verify(tokens[1]!);
     expect(await fresh.verify(tokens[0]!)).toBe(firstA);
-    expect(() => new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: -1 })).toThrow(/verifiedTokenCacheSize must be a whole number/);
+    expect(() => new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: -1 })).toThrow(/"verifiedTokenCacheSize" must be a whole number/);
   });
 });

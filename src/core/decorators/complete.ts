@@ -1,5 +1,6 @@
 import { METADATA } from "../metadata-keys.js";
 import { recordListEntry } from "../metadata-store.js";
+import { checkOptions, defineOptions, option } from "../options.js";
 
 /**
  * What a completer completes: one argument of a prompt, or one variable of a resource template
@@ -8,6 +9,19 @@ import { recordListEntry } from "../metadata-store.js";
 export type CompletionTarget =
   | { prompt: string; argument: string }
   | { resourceTemplate: string; argument: string };
+
+const name = option.string({ nonEmpty: true });
+/** The rules of `@Complete({ prompt, argument })` and `@Complete({ resourceTemplate, argument })`. */
+const COMPLETE_OPTIONS = defineOptions<{ prompt?: string; resourceTemplate?: string; argument: string }>("@Complete options", {
+  prompt: name,
+  resourceTemplate: name,
+  argument: option.required(name, "the prompt argument or template variable to complete"),
+}, {
+  template: 'use "resourceTemplate" (the URI template, exactly as in @Resource)',
+  resource: 'use "resourceTemplate" (the URI template, exactly as in @Resource)',
+  uri: 'use "resourceTemplate" (the URI template, exactly as in @Resource)',
+  arg: 'use "argument"',
+});
 
 /** A recorded `@Complete` on a method. */
 export interface CompletionBinding {
@@ -28,12 +42,13 @@ export interface CompletionBinding {
  * policyIds(value: string, context: CompletionContext) { ... }
  */
 export function Complete(target: CompletionTarget): MethodDecorator {
-  const named = target && ("prompt" in target ? target.prompt : target.resourceTemplate);
-  if (typeof named !== "string" || typeof target.argument !== "string" || !named || !target.argument) {
-    throw new TypeError('@Complete needs { prompt, argument } or { resourceTemplate, argument }, e.g. @Complete({ prompt: "review_code", argument: "language" })');
-  }
   return (prototype, key) => {
     if (typeof key !== "string") throw new TypeError("@Complete cannot decorate a symbol-named method");
-    recordListEntry<CompletionBinding>(METADATA.completions, prototype.constructor, { method: key, target: { ...target } });
+    const owner = `@Complete options of ${(prototype as { constructor: { name: string } }).constructor.name}.${key}`;
+    const checked = checkOptions(COMPLETE_OPTIONS, target as { prompt?: string; resourceTemplate?: string; argument: string }, owner);
+    if ((checked.prompt === undefined) === (checked.resourceTemplate === undefined)) {
+      throw new TypeError(`${owner}: give exactly one of "prompt" or "resourceTemplate", e.g. @Complete({ prompt: "review_code", argument: "language" })`);
+    }
+    recordListEntry<CompletionBinding>(METADATA.completions, prototype.constructor, { method: key, target: checked as CompletionTarget });
   };
 }

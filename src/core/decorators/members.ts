@@ -1,11 +1,16 @@
-import type { PromptOptions, ResourceOptions, ToolOptions } from "../definitions.js";
+import { PROMPT_OPTIONS, RESOURCE_OPTIONS, TOOL_OPTIONS, type PromptOptions, type ResourceOptions, type ToolOptions } from "../definitions.js";
 import { METADATA } from "../metadata-keys.js";
 import { recordListEntry } from "../metadata-store.js";
+import { checkOptions } from "../options.js";
 
 const methodName = (decorator: string, key: string | symbol): string => {
   if (typeof key !== "string") throw new TypeError(`@${decorator} cannot decorate a symbol-named method`);
   return key;
 };
+
+/** `@Tool options of HrApi.searchEmployees`: who a refused option belongs to. */
+const ownerOf = (decorator: string, prototype: object, method: string): string =>
+  `@${decorator} options of ${(prototype as { constructor?: { name?: string } }).constructor?.name ?? "?"}.${method}`;
 
 /**
  * Makes a method an MCP tool. Its first parameter's class (class-validator decorated) is the input:
@@ -20,7 +25,9 @@ export function Tool(options: ToolOptions): MethodDecorator {
     throw new TypeError("@Tool needs { description }: clients show it to the model to decide when to call the tool");
   }
   return (prototype, key) => {
-    recordListEntry(METADATA.tools, prototype.constructor, { method: methodName("Tool", key), options: { ...options } });
+    const method = methodName("Tool", key);
+    const checked = checkOptions(TOOL_OPTIONS, options, ownerOf("Tool", prototype, method));
+    recordListEntry(METADATA.tools, prototype.constructor, { method, options: checked });
   };
 }
 
@@ -37,7 +44,9 @@ export function Resource(uri: string, options: ResourceOptions = {}): MethodDeco
     throw new TypeError(`@Resource needs a URI such as "hr://policies/{id}", got ${JSON.stringify(uri)}`);
   }
   return (prototype, key) => {
-    recordListEntry(METADATA.resources, prototype.constructor, { method: methodName("Resource", key), options: { ...options, uri } });
+    const method = methodName("Resource", key);
+    const checked = checkOptions(RESOURCE_OPTIONS, options, ownerOf("Resource", prototype, method));
+    recordListEntry(METADATA.resources, prototype.constructor, { method, options: { ...checked, uri } });
   };
 }
 
@@ -50,6 +59,8 @@ export function Resource(uri: string, options: ResourceOptions = {}): MethodDeco
  */
 export function Prompt(options: PromptOptions = {}): MethodDecorator {
   return (prototype, key) => {
-    recordListEntry(METADATA.prompts, prototype.constructor, { method: methodName("Prompt", key), options: { ...options } });
+    const method = methodName("Prompt", key);
+    const checked = checkOptions(PROMPT_OPTIONS, options, ownerOf("Prompt", prototype, method));
+    recordListEntry(METADATA.prompts, prototype.constructor, { method, options: checked });
   };
 }

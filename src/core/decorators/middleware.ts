@@ -1,6 +1,7 @@
 import type { ConfigurableMiddlewareClass, Middleware, MiddlewareSpec } from "../middleware.js";
 import { METADATA } from "../metadata-keys.js";
 import { recordListEntry } from "../metadata-store.js";
+import { checkOptions, type OptionsSpec } from "../options.js";
 
 /** A recorded middleware spec: on a class (`method` undefined) or on one method. */
 export interface MiddlewareBinding {
@@ -42,11 +43,16 @@ export function UseMiddleware(...middleware: Middleware[]): ClassOrMethodDecorat
  * @example
  * export const Audited = middlewareDecorator(AuditMiddleware);
  */
-export function middlewareDecorator<Options extends object>(
+export function middlewareDecorator<Options extends object, DecoratorOptions extends Partial<Options> = Partial<Options>>(
   type: ConfigurableMiddlewareClass<Options>,
-): (options?: Partial<Options>) => ClassOrMethodDecorator {
-  return (options = {}) =>
+  /** The options a decorator may set per class or method; anything else is refused, naming class, method and key. */
+  spec?: OptionsSpec<DecoratorOptions>,
+): (options?: DecoratorOptions) => ClassOrMethodDecorator {
+  return (options) =>
     ((target: object, key?: string | symbol) => {
-      recordSpec(target, key, { kind: "configurable", type: type as unknown as ConfigurableMiddlewareClass<object>, options: { ...options } });
+      const owner = key === undefined ? target : (target as { constructor: object }).constructor;
+      const where = `${(owner as { name?: string }).name ?? "?"}${key === undefined ? "" : `.${String(key)}`}`;
+      const checked = spec ? checkOptions(spec, options, `${spec.owner} of ${where}`) : { ...options };
+      recordSpec(target, key, { kind: "configurable", type: type as unknown as ConfigurableMiddlewareClass<object>, options: checked as object });
     }) as ClassOrMethodDecorator;
 }

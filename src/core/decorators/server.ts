@@ -1,7 +1,8 @@
 import { injectable } from "tsyringe";
-import type { ServerInfo } from "../definitions.js";
+import { SERVER_INFO_OPTIONS, type ServerInfo } from "../definitions.js";
 import { METADATA } from "../metadata-keys.js";
 import { recordValue } from "../metadata-store.js";
+import { checkOptions } from "../options.js";
 
 /**
  * Marks a class as an MCP server. Its constructor parameters are injected by tsyringe.
@@ -15,7 +16,7 @@ export function Server(options: ServerInfo): ClassDecorator {
     throw new TypeError("@Server needs { name, version }: both are sent to clients in the initialize response");
   }
   return (target) => {
-    recordValue(METADATA.server, target, { ...options });
+    recordValue(METADATA.server, target, checkOptions(SERVER_INFO_OPTIONS, options, `@Server options of ${target.name}`));
     // tsyringe needs the constructor's parameter types recorded to inject them.
     injectable()(target as unknown as new (...args: unknown[]) => unknown);
   };

@@ -1,6 +1,7 @@
 import { ProtocolErrorCode, ProtocolError, type CompleteRequest, type CompleteResult } from "@modelcontextprotocol/server";
 import type { CompletionTarget } from "../decorators/complete.js";
 import { DefinitionError, describeError, InvalidParamsError } from "../errors.js";
+import { writeStderrNotice } from "../stderr-report.js";
 import type { Registry } from "../registry.js";
 
 /** What a completer knows besides the partial value. */
@@ -84,7 +85,7 @@ export class CompletionTable {
       answer = await entry.completer(argument.value, { argument: argument.name, arguments: params.context?.arguments ?? {} });
     } catch (error) {
       if (error instanceof ProtocolError) throw error;
-      process.stderr.write(`[lantern] the completer ${entry.label} failed: ${describeError(error)}\n`);
+      writeStderrNotice(`the completer ${entry.label} failed: ${describeError(error)}`);
       throw new ProtocolError(ProtocolErrorCode.InternalError, `Internal error while completing ${describe(target)}; details are in the server log`);
     }
     const values = (Array.isArray(answer) ? answer : answer.values).map(String);

@@ -4,6 +4,8 @@ import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import { DefinitionError, describeError } from "../../core/errors.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
+import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
+import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { AUDIT_SECRET_ENV, auditKeyId, MIN_SECRET_LENGTH, UNSIGNED_KEY_ID, type AuditKey } from "./audit-entry.js";
 import { AuditLog, AuditWriteError, type AuditDurability, type AuditRecord } from "./audit-log.js";
@@ -43,6 +45,36 @@ export interface AuditOptions extends AuditCallOptions {
 
 const REDACTED = "[REDACTED]";
 const SINK_OPTIONS = ["logPath", "signed", "hmacSecret", "keyId", "durability", "rotate", "headPath", "onReport"] as const;
+
+// What the audit options may hold; `redact` is a security opt-in (undefined there is refused).
+const USE_REDACT = 'use "redact" (a list of argument field names)';
+const AUDIT_CALL_RULES: OptionRules<AuditCallOptions> = {
+  includeArgs: option.boolean(),
+  includeResult: option.boolean(),
+  redact: option.secured(option.stringList(), "redact nothing"),
+  resultLimitBytes: option.integer({ min: 1, unit: "bytes" }),
+};
+const AUDIT_CALL_HINTS = { redacted: USE_REDACT, redactFields: USE_REDACT, redactKeys: USE_REDACT, redaction: USE_REDACT, includeArguments: 'use "includeArgs"', includeResults: 'use "includeResult"' };
+/** The rules of {@link AuditOptions}. */
+const AUDIT_OPTIONS = defineOptions<AuditOptions>("AuditMiddleware options", {
+  ...AUDIT_CALL_RULES,
+  logPath: option.string({ nonEmpty: true }),
+  signed: option.boolean(),
+  hmacSecret: option.string(),
+  keyId: option.string({ nonEmpty: true }),
+  durability: option.oneOf("fsync", "flush", "none"),
+  rotate: option.object(defineOptions<{ maxBytes: number }>("AuditMiddleware options", {
+    maxBytes: option.required(option.integer({ min: 1, unit: "bytes" }), "the size past which the log rotates"),
+  })),
+  headPath: option.anyOf(option.string({ nonEmpty: true }), option.literal(false)),
+  onReport: option.function("a function (message) => void"),
+}, { ...AUDIT_CALL_HINTS, path: 'use "logPath"', file: 'use "logPath"', filename: 'use "logPath"', secret: 'use "hmacSecret"' });
+const ON_THE_INSTANCE = (key: string) => `${key} belongs to the AuditMiddleware instance (one file and key per instance): server.use(new AuditMiddleware({ ${key}: ... }))`;
+/** The rules of `@Audited(...)`: per-call options only. */
+const AUDITED_OPTIONS = defineOptions<AuditCallOptions>("@Audited options", AUDIT_CALL_RULES, {
+  ...AUDIT_CALL_HINTS,
+  ...Object.fromEntries(SINK_OPTIONS.map((key) => [key, ON_THE_INSTANCE(key)])),
+});
 
 /** The per-call half: what to record, sharing one {@link AuditLog}. */
 class AuditRecorder implements MiddlewareObject {
@@ -175,6 +207,7 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
   private servers = 0;
 
   constructor(options: AuditOptions = {}) {
+    options = checkOptions(AUDIT_OPTIONS, options);
     const signed = options.signed ?? true;
     const secret = options.hmacSecret || process.env[AUDIT_SECRET_ENV];
     if (signed && !secret) {
@@ -194,7 +227,7 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
     }
     const key: AuditKey = signed ? { id: options.keyId ?? auditKeyId(secret!), secret: secret! } : { id: UNSIGNED_KEY_ID, secret: "" };
     const path = resolve(options.logPath ?? "audit.jsonl");
-    const report = options.onReport ?? ((message: string) => process.stderr.write(`[lantern] ${message}\n`));
+    const report = options.onReport ?? writeStderrNotice;
     this.log = new AuditLog({
       path,
       key,
@@ -286,5 +319,5 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
  * @Audited({ includeArgs: true, redact: ["ssn"] })
  * class MedicalRecords { ... }
  */
-export const Audited = middlewareDecorator<AuditCallOptions>(AuditMiddleware);
+export const Audited = middlewareDecorator<AuditCallOptions, AuditCallOptions>(AuditMiddleware, AUDITED_OPTIONS);
 

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from "node:net";
 import { MIN_API_KEY_LENGTH } from "../../auth/api-key-auth.js";
 import { bearerTokenOf, SecretDigest } from "../../auth/secret-digest.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
+import { oneLine } from "../../core/stderr-report.js";
 import { DashboardTelemetry, type DashboardServer } from "./dashboard-telemetry.js";
 import { captureServerOutput, type ServerOutputCapture } from "./output-capture.js";
 import type { DashboardSnapshot } from "./telemetry-snapshot.js";
@@ -29,6 +31,17 @@ export interface DashboardEndpointOptions {
   /** Where the one-time announcement goes. Default: stderr (stdout is a stdio server's protocol). */
   announce?: (message: string) => void;
 }
+
+/** The rules of {@link DashboardEndpointOptions}. */
+const DASHBOARD_ENDPOINT_OPTIONS = defineOptions<DashboardEndpointOptions>("DashboardEndpoint options", {
+  port: option.integer({ min: 0, max: 65535 }),
+  token: option.string(),
+  captureOutput: option.boolean(),
+  announce: option.function("a function (message) => void"),
+}, {
+  bearerToken: 'use "token"', secret: 'use "token"',
+  host: "the endpoint binds 127.0.0.1 only (it serves the server's telemetry); reach it through an SSH tunnel",
+});
 
 /** Where the endpoint listens and the token it wants. */
 export interface DashboardEndpointAddress {
@@ -67,6 +80,8 @@ export class DashboardEndpoint {
     server: DashboardServer,
     private readonly options: DashboardEndpointOptions = {},
   ) {
+    this.options = checkOptions(DASHBOARD_ENDPOINT_OPTIONS, options);
+    options = this.options;
     const given = options.token ?? process.env[DASHBOARD_TOKEN_ENV];
     if (given !== undefined && given.length < MIN_API_KEY_LENGTH) {
       throw new Error(`The dashboard token must be at least ${MIN_API_KEY_LENGTH} characters (it guards the server's telemetry); pass a longer token, or none to have one generated`);
@@ -95,7 +110,7 @@ export class DashboardEndpoint {
     this.detach = this.telemetry.attach();
     const { url } = this.address();
     const tokenShown = this.generated ? this.token : `$${DASHBOARD_TOKEN_ENV}`;
-    const announce = this.options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
+    const announce = this.options.announce ?? ((message: string) => process.stderr.write(`${oneLine(message)}\n`));
     announce(`[lantern] dashboard telemetry on ${url}; attach with: lantern dashboard --url ${url} --token ${tokenShown}`);
     // Only after the announcement: the token must not end up in the Raw Logs it guards.
     if (this.options.captureOutput !== false) {

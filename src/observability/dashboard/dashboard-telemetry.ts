@@ -1,6 +1,7 @@
 import type { CallContext, SessionInfo } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
 import { callOutcome } from "../../core/outcome.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import type { ServerSetup, SessionEvent } from "../../core/server-setup.js";
 import { LatencyHistogram } from "../metrics/latency-histogram.js";
 import type { DashboardAgentRow, DashboardLogLine, DashboardRequest, DashboardSnapshot } from "./telemetry-snapshot.js";
@@ -24,6 +25,15 @@ export interface DashboardTelemetryOptions {
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
 }
+
+/** The rules of {@link DashboardTelemetryOptions}. */
+const DASHBOARD_TELEMETRY_OPTIONS = defineOptions<DashboardTelemetryOptions>("DashboardTelemetry options", {
+  requestLogSize: option.integer({ min: 1, max: 100_000 }),
+  rawLogSize: option.integer({ min: 1, max: 100_000 }),
+  historySeconds: option.integer({ min: 10, max: 86_400, unit: "seconds" }),
+  maxAgents: option.integer({ min: 1, max: 100_000 }),
+  now: option.function("a clock function () => ms"),
+});
 
 /** Limits of one {@link DashboardTelemetry.snapshot}. */
 export interface DashboardSnapshotLimits {
@@ -140,6 +150,7 @@ export class DashboardTelemetry {
     private readonly server: DashboardServer,
     options: DashboardTelemetryOptions = {},
   ) {
+    options = checkOptions(DASHBOARD_TELEMETRY_OPTIONS, options);
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     this.requestLogSize = Math.max(1, options.requestLogSize ?? 200);

@@ -1,4 +1,6 @@
 import type { Instance } from "ink";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
+import { writeStderrNotice } from "../../core/stderr-report.js";
 import { DashboardTelemetry, type DashboardServer } from "./dashboard-telemetry.js";
 import { captureServerOutput, type ServerOutputCapture } from "./output-capture.js";
 
@@ -19,6 +21,18 @@ export interface DashboardOptions {
   /** Called after the user quit with q or Ctrl+C (the dashboard has stopped by then). */
   onExit?: () => void;
 }
+
+/** The rules of {@link DashboardOptions}. */
+const DASHBOARD_OPTIONS = defineOptions<DashboardOptions>("Dashboard options", {
+  refreshMs: option.integer({ min: 250, max: 60_000, unit: "ms" }),
+  transport: option.string(),
+  endpoint: option.string(),
+  captureOutput: option.boolean(),
+  stdout: option.withMethods("a writable terminal stream", "write"),
+  stdin: option.withMethods("a readable terminal stream", "on"),
+  initialTab: option.integer({ min: 0, max: 5 }),
+  onExit: option.function("a function () => void"),
+}, { refresh: 'use "refreshMs"', refreshIntervalMs: 'use "refreshMs"', tab: 'use "initialTab" (0-5)', port: "the in-process dashboard draws on this terminal; to watch from elsewhere use new DashboardEndpoint(server, { port })" });
 
 /** The dashboard drawing in this process: there is one terminal. */
 let drawing: Dashboard | undefined;
@@ -49,6 +63,7 @@ export class Dashboard {
     private readonly server: DashboardServer,
     private readonly options: DashboardOptions = {},
   ) {
+    this.options = checkOptions(DASHBOARD_OPTIONS, options);
     this.telemetry = DashboardTelemetry.for(server);
   }
 
@@ -62,7 +77,7 @@ export class Dashboard {
     if (drawing && drawing !== this) throw new Error("Another dashboard is already drawing in this process; stop() it before starting another");
     if (process.env.CI !== undefined && process.env.CI !== "0" && process.env.CI !== "false") {
       // Ink (its is-in-ci check) draws only the final frame when CI is set.
-      process.stderr.write("[lantern] the CI environment variable is set: the dashboard will not update live (unset CI to see it)\n");
+      writeStderrNotice("the CI environment variable is set: the dashboard will not update live (unset CI to see it)");
     }
     drawing = this;
     let renderDashboard: typeof import("./render-dashboard.js").renderDashboard;

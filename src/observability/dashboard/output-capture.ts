@@ -1,4 +1,5 @@
 import { format } from "node:util";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import type { DashboardLogLine } from "./telemetry-snapshot.js";
 
 /** Where captured lines go. */
@@ -30,6 +31,15 @@ export interface ServerOutputCaptureOptions {
   streams?: readonly ("stdout" | "stderr")[];
 }
 
+const CAPTURE_OPTIONS = defineOptions<ServerOutputCaptureOptions>("captureServerOutput options", {
+  mode: option.oneOf("replace", "tee"),
+  streams: {
+    expected: 'a list of "stdout" and/or "stderr"',
+    isType: Array.isArray,
+    inRange: (v) => (v as unknown[]).every((s) => s === "stdout" || s === "stderr"),
+  },
+});
+
 /**
  * Captures the server's own output: `console.*` and writes to `process.stdout`/`process.stderr`
  * (winston's Console transport writes there too) become Raw Logs lines. The in-process dashboard
@@ -42,6 +52,7 @@ export interface ServerOutputCaptureOptions {
  * capture.restore();
  */
 export function captureServerOutput(sink: ServerOutputSink, options: ServerOutputCaptureOptions = {}): ServerOutputCapture {
+  options = checkOptions(CAPTURE_OPTIONS, options);
   const tee = options.mode === "tee";
   const streams = options.streams ?? ["stdout", "stderr"];
   const stdout = process.stdout;

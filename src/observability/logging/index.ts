@@ -1,2 +1,2 @@
 export type { LogFormat } from "./log-records.js";
-export { Logged, StructuredLoggingMiddleware, type StructuredLoggingOptions } from "./structured-logging-middleware.js";
+export { Logged, StructuredLoggingMiddleware, type LoggedOptions, type StructuredLoggingOptions } from "./structured-logging-middleware.js";

@@ -6,6 +6,8 @@ import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import { describeError } from "../../core/errors.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
+import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
+import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ClientLogRecord, ServerSetup } from "../../core/server-setup.js";
 import { CALL_SPAN_CONTEXT } from "../tracing/semantic-conventions.js";
 import {
@@ -40,6 +42,36 @@ export interface StructuredLoggingOptions {
   /** Lines waiting for a slow sink past which new ones are dropped (and counted). Default 10,000. */
   maxPendingLines?: number;
 }
+
+/**
+ * What `@Logged(...)` may set per class or method; the rest configures the shared logger.
+ *
+ * @example
+ * @Logged({ includeArgs: true, redact: ["ssn"] }) @Tool({ description: "..." }) lookup(input: Lookup) { ... }
+ */
+export type LoggedOptions = Pick<StructuredLoggingOptions, "includeArgs" | "redact">;
+
+const USE_REDACT = 'use "redact" (a list of field names)';
+const LOGGED_RULES: OptionRules<LoggedOptions> = {
+  includeArgs: option.boolean(),
+  redact: option.secured(option.stringList(), "redact nothing"),
+};
+const LOGGED_HINTS = { redacted: USE_REDACT, redactFields: USE_REDACT, redactKeys: USE_REDACT, includeArguments: 'use "includeArgs"' };
+/** The rules of {@link StructuredLoggingOptions}. */
+const STRUCTURED_LOGGING_OPTIONS = defineOptions<StructuredLoggingOptions>("StructuredLoggingMiddleware options", {
+  ...LOGGED_RULES,
+  logger: option.withMethods("a winston Logger", "log"),
+  transports: { expected: "a list of winston transports", isType: Array.isArray },
+  level: option.string({ nonEmpty: true }),
+  format: option.oneOf("json", "ecs"),
+  maxPendingLines: option.integer({ min: 1 }),
+}, { ...LOGGED_HINTS, transport: 'use "transports" (a list)', logLevel: 'use "level"' });
+const ON_THE_INSTANCE = (key: string) => `${key} configures the shared logger, which belongs to the StructuredLoggingMiddleware instance: server.use(new StructuredLoggingMiddleware({ ${key}: ... }))`;
+/** The rules of `@Logged(...)`. */
+const LOGGED_OPTIONS = defineOptions<LoggedOptions>("@Logged options", LOGGED_RULES, {
+  ...LOGGED_HINTS,
+  ...Object.fromEntries(["logger", "transports", "level", "format", "maxPendingLines"].map((key) => [key, ON_THE_INSTANCE(key)])),
+});
 
 /** What a decorator may change per class or method; the rest configures the shared logger. */
 interface PerCallOptions {
@@ -172,6 +204,12 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
   private readonly perCall: PerCallOptions;
 
   constructor(options: StructuredLoggingOptions = {}) {
+    options = checkOptions(STRUCTURED_LOGGING_OPTIONS, options);
+    for (const key of ["transports", "level"] as const) {
+      if (options.logger && options[key] !== undefined) {
+        throw new TypeError(`StructuredLoggingMiddleware options: "${key}" configures the logger Lantern creates, and "logger" was given too; set it on your logger, or leave "logger" out`);
+      }
+    }
     this.options = options;
     this.perCall = { includeArgs: options.includeArgs === true, redact: new Set((options.redact ?? []).map((k) => k.toLowerCase())) };
   }
@@ -227,7 +265,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
       sink.write(sink.format === "ecs" ? ecsCallRecord(ctx, line) : jsonCallRecord(ctx, line));
     } catch (error) {
       // A log line must never change how a call ends.
-      process.stderr.write(`[lantern] could not write the structured log line of ${ctx.kind} "${ctx.name}": ${describeError(error)}\n`);
+      writeStderrNotice(`could not write the structured log line of ${ctx.kind} "${ctx.name}": ${describeError(error)}`);
     }
   }
 
@@ -245,7 +283,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
  * @Logged({ includeArgs: true, redact: ["ssn"] })
  * class HrApi { ... }
  */
-export const Logged = middlewareDecorator(StructuredLoggingMiddleware);
+export const Logged = middlewareDecorator<StructuredLoggingOptions, LoggedOptions>(StructuredLoggingMiddleware, LOGGED_OPTIONS);
 
 function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
   const ctx = record.ctx;
@@ -262,7 +300,7 @@ function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
     };
     sink.write(sink.format === "ecs" ? ecsClientLogRecord(ctx, line) : jsonClientLogRecord(ctx, line));
   } catch (error) {
-    process.stderr.write(`[lantern] could not write a ServerLogger message to the structured log: ${describeError(error)}\n`);
+    writeStderrNotice(`could not write a ServerLogger message to the structured log: ${describeError(error)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { CallKind } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
 import type { ServerSetup } from "../../core/server-setup.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 
 /**
@@ -60,6 +61,16 @@ export interface MetricsCollectorOptions {
   /** Distinct resource keys tracked; reads past it are counted under `"(other)"`. Default 200. */
   maxResources?: number;
 }
+
+/** The rules of {@link MetricsCollectorOptions}. */
+const METRICS_COLLECTOR_OPTIONS = defineOptions<MetricsCollectorOptions>("MetricsCollector options", {
+  maxClients: option.integer({ min: 1 }),
+  maxResources: option.integer({ min: 1 }),
+});
+/** The rules of `metrics.registerResource(server, options)`. */
+const REGISTER_RESOURCE_OPTIONS = defineOptions<{ uri?: string }>("metrics.registerResource(server, options)", {
+  uri: option.string({ pattern: /^[a-zA-Z][a-zA-Z0-9+.-]*:/, describe: "a URI such as metrics://server" }),
+});
 
 /**
  * The key resource reads past `maxResources` share.
@@ -137,6 +148,7 @@ export class MetricsCollector {
   private lastClientId: string | undefined;
 
   constructor(options: MetricsCollectorOptions = {}) {
+    options = checkOptions(METRICS_COLLECTOR_OPTIONS, options);
     this.maxClients = positive(options.maxClients ?? 1000, "maxClients");
     this.maxResources = positive(options.maxResources ?? 200, "maxResources");
   }
@@ -213,6 +225,7 @@ export class MetricsCollector {
    * metrics.registerResource(server);
    */
   registerResource(server: Pick<ServerSetup, "addResource">, options: { uri?: string } = {}): void {
+    options = checkOptions(REGISTER_RESOURCE_OPTIONS, options);
     server.addResource(options.uri ?? "metrics://server", () => JSON.stringify(this.snapshot()), {
       name: "server-metrics",
       title: "Server metrics",

@@ -2,6 +2,7 @@ import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { MetricsCollector } from "./metrics-collector.js";
 
@@ -15,6 +16,15 @@ export interface MeteredOptions {
   /** `false` leaves this class or method out of the metrics (a health probe, say). Default true. */
   enabled?: boolean;
 }
+
+/** The rules of {@link MeteredOptions} (`@Metered`, `new MetricsMiddleware(...)`). */
+const METERED_OPTIONS = defineOptions<MeteredOptions>("MetricsMiddleware / @Metered options", {
+  enabled: option.boolean(),
+}, {
+  disabled: 'use "enabled: false"',
+  maxClients: "collector bounds belong to the collector: new MetricsMiddleware(new MetricsCollector({ maxClients }))",
+  maxResources: "collector bounds belong to the collector: new MetricsMiddleware(new MetricsCollector({ maxResources }))",
+});
 
 /**
  * Feeds a {@link MetricsCollector} with every tool call, resource read and prompt get: duration,
@@ -36,11 +46,12 @@ export class MetricsMiddleware implements ConfigurableMiddleware<MeteredOptions>
   private readonly seen: symbol;
 
   constructor(collectorOrOptions?: MetricsCollector | MeteredOptions, options: MeteredOptions = {}) {
+    options = checkOptions(METERED_OPTIONS, options);
     if (collectorOrOptions instanceof MetricsCollector) {
       this.collector = collectorOrOptions;
     } else {
       this.collector = new MetricsCollector();
-      options = { ...collectorOrOptions, ...options };
+      options = { ...checkOptions(METERED_OPTIONS, collectorOrOptions, "new MetricsMiddleware(options)"), ...options };
     }
     this.enabled = options.enabled ?? true;
     this.seen = seenMarkerOf(this.collector);
@@ -99,4 +110,4 @@ function seenMarkerOf(collector: MetricsCollector): symbol {
  *   @Tool({ description: "Liveness probe" }) @Metered({ enabled: false }) ping() { return "pong"; }
  * }
  */
-export const Metered = middlewareDecorator(MetricsMiddleware);
+export const Metered = middlewareDecorator<MeteredOptions, MeteredOptions>(MetricsMiddleware, { ...METERED_OPTIONS, owner: "@Metered options" });

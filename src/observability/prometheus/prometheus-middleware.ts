@@ -6,6 +6,8 @@ import { describeError } from "../../core/errors.js";
 import type { MiddlewareObject, Next } from "../../core/middleware.js";
 import { SecretDigest, bearerTokenOf } from "../../auth/secret-digest.js";
 import { callOutcome } from "../../core/outcome.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
+import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { CONTENT_TYPES, negotiateFormat, renderExposition, type ExpositionFormat } from "./exposition.js";
 
@@ -41,6 +43,21 @@ export interface PrometheusOptions {
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 const NAMESPACE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+const USE_BEARER_TOKEN = 'use "bearerToken" (the token /metrics requires)';
+/** The rules of {@link PrometheusOptions}; `bearerToken` is a security opt-in (undefined there is refused). */
+const PROMETHEUS_OPTIONS = defineOptions<PrometheusOptions>("PrometheusMiddleware options", {
+  namespace: option.string(),
+  registry: option.withMethods("a prom-client Registry", "getSingleMetric", "metrics"),
+  buckets: option.numberList({ positive: true, ascending: true }),
+  defaultMetrics: option.boolean(),
+  path: option.anyOf(option.string({ pattern: /^\//, describe: "a path starting with /" }), option.literal(false)),
+  bearerToken: option.secured(option.string(), "serve /metrics without authentication"),
+  resourceUri: option.anyOf(option.string({ pattern: /^[a-zA-Z][a-zA-Z0-9+.-]*:/, describe: "a URI such as metrics://prometheus" }), option.literal(false)),
+}, {
+  token: USE_BEARER_TOKEN, authToken: USE_BEARER_TOKEN, metricsToken: USE_BEARER_TOKEN, bearer: USE_BEARER_TOKEN, auth: USE_BEARER_TOKEN,
+  prefix: 'use "namespace"', register: 'use "registry"', collectDefaultMetrics: 'use "defaultMetrics"',
+});
 
 interface ToolSeries {
   ok: { inc(value?: number): void };
@@ -88,6 +105,7 @@ export class PrometheusMiddleware implements MiddlewareObject {
   private readonly seen: symbol;
 
   constructor(options: PrometheusOptions = {}) {
+    options = checkOptions(PROMETHEUS_OPTIONS, options);
     const namespace = options.namespace ?? "mcp";
     if (!NAMESPACE.test(namespace)) {
       throw new TypeError(`PrometheusMiddleware: namespace "${namespace}" is not a valid Prometheus metric prefix; use letters, digits and underscores, not starting with a digit`);
@@ -198,7 +216,7 @@ export class PrometheusMiddleware implements MiddlewareObject {
     try {
       body = await this.getMetricsText(format);
     } catch (error) {
-      process.stderr.write(`[lantern] rendering /metrics failed: ${describeError(error)}\n`);
+      writeStderrNotice(`rendering /metrics failed: ${describeError(error)}`);
       res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
       res.end("Internal error while rendering metrics; details are in the server log\n");
       return;

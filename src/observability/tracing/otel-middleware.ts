@@ -20,6 +20,7 @@ import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
 import { LanternErrorCode } from "../../core/errors.js";
 import { callOutcome, TOOL_ERROR } from "../../core/outcome.js";
+import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { jsonText, type JsonTextLimits } from "../json-text.js";
 import { hasGlobalTracerProvider, INSTRUMENTATION_NAME, isNoopMeter, sdkTracerOf, startOtlpSdk } from "./otlp-sdk.js";
@@ -53,6 +54,31 @@ export interface OTelOptions {
 
 /** The options a decorator may change per class or method; the rest configure the shared sinks. */
 type PerCallOptions = Pick<OTelOptions, "captureArguments" | "captureResults">;
+
+/**
+ * What `@Traced(...)` may set per class or method (where spans go belongs to the `OTelMiddleware`).
+ *
+ * @example
+ * @Traced({ captureArguments: true }) @Tool({ description: "..." }) search(input: Search) { ... }
+ */
+export type TracedOptions = PerCallOptions;
+
+const TRACED_RULES: OptionRules<TracedOptions> = { captureArguments: option.boolean(), captureResults: option.boolean() };
+const TRACED_HINTS = { captureArgs: 'use "captureArguments"', captureResult: 'use "captureResults"' };
+/** The rules of {@link OTelOptions}. */
+const OTEL_OPTIONS = defineOptions<OTelOptions>("OTelMiddleware options", {
+  ...TRACED_RULES,
+  serviceName: option.string({ nonEmpty: true }),
+  endpoint: option.string({ pattern: /^https?:\/\//, describe: "an http(s) URL such as http://collector:4318" }),
+  tracerProvider: option.withMethods("an OpenTelemetry TracerProvider", "getTracer"),
+  meterProvider: option.withMethods("an OpenTelemetry MeterProvider", "getMeter"),
+}, { ...TRACED_HINTS, service: 'use "serviceName"', url: 'use "endpoint"', otlpEndpoint: 'use "endpoint"', exporter: 'Lantern sets up the OTLP exporter from "endpoint"; for another exporter register your own SDK and pass "tracerProvider"' });
+const ON_THE_INSTANCE = (key: string) => `${key} decides where spans go, which belongs to the OTelMiddleware instance: server.use(new OTelMiddleware({ ${key}: ... }))`;
+/** The rules of `@Traced(...)`. */
+const TRACED_OPTIONS = defineOptions<TracedOptions>("@Traced options", TRACED_RULES, {
+  ...TRACED_HINTS,
+  ...Object.fromEntries(["serviceName", "endpoint", "tracerProvider", "meterProvider"].map((key) => [key, ON_THE_INSTANCE(key)])),
+});
 
 /** Captured arguments and results are cut at 8192 characters: a span attribute is not a blob store. */
 const CAPTURED_JSON: JsonTextLimits = { maxChars: 8192, noJson: () => "null", unserialisable: '"[unserialisable]"' };
@@ -152,6 +178,7 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
   private readonly perCall: PerCallOptions;
 
   constructor(options: OTelOptions = {}) {
+    options = checkOptions(OTEL_OPTIONS, options);
     this.sinks = new TelemetrySinks(options);
     this.perCall = { captureArguments: options.captureArguments, captureResults: options.captureResults };
   }
@@ -251,7 +278,7 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
  * @Traced()
  * class HrApi { ... }
  */
-export const Traced = middlewareDecorator(OTelMiddleware);
+export const Traced = middlewareDecorator<OTelOptions, TracedOptions>(OTelMiddleware, TRACED_OPTIONS);
 
 /** How a call ended, in the terms spans and metrics record. */
 interface CallEnd {

@@ -1,5 +1,7 @@
 import { createNoopMeter, metrics, trace, type Meter, type MeterProvider, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { describeError } from "../../core/errors.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
+import { writeStderrNotice } from "../../core/stderr-report.js";
 
 /** The instrumentation scope name of Lantern's tracer and meter. */
 export const INSTRUMENTATION_NAME = "lantern-mcp";
@@ -62,6 +64,13 @@ export interface OtlpSdkOptions {
   metrics: boolean;
 }
 
+/** The rules of {@link OtlpSdkOptions}; `endpoint` undefined means the `OTEL_EXPORTER_OTLP_*` variables. */
+const OTLP_SDK_OPTIONS = defineOptions<OtlpSdkOptions>("startOtlpSdk options", {
+  serviceName: option.required(option.string({ nonEmpty: true }), "it is the service.name of every span"),
+  endpoint: option.string({ pattern: /^https?:\/\//, describe: "an http(s) URL such as http://collector:4318" }),
+  metrics: option.boolean(),
+});
+
 /** Loads a module by name; replaced in tests to simulate packages that are not installed. */
 export type ModuleLoader = (specifier: string) => Promise<unknown>;
 
@@ -73,7 +82,7 @@ const warned = new Set<string>();
 function warnOnce(key: string, message: string): void {
   if (warned.has(key)) return;
   warned.add(key);
-  process.stderr.write(`[lantern] ${message}\n`);
+  writeStderrNotice(message);
 }
 
 async function loadAll(names: readonly string[], load: ModuleLoader): Promise<Record<string, unknown>[] | string[]> {
@@ -104,6 +113,7 @@ export function hasGlobalTracerProvider(): boolean {
  * await sdk?.shutdown();
  */
 export async function startOtlpSdk(options: OtlpSdkOptions, load: ModuleLoader = importModule): Promise<OtlpSdk | undefined> {
+  options = { ...{ endpoint: undefined, metrics: false }, ...checkOptions(OTLP_SDK_OPTIONS, options) };
   const traceModules = await loadAll(OTLP_TRACE_PACKAGES, load);
   if (isMissing(traceModules)) {
     warnOnce(

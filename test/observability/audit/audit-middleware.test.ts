@@ -168,13 +168,14 @@ describe("AuditMiddleware: one signed, chained entry per call", () => {
     expect((await verifyAuditLog(join(dir, "audit.jsonl"), { secret: SECRET })).ok).toBe(true);
   });
 
-  test("a decorator cannot redirect the trail: sink options belong to the instance", async () => {
-    @Server({ name: "redirect", version: "1.0.0" })
-    class Redirect {
-      @Tool({ description: "x" }) @Audited({ logPath: "elsewhere.jsonl" } as never) x(input: Echo) { return input.text; }
-    }
-    const { server } = setup({}, Redirect);
-    await expect(server.build()).rejects.toThrow(/logPath belongs to the AuditMiddleware instance/);
+  test("a decorator cannot redirect the trail: sink options belong to the instance", () => {
+    // Refused where the class is declared, naming class, method and key.
+    expect(() => {
+      class Redirect {
+        @Tool({ description: "x" }) @Audited({ logPath: "elsewhere.jsonl" } as never) x(input: Echo) { return input.text; }
+      }
+      return Redirect;
+    }).toThrow(/@Audited options of Redirect\.x: unknown option "logPath": logPath belongs to the AuditMiddleware instance/);
   });
 
   test("1,000 concurrent calls give 1,000 entries, seq 1…1000 in file order, chain intact", async () => {

@@ -86,6 +86,6 @@ describe("MetricsCollector", () => {
   });
 
   test("bad options fail with a message naming the option", () => {
-    expect(() => new MetricsCollector({ maxClients: 0 })).toThrow(/maxClients must be a positive integer/);
+    expect(() => new MetricsCollector({ maxClients: 0 })).toThrow(/"maxClients" must be a whole number of at least 1, got the number 0/);
   });
 });
