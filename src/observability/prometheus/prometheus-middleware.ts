@@ -126,7 +126,7 @@ export class PrometheusMiddleware implements MiddlewareObject {
       inFlight: reuseOrCreate(this.registry, `${namespace}_tool_in_flight`, ["tool"], undefined,
         (name) => new Gauge({ name, help: "MCP tool calls in flight", labelNames: ["tool"], registers, collect: collectInFlight })),
       byProtocol: reuseOrCreate(this.registry, `${namespace}_tool_calls_by_protocol_total`, ["tool", "protocol_version"], undefined,
-        (name) => new Counter({ name, help: "MCP tool calls by protocol version of the request", labelNames: ["tool", "protocol_version"], registers })),
+        (name) => new Counter({ name, help: "MCP tool calls by the MCP protocol version they were made with", labelNames: ["tool", "protocol_version"], registers })),
     };
     let shared = sharedState.get(this.metrics.inFlight);
     if (!shared) sharedState.set(this.metrics.inFlight, (shared = { counted: Symbol("lantern:prometheus:counted"), sources: new Set() }));

@@ -24,7 +24,7 @@ export function knownTelemetry(overrides: Partial<DashboardSnapshot> = {}): Dash
     ],
     agents: [
       { clientId: "claude-desktop", sessions: 2, connected: 1, protocolVersion: "2025-11-25", requests: 25, errors: 3, toolsUsed: ["create_employee", "search_employees"], firstSeen: AT(12, 0, 5), lastActive: AT(12, 2, 1) },
-      { clientId: "cursor", sessions: 1, connected: 0, protocolVersion: "2025-11-25", requests: 15, errors: 1, toolsUsed: ["search_employees"], firstSeen: AT(12, 1, 0), lastActive: AT(12, 1, 30) },
+      { clientId: "cursor", sessions: 0, connected: 0, protocolVersion: "2026-07-28", requests: 15, errors: 1, toolsUsed: ["search_employees"], firstSeen: AT(12, 1, 0), lastActive: AT(12, 1, 30) },
     ],
     requests: [
       { at: AT(12, 1, 58), kind: "tool", name: "search_employees", clientId: "cursor", status: "ok", durationMs: 1.25 },

@@ -74,7 +74,9 @@ describe("PrometheusMiddleware", () => {
     expect([...toolLabels(text)].sort()).toEqual(["add", "explode", "hold"]);
     expect(text).not.toMatch(/session|client|request/i);
     const labelNames = new Set([...text.matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
-    expect([...labelNames].sort()).toEqual(["le", "status", "tool"]);
+    expect([...labelNames].sort()).toEqual(["le", "protocol_version", "status", "tool"]);
+    // The protocol version of each call, from the short list the SDK accepts: a bounded label.
+    expect(sample(text, "mcp_tool_calls_by_protocol_total", { tool: "add", protocol_version: "2025-11-25" })).toBe(1);
   });
 
   test("a tool added after the server started gets its own label", async () => {
