@@ -15,15 +15,20 @@ export {
   LanternError,
   LanternErrorCode,
   NotFoundError,
+  SERVER_SHUTDOWN,
+  ServerShutdownError,
+  ServerStateError,
   TimeoutError,
   ToolError,
   UnauthorizedError,
   type CallStatus,
+  type ServerStateCode,
   type ValidationIssue,
 } from "./errors.js";
 export { McpServer, type McpServerOptions } from "./mcp-server.js";
 export {
   compose,
+  mergeOptions,
   type Chain,
   type ConfigurableMiddleware,
   type ConfigurableMiddlewareClass,
@@ -31,7 +36,9 @@ export {
   type MiddlewareFn,
   type MiddlewareObject,
   type Next,
+  type OptionMerge,
 } from "./middleware.js";
+export type { ProviderFactory, ProviderOptions, ProviderOverride, ResolveDependency } from "./providers.js";
 export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";

@@ -1,7 +1,7 @@
-import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
-import { CancelledError, ForbiddenError, LanternError, ToolError } from "./errors.js";
+import { CancelledError, ForbiddenError, LanternError, ServerShutdownError, wireFailureOf } from "./errors.js";
 import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outcome.js";
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
@@ -10,6 +10,13 @@ import { validateAgainst } from "./validation.js";
 
 /** Reports an exception whose details must stay server-side. */
 export type InternalErrorSink = (ctx: CallContext, error: unknown) => void;
+
+/** What every terminal shares: where internal errors go, and whether the server is shutting down. */
+export interface TerminalEnvironment {
+  internalError: InternalErrorSink;
+  /** True once `close()` began: an abort then is the server's shutdown, not the client's cancel. */
+  shuttingDown(): boolean;
+}
 
 /** The scopes and roles of `requirement` that `identity` does not hold (both empty: it may call). */
 export function missingGrants(requirement: AuthorizationRequirement, identity: CallerIdentity | undefined): { scopes: string[]; roles: string[] } {
@@ -38,11 +45,11 @@ export function authorize(requirement: AuthorizationRequirement, ctx: CallContex
 }
 
 /** Settles with the tool's promise, or rejects as soon as the call's signal aborts. */
-function untilAborted<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
+function untilAborted<T>(promise: Promise<T>, ctx: CallContext, env: TerminalEnvironment): Promise<T> {
   const signal = ctx.signal;
-  if (signal.aborted) return Promise.reject(abortError(signal, ctx));
+  if (signal.aborted) return Promise.reject(abortError(signal, ctx, env));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal, ctx));
+    const onAbort = () => reject(abortError(signal, ctx, env));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => { signal.removeEventListener("abort", onAbort); resolve(value); },
@@ -51,8 +58,10 @@ function untilAborted<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
   });
 }
 
-const abortError = (signal: AbortSignal, ctx: CallContext): LanternError =>
-  signal.reason instanceof LanternError ? signal.reason : new CancelledError(`"${ctx.name}" was cancelled by the client`);
+const abortError = (signal: AbortSignal, ctx: CallContext, env: TerminalEnvironment): LanternError => {
+  if (env.shuttingDown() && !(signal.reason instanceof ServerShutdownError)) return new ServerShutdownError();
+  return signal.reason instanceof LanternError ? signal.reason : new CancelledError(`"${ctx.name}" was cancelled by the client`);
+};
 
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
@@ -66,29 +75,29 @@ export interface ToolRuntime {
 }
 
 /**
- * The innermost step of a tool's chain: authorise, validate, run, shape the result. A thrown
- * {@link LanternError} stays a JSON-RPC error; anything else the tool throws becomes an `isError`
- * result with a safe message, its details going to `internalError`.
+ * The innermost step of a tool's chain: authorise, validate, run, shape the result. How a failure
+ * reaches the client is {@link wireFailureOf}'s decision: a JSON-RPC error, or an `isError` result
+ * with a safe message, the details going to `internalError`.
  */
-export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink): Terminal {
+export function toolTerminal(tool: ToolRuntime, env: TerminalEnvironment): Terminal {
   return async (ctx) => {
     try {
       authorize(tool.authorization, ctx);
       if (tool.validate) ctx.input = tool.validate(ctx.args as Record<string, unknown>);
       let value = tool.run(ctx);
-      if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isPromise(value)) value = await untilAborted(value, ctx, env);
       const result = toToolResult(value);
       if (tool.outputClass && !result.isError) checkOutput(tool.outputClass, result, ctx);
       ctx.outcome = result.isError ? toolErrorOutcome(result) : OK_OUTCOME;
       return result;
     } catch (error) {
-      if (error instanceof LanternError) {
-        ctx.outcome = outcomeOfError(error);
-        throw error;
+      const failure = wireFailureOf("tool", ctx.name, error);
+      if (failure.internal) env.internalError(ctx, error);
+      if (failure.as === "error") {
+        ctx.outcome = outcomeOfError(failure.error);
+        throw failure.error;
       }
       ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
-      // A ToolError is an answer meant for the client, not a fault: only other exceptions are reported.
-      if (!(error instanceof ToolError)) internalError(ctx, error);
       return toolErrorResult(error);
     }
   };
@@ -101,16 +110,13 @@ function checkOutput(outputClass: InputClass, result: CallToolResult, ctx: CallC
   throw new Error(`Tool "${ctx.name}" returned output that does not match its output class ${outputClass.name}: ${detail}`);
 }
 
-/** Turns an exception of a resource or prompt handler into a JSON-RPC error without internals. */
-function rethrowSafely(ctx: CallContext, error: unknown, internalError: InternalErrorSink): never {
-  if (error instanceof LanternError || error instanceof McpError) {
-    ctx.outcome = outcomeOfError(error);
-    throw error;
-  }
-  ctx.outcome = { status: "error", error, errorType: String(ErrorCode.InternalError) };
-  if (error instanceof ToolError) throw new McpError(ErrorCode.InternalError, error.message);
-  internalError(ctx, error);
-  throw new McpError(ErrorCode.InternalError, `Internal error while handling ${ctx.kind} "${ctx.name}"; details are in the server log`);
+/** Turns an exception of a resource or prompt handler into its JSON-RPC error ({@link wireFailureOf}). */
+function rethrowForWire(ctx: CallContext, error: unknown, env: TerminalEnvironment): never {
+  const failure = wireFailureOf(ctx.kind === "prompt" ? "prompt" : "resource", ctx.name, error);
+  if (failure.internal) env.internalError(ctx, error);
+  const wire = (failure as { error: LanternError }).error;
+  ctx.outcome = outcomeOfError(wire);
+  throw wire;
 }
 
 /** The innermost step of a resource read. */
@@ -118,18 +124,18 @@ export function resourceTerminal(
   run: (ctx: CallContext) => unknown,
   authorization: AuthorizationRequirement,
   mimeType: string | undefined,
-  internalError: InternalErrorSink,
+  env: TerminalEnvironment,
 ): Terminal {
   return async (ctx) => {
     try {
       authorize(authorization, ctx);
       let value = run(ctx);
-      if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isPromise(value)) value = await untilAborted(value, ctx, env);
       const result = toResourceResult(value, ctx.name, mimeType);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
-      rethrowSafely(ctx, error, internalError);
+      rethrowForWire(ctx, error, env);
     }
   };
 }
@@ -140,20 +146,19 @@ export function promptTerminal(
   authorization: AuthorizationRequirement,
   validate: InputValidator | undefined,
   description: string | undefined,
-  internalError: InternalErrorSink,
+  env: TerminalEnvironment,
 ): Terminal {
   return async (ctx) => {
     try {
       authorize(authorization, ctx);
       if (validate) ctx.input = validate(ctx.args as Record<string, unknown>);
       let value = run(ctx);
-      if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isPromise(value)) value = await untilAborted(value, ctx, env);
       const result = toPromptResult(value, description);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
-      rethrowSafely(ctx, error, internalError);
+      rethrowForWire(ctx, error, env);
     }
   };
 }
-

@@ -1,6 +1,8 @@
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { Prompt as PromptDescriptor, Resource as ResourceDescriptor, ResourceTemplate, Tool as ToolDescriptor } from "@modelcontextprotocol/sdk/types.js";
+import type { CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement } from "./definitions.js";
+import { missingGrants } from "./invoke.js";
 import type { Chain } from "./middleware.js";
 import { CompletionTable } from "./protocol/completions.js";
 
@@ -33,6 +35,20 @@ export interface BuiltPrompt {
   chain: Chain;
 }
 
+/** What one caller is shown by the list requests. */
+export interface RegistryView {
+  tools: ToolDescriptor[];
+  resources: ResourceDescriptor[];
+  resourceTemplates: ResourceTemplate[];
+  prompts: PromptDescriptor[];
+}
+
+const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
+  if (requirement.scopes.length === 0 && requirement.roles.length === 0) return true;
+  const missing = missingGrants(requirement, identity);
+  return missing.scopes.length === 0 && missing.roles.length === 0;
+};
+
 /**
  * The immutable lookup tables a built server serves from. Lists are computed once; a later
  * `addTool` (or resource, prompt) rebuilds only the list it changed.
@@ -48,6 +64,25 @@ export class Registry {
   private resourceList: ResourceDescriptor[] | undefined;
   private templateList: ResourceTemplate[] | undefined;
   private promptList: PromptDescriptor[] | undefined;
+
+  /** `hideForbidden()`: whether lists show each caller only what it may call (the authenticator's `hideForbiddenTools`). */
+  constructor(private readonly hideForbidden: () => boolean = () => false) {}
+
+  /**
+   * The tools, resources, resource templates and prompts `identity` is shown: everything, or, when
+   * forbidden members are hidden, only those whose scopes and roles it holds (the same check
+   * `authorize` makes at call time).
+   */
+  visibleTo(identity: CallerIdentity | undefined): RegistryView {
+    const all = { tools: this.listTools(), resources: this.listResources(), resourceTemplates: this.listTemplates(), prompts: this.listPrompts() };
+    if (!this.hideForbidden()) return all;
+    return {
+      tools: all.tools.filter((t) => holds(identity, this.tools.get(t.name)!.authorization)),
+      resources: [...this.staticResources.values()].filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceDescriptor),
+      resourceTemplates: this.templates.filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceTemplate),
+      prompts: [...this.prompts.values()].filter((p) => holds(identity, p.authorization)).map((p) => p.descriptor),
+    };
+  }
 
   addTool(tool: BuiltTool): void {
     this.tools.set(tool.name, tool);

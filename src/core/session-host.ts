@@ -24,12 +24,11 @@ import {
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CallContext, type CallChannel, type CallerIdentity, type CallKind, type SessionInfo, type TransportKind } from "./call-context.js";
-import type { AuthorizationRequirement, ServerInfo } from "./definitions.js";
-import { CancelledError, InvalidParamsError, NotFoundError, TimeoutError } from "./errors.js";
+import type { ServerInfo } from "./definitions.js";
+import { CancelledError, InvalidParamsError, NotFoundError, ServerShutdownError, TimeoutError } from "./errors.js";
 import type { Chain } from "./middleware.js";
 import type { Registry } from "./registry.js";
 import type { Authenticator, ClientLogRecord, SessionEvent } from "./server-setup.js";
-import { missingGrants } from "./invoke.js";
 import { SubscriptionBook } from "./protocol/subscriptions.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -109,12 +108,6 @@ class RequestChannel implements CallChannel {
 /** The identity a transport attached to a request (Streamable HTTP: `req.auth.extra.identity`). */
 const identityOf = (extra: Extra): CallerIdentity | undefined =>
   (extra.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity;
-
-/** Whether `identity` may call something with `requirement`: the same check `authorize` makes at call time. */
-const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
-  const missing = missingGrants(requirement, identity);
-  return missing.scopes.length === 0 && missing.roles.length === 0;
-};
 
 /**
  * Serves a built registry to any number of sessions. Each connected client gets its own SDK
@@ -202,7 +195,7 @@ export class SessionHost {
     }
     // The SDK sends a response a few ticks after its handler settles: let those go out first.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const controller of this.aborts) controller.abort(new CancelledError("The server is shutting down"));
+    for (const controller of this.aborts) controller.abort(new ServerShutdownError());
   }
 
   /** Closes every session's transport. */
@@ -230,19 +223,14 @@ export class SessionHost {
       session.logLevel = parsed.data;
       return {};
     });
-    sdk.setRequestHandler(ListToolsRequestSchema, (_request, extra) => {
-      const tools = registry.listTools();
-      if (!this.hooks.authenticator()?.hideForbiddenTools) return { tools };
-      const identity = identityOf(extra) ?? session.identity;
-      return { tools: tools.filter((t) => holds(identity, registry.tools.get(t.name)!.authorization)) };
-    });
+    sdk.setRequestHandler(ListToolsRequestSchema, (_request, extra) => ({ tools: registry.visibleTo(identityOf(extra) ?? session.identity).tools }));
     sdk.setRequestHandler(CallToolRequestSchema, (request, extra) => {
       const tool = registry.tools.get(request.params.name);
       if (!tool) throw new NotFoundError("tool", request.params.name);
       return this.run(tool.chain, "tool", tool.name, request.params.arguments ?? {}, extra, session, tool.timeoutMs) as never;
     });
-    sdk.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: registry.listResources() }));
-    sdk.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: registry.listTemplates() }));
+    sdk.setRequestHandler(ListResourcesRequestSchema, (_request, extra) => ({ resources: registry.visibleTo(identityOf(extra) ?? session.identity).resources }));
+    sdk.setRequestHandler(ListResourceTemplatesRequestSchema, (_request, extra) => ({ resourceTemplates: registry.visibleTo(identityOf(extra) ?? session.identity).resourceTemplates }));
     sdk.setRequestHandler(ReadResourceRequestSchema, (request, extra) => {
       const found = registry.findResource(request.params.uri);
       if (!found) throw new NotFoundError("resource", request.params.uri);
@@ -258,7 +246,7 @@ export class SessionHost {
       return {};
     });
     sdk.setRequestHandler(CompleteRequestSchema, (request) => registry.completions.complete(request.params, registry));
-    sdk.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: registry.listPrompts() }));
+    sdk.setRequestHandler(ListPromptsRequestSchema, (_request, extra) => ({ prompts: registry.visibleTo(identityOf(extra) ?? session.identity).prompts }));
     sdk.setRequestHandler(GetPromptRequestSchema, (request, extra) => {
       const prompt = registry.prompts.get(request.params.name);
       if (!prompt) throw new NotFoundError("prompt", request.params.name);

@@ -9,6 +9,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { McpServer, type McpServerOptions } from "../core/mcp-server.js";
+import type { ProviderOverride } from "../core/providers.js";
 
 /** Options of {@link createTestClient}. */
 export interface TestClientOptions {
@@ -17,8 +18,13 @@ export interface TestClientOptions {
   capabilities?: ClientCapabilities;
   /** Calls run as this identity (in place of a token an authenticator would verify). */
   identity?: Partial<CallerIdentity> & { clientId: string };
-  /** Options for the server, when a class is given. */
+  /** Options for the server, when a class is given (a server you made already has its options: passing them is refused). */
   server?: McpServerOptions;
+  /**
+   * Replacements for what tokens inject (fakes of services, a fixed clock): they win over
+   * `provide()`, middleware providers and the container. Applied before the server is built.
+   */
+  providers?: ProviderOverride[];
 }
 
 /** Options of one `callTool`. */
@@ -51,12 +57,16 @@ export interface TestClient {
  * A real MCP SDK `Client` talking to a Lantern server over the in-memory transport.
  *
  * @example
- * const client = await createTestClient(HrApi);
+ * const client = await createTestClient(HrApi, { providers: [{ token: EmployeeRepository, value: fakeRepository }] });
  * const result = await client.callTool("search_employees", { query: "ada" });
  * await client.close();
  */
 export async function createTestClient(serverOrClass: McpServer | Function, options: TestClientOptions = {}): Promise<TestClient> {
+  if (serverOrClass instanceof McpServer && options.server !== undefined) {
+    throw new TypeError("createTestClient(server, { server }): `server` options apply only when a class is given; pass them to new McpServer(Class, options) instead");
+  }
   const server = serverOrClass instanceof McpServer ? serverOrClass : new McpServer(serverOrClass, options.server);
+  for (const override of options.providers ?? []) server.overrideProvider(override);
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   const identity: CallerIdentity | undefined = options.identity
     ? { scopes: [], roles: [], claims: {}, method: "test", ...options.identity }

@@ -36,17 +36,25 @@ export function UseMiddleware(...middleware: Middleware[]): ClassOrMethodDecorat
 
 /**
  * Builds the decorator form of a configurable middleware (`@Traced`, `@Audited`, `@Metered`,
- * `@Logged`). Options merge class → method; when the server also uses an instance of the same
- * middleware, the call runs through that instance once, with these options.
+ * `@Logged`). Options merge server → class → method as the middleware's `decoratorOptions` declare
+ * (`override` or `union`); when the server also uses an instance of the same middleware, the call
+ * runs through that instance once, with the merged options.
  *
  * @example
  * export const Audited = middlewareDecorator(AuditMiddleware);
  */
 export function middlewareDecorator<Options extends object>(
   type: ConfigurableMiddlewareClass<Options>,
+  /** The decorator's name, for messages (`Audited`). Default: the middleware class's name. */
+  name: string = type.name,
 ): (options?: Partial<Options>) => ClassOrMethodDecorator {
+  if (typeof type?.decoratorOptions !== "object" || type.decoratorOptions === null) {
+    throw new TypeError(
+      `middlewareDecorator(${type?.name ?? String(type)}): the middleware declares no decoratorOptions; add static readonly decoratorOptions = { option: "override" | "union" } listing what a decorator may set per class or method`,
+    );
+  }
   return (options = {}) =>
     ((target: object, key?: string | symbol) => {
-      recordSpec(target, key, { kind: "configurable", type: type as unknown as ConfigurableMiddlewareClass<object>, options: { ...options } });
+      recordSpec(target, key, { kind: "configurable", type: type as unknown as ConfigurableMiddlewareClass<object>, options: { ...options }, decorator: `@${name}` });
     }) as ClassOrMethodDecorator;
 }

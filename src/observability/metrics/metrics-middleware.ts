@@ -1,6 +1,6 @@
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
-import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import type { ConfigurableMiddleware, MiddlewareObject, Next, OptionMerge } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { MetricsCollector } from "./metrics-collector.js";
@@ -29,6 +29,8 @@ export interface MeteredOptions {
  * metrics.registerResource(server);
  */
 export class MetricsMiddleware implements ConfigurableMiddleware<MeteredOptions> {
+  /** What `@Metered` may set per class or method. */
+  static readonly decoratorOptions: Readonly<Record<keyof MeteredOptions, OptionMerge>> = { enabled: "override" };
   /** Where the calls are recorded (a new collector when none was given). */
   readonly collector: MetricsCollector;
   private readonly enabled: boolean;
@@ -99,4 +101,4 @@ function seenMarkerOf(collector: MetricsCollector): symbol {
  *   @Tool({ description: "Liveness probe" }) @Metered({ enabled: false }) ping() { return "pong"; }
  * }
  */
-export const Metered = middlewareDecorator(MetricsMiddleware);
+export const Metered = middlewareDecorator(MetricsMiddleware, "Metered");
