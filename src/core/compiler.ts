@@ -205,7 +205,8 @@ export class DefinitionCompiler {
     for (const item of inner) {
       const options = merged.get(item as ConfigurableMiddlewareClass<object>);
       if (!options) {
-        chain.push(item as Middleware);
+        // One object named at several levels runs once, at its outermost place.
+        if (!chain.includes(item as Middleware)) chain.push(item as Middleware);
         continue;
       }
       const type = item as ConfigurableMiddlewareClass<object>;

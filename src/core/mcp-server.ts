@@ -101,7 +101,7 @@ export class McpServer implements ServerSetup {
   constructor(serverClassOrInfo: Function | ServerInfo, options: McpServerOptions = {}) {
     this.options = options;
     this.container = options.container ?? rootContainer.createChildContainer();
-    this.providerTable = new ProviderTable(this.container);
+    this.providerTable = new ProviderTable(this.container, this.builtIns);
     const updates = new ResourceUpdates(this);
     this.builtIns.set(ResourceUpdates, () => updates);
     const terminal: TerminalEnvironment = {

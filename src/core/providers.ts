@@ -57,7 +57,11 @@ export class ProviderTable {
   private readonly table = new Map<unknown, Provider>();
   private readonly overrides = new Map<unknown, Provider>();
 
-  constructor(private readonly container: DependencyContainer) {}
+  constructor(
+    private readonly container: DependencyContainer,
+    /** Built-in values (`CallContext`, `ServerLogger`, ...) a factory may `get` too. */
+    private readonly builtIns: ReadonlyMap<unknown, (ctx: CallContext) => unknown> = new Map(),
+  ) {}
 
   set(token: unknown, factory: ProviderFactory, options: ProviderOptions = {}): void {
     if (typeof factory !== "function") throw new TypeError(`provide(${nameOf(token)}, factory): factory must be a function (ctx, get) => value`);
@@ -119,6 +123,8 @@ export class ProviderTable {
       throw new Error(`Cannot resolve ${nameOf(token)}: its providers depend on each other (${[...scope.resolving, token].map(nameOf).join(" -> ")})`);
     }
     const provider = this.overrides.get(token) ?? this.table.get(token);
+    const builtIn = provider ? undefined : this.builtIns.get(token);
+    if (builtIn) return builtIn(ctx);
     scope.resolving.push(token);
     let value: unknown;
     try {

@@ -168,13 +168,14 @@ describe("AuditMiddleware: one signed, chained entry per call", () => {
     expect((await verifyAuditLog(join(dir, "audit.jsonl"), { secret: SECRET })).ok).toBe(true);
   });
 
-  test("a decorator cannot redirect the trail: sink options belong to the instance", async () => {
+  test("a decorator cannot redirect the trail: sink options belong to the instance", () => {
     @Server({ name: "redirect", version: "1.0.0" })
     class Redirect {
       @Tool({ description: "x" }) @Audited({ logPath: "elsewhere.jsonl" } as never) x(input: Echo) { return input.text; }
     }
-    const { server } = setup({}, Redirect);
-    await expect(server.build()).rejects.toThrow(/logPath belongs to the AuditMiddleware instance/);
+    expect(() => setup({}, Redirect)).toThrow(
+      /Redirect\.x: @Audited\(\{ logPath \}\) on Redirect\.x: "logPath" cannot be set per class or method .*pass it to server\.use\(new AuditMiddleware\(\{ logPath: \.\.\. \}\)\)/,
+    );
   });
 
   test("1,000 concurrent calls give 1,000 entries, seq 1…1000 in file order, chain intact", async () => {
