@@ -44,4 +44,3 @@ export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
 export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
 export type { CallObserver, ConnectOptions } from "./session-host.js";
-export { snakeCase } from "./naming.js";
