@@ -254,7 +254,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
  * @Logged({ includeArgs: true, redact: ["ssn"] })
  * class HrApi { ... }
  */
-export const Logged = middlewareDecorator(StructuredLoggingMiddleware, "Logged");
+export const Logged = middlewareDecorator<Pick<StructuredLoggingOptions, "includeArgs" | "redact">>(StructuredLoggingMiddleware, "Logged");
 
 function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
   const ctx = record.ctx;

@@ -244,7 +244,7 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
  * @Traced()
  * class HrApi { ... }
  */
-export const Traced = middlewareDecorator(OTelMiddleware, "Traced");
+export const Traced = middlewareDecorator<PerCallOptions>(OTelMiddleware, "Traced");
 
 /** How a call ended, in the terms spans and metrics record. */
 interface CallEnd {
