@@ -34,7 +34,6 @@ export interface CompilerHost {
   readonly defaultTimeoutMs: number | undefined;
 }
 
-type Kind = MemberDefinition["kind"];
 type Resolver = (ctx: CallContext) => unknown;
 
 const PRIMITIVE_TYPES = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, Symbol]);

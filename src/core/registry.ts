@@ -37,10 +37,10 @@ export interface BuiltPrompt {
 
 /** What one caller is shown by the list requests. */
 export interface RegistryView {
-  tools: ToolDescriptor[];
-  resources: ResourceDescriptor[];
-  resourceTemplates: ResourceTemplate[];
-  prompts: PromptDescriptor[];
+  readonly tools: ToolDescriptor[];
+  readonly resources: ResourceDescriptor[];
+  readonly resourceTemplates: ResourceTemplate[];
+  readonly prompts: PromptDescriptor[];
 }
 
 const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
@@ -74,13 +74,21 @@ export class Registry {
    * `authorize` makes at call time).
    */
   visibleTo(identity: CallerIdentity | undefined): RegistryView {
-    const all = { tools: this.listTools(), resources: this.listResources(), resourceTemplates: this.listTemplates(), prompts: this.listPrompts() };
-    if (!this.hideForbidden()) return all;
+    // Lazy: a list request reads one of the four lists, filtered only when it is read.
+    const registry = this;
+    if (!this.hideForbidden()) {
+      return {
+        get tools() { return registry.listTools(); },
+        get resources() { return registry.listResources(); },
+        get resourceTemplates() { return registry.listTemplates(); },
+        get prompts() { return registry.listPrompts(); },
+      };
+    }
     return {
-      tools: all.tools.filter((t) => holds(identity, this.tools.get(t.name)!.authorization)),
-      resources: [...this.staticResources.values()].filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceDescriptor),
-      resourceTemplates: this.templates.filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceTemplate),
-      prompts: [...this.prompts.values()].filter((p) => holds(identity, p.authorization)).map((p) => p.descriptor),
+      get tools() { return [...registry.tools.values()].filter((t) => holds(identity, t.authorization)).map((t) => t.descriptor); },
+      get resources() { return [...registry.staticResources.values()].filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceDescriptor); },
+      get resourceTemplates() { return registry.templates.filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceTemplate); },
+      get prompts() { return [...registry.prompts.values()].filter((p) => holds(identity, p.authorization)).map((p) => p.descriptor); },
     };
   }
 
