@@ -26,7 +26,7 @@ export interface AuthMiddlewareOptions {
    * MCP authorization spec asks so clients can discover the authorization server.
    */
   resourceMetadataUrl?: string;
-  /** tools/list shows each caller only the tools whose scopes and roles it holds (default false). */
+  /** tools, resources, resource templates and prompts lists show each caller only what its scopes and roles let it use (default false). */
   hideForbiddenTools?: boolean;
 }
 

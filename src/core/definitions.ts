@@ -1,4 +1,5 @@
 import type { Tool as ToolDescriptor, ToolAnnotations } from "@modelcontextprotocol/server";
+import type { InjectionToken } from "tsyringe";
 import type { CallContext } from "./call-context.js";
 import type { MiddlewareSpec } from "./middleware.js";
 import { defineOptions, option } from "./options.js";
@@ -124,22 +125,50 @@ export interface AuthorizationRequirement {
 /** How one method parameter gets its value on each call. */
 export type ParameterResolver = (ctx: CallContext) => unknown;
 
-/** Where a tool, resource or prompt was declared, for error messages. */
-export interface DeclarationSite {
-  /** `HrApi.importCsv`, or `server.addTool("name")` for programmatic ones. */
+/** What a member of a server is. */
+export type MemberKind = "tool" | "resource" | "prompt";
+
+/** How one parameter of a handler gets its value on each call. */
+export type ParameterSource =
+  /** The validated input (tools) or arguments (prompts). */
+  | { kind: "input" }
+  /** Every template variable of the URI read (the handler of `addResource`). */
+  | { kind: "variables" }
+  /** A per-call value, a provider's value, or a container token. */
+  | { kind: "inject"; token: InjectionToken<unknown> }
+  /** One template variable (`@Param("id")`). */
+  | { kind: "param"; name: string };
+
+/** What runs a member: a method of a server class (built by the container), or a function. */
+export type MemberHandler =
+  | { kind: "method"; owner: Function; method: string }
+  | { kind: "function"; fn: (...args: never[]) => unknown };
+
+/**
+ * One tool, resource or prompt as declared, whichever way: the scanner makes these from decorated
+ * classes, and `addTool` / `addResource` / `addPrompt` from their specs. The compiler turns every
+ * one of them into a served member the same way.
+ */
+export interface MemberDefinition {
+  kind: MemberKind;
+  /** A tool or prompt name, or the resource URI (template). */
+  name: string;
+  /** Where it was declared, for messages: `HrApi.importCsv`, `server.addTool("ping")`. */
   label: string;
+  options: ToolOptions | (ResourceOptions & { uri?: string }) | PromptOptions;
+  /** The input (tool) or arguments (prompt) class, if any. */
+  inputClass: InputClass | undefined;
+  parameters: readonly ParameterSource[];
+  /** Class-level middleware first, then the method's (decorators), or the spec's `middleware`. */
+  middleware: readonly MiddlewareSpec[];
+  authorization: AuthorizationRequirement;
+  handler: MemberHandler;
 }
 
 /** What the decorators of one method say, as the scanner read it (before the server is built). */
 export interface DeclaredMember<Options> {
   method: string;
   options: Options;
-}
-
-/** Middleware specs declared on a class and on its methods. */
-export interface DeclaredMiddleware {
-  classLevel: MiddlewareSpec[];
-  byMethod: Map<string, MiddlewareSpec[]>;
 }
 
 export type { ToolDescriptor };

@@ -101,10 +101,23 @@ export class TimeoutError extends LanternError {
   }
 }
 
-/** The client cancelled the call (notifications/cancelled) or the server is shutting down. */
+/** The client cancelled the call (notifications/cancelled). */
 export class CancelledError extends LanternError {
   constructor(reason = "Request cancelled") {
     super(LanternErrorCode.Cancelled, reason, undefined, "cancelled");
+  }
+}
+
+/** `errorType` (logs, audit `error.type`, span `error.type`) of a call the server's shutdown ended. */
+export const SERVER_SHUTDOWN = "server_shutdown";
+
+/**
+ * The server shut down while the call ran: recorded as `cancelled` with the error type
+ * `server_shutdown` (never as a cancellation by the client).
+ */
+export class ServerShutdownError extends CancelledError {
+  constructor() {
+    super("The server is shutting down");
   }
 }
 
@@ -151,6 +164,66 @@ export class DefinitionError extends Error {
     super(message);
     this.name = "DefinitionError";
   }
+}
+
+/** Codes of {@link ServerStateError}. */
+export type ServerStateCode = "LANTERN_ERR_ALREADY_STARTED" | "LANTERN_ERR_CLOSING";
+
+/**
+ * A server method was called when the server can no longer honour it: a mutator (`use`, `register`,
+ * `provide`, `route`, `setAuthenticator`) after the server started, `onShutdown` once it is closing.
+ */
+export class ServerStateError extends Error {
+  constructor(
+    readonly code: ServerStateCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = "ServerStateError";
+  }
+}
+
+/** How a handler's failure reaches the client; decided by {@link wireFailureOf}. */
+export type WireFailure =
+  /** A JSON-RPC error response. `internal`: the details stay in the server log. */
+  | { as: "error"; error: LanternError; internal: boolean }
+  /** Tools only: an `isError: true` result with this message (the tool ran and failed). */
+  | { as: "result"; internal: boolean };
+
+const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
+
+/**
+ * The one mapping from what a tool, resource or prompt handler threw to what the client gets:
+ *
+ * | thrown | tool | resource | prompt |
+ * |---|---|---|---|
+ * | `LanternError` (refusal, invalid params, ...) | that JSON-RPC error | same | same |
+ * | another `ProtocolError` | `isError` result, "Internal error" | its code and message (once) | same |
+ * | `ToolError` | `isError` result, its message | -32602 with `data.uri` (not found), its message | -32602, its message |
+ * | anything else | `isError` result, "Internal error" | -32603, "Internal error" | -32603, "Internal error" |
+ *
+ * @example
+ * const failure = wireFailureOf("resource", "hr://employees/99", new ToolError("No employee with id 99"));
+ * // { as: "error", error: LanternError(-32602, "No employee with id 99", { uri }), internal: false }
+ */
+export function wireFailureOf(kind: "tool" | "resource" | "prompt", name: string, error: unknown): WireFailure {
+  if (error instanceof LanternError) return { as: "error", error, internal: false };
+  // A tool ran: whatever else it threw (a ProtocolError of a nested request included) is its failure.
+  if (kind === "tool") return { as: "result", internal: !(error instanceof ToolError) };
+  if (error instanceof ProtocolError) {
+    // An error relayed from another MCP peer may carry its "MCP error <code>: " prefix: keep one.
+    return { as: "error", error: new LanternError(error.code, error.message.replace(MCP_ERROR_PREFIX, ""), error.data), internal: false };
+  }
+  if (error instanceof ToolError) {
+    return {
+      as: "error",
+      error: kind === "resource"
+        ? new LanternError(LanternErrorCode.InvalidParams, error.message, { uri: name, ...(error.detail ? { detail: error.detail } : {}) })
+        : new LanternError(LanternErrorCode.InvalidParams, error.message, error.detail),
+      internal: false,
+    };
+  }
+  return { as: "error", error: new LanternError(LanternErrorCode.InternalError, `Internal error while handling ${kind} "${name}"; details are in the server log`), internal: true };
 }
 
 /** The message a client may see for an error a tool threw. */

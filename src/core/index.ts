@@ -16,15 +16,20 @@ export {
   MissingClientCapabilityError,
   LanternErrorCode,
   NotFoundError,
+  SERVER_SHUTDOWN,
+  ServerShutdownError,
+  ServerStateError,
   TimeoutError,
   ToolError,
   UnauthorizedError,
   type CallStatus,
+  type ServerStateCode,
   type ValidationIssue,
 } from "./errors.js";
 export { McpServer, type McpServerOptions } from "./mcp-server.js";
 export {
   compose,
+  mergeOptions,
   type Chain,
   type ConfigurableMiddleware,
   type ConfigurableMiddlewareClass,
@@ -32,10 +37,11 @@ export {
   type MiddlewareFn,
   type MiddlewareObject,
   type Next,
+  type OptionMerge,
 } from "./middleware.js";
+export type { ProviderFactory, ProviderOptions, ProviderOverride, ResolveDependency } from "./providers.js";
 export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
 export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
 export type { CacheHints, CallObserver, ConnectOptions } from "./protocol-host.js";
-export { snakeCase } from "./naming.js";

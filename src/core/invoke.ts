@@ -1,16 +1,23 @@
-import { ProtocolErrorCode, ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
-import { CancelledError, ForbiddenError, LanternError, ToolError } from "./errors.js";
+import { CancelledError, ForbiddenError, LanternError, ServerShutdownError, wireFailureOf } from "./errors.js";
 import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outcome.js";
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
 import type { InputValidator } from "./validation.js";
-import { InputRequiredSignal, isInputRequired } from "./protocol/input-exchange.js";
 import { validateAgainst } from "./validation.js";
+import { InputRequiredSignal, isInputRequired } from "./protocol/input-exchange.js";
 
 /** Reports an exception whose details must stay server-side. */
 export type InternalErrorSink = (ctx: CallContext, error: unknown) => void;
+
+/** What every terminal shares: where internal errors go, and whether the server is shutting down. */
+export interface TerminalEnvironment {
+  internalError: InternalErrorSink;
+  /** True once `close()` began: an abort then is the server's shutdown, not the client's cancel. */
+  shuttingDown(): boolean;
+}
 
 /** The scopes and roles of `requirement` that `identity` does not hold (both empty: it may call). */
 export function missingGrants(requirement: AuthorizationRequirement, identity: CallerIdentity | undefined): { scopes: string[]; roles: string[] } {
@@ -39,11 +46,11 @@ export function authorize(requirement: AuthorizationRequirement, ctx: CallContex
 }
 
 /** Settles with the tool's promise, or rejects as soon as the call's signal aborts. */
-function untilAborted<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
+function untilAborted<T>(promise: Promise<T>, ctx: CallContext, env: TerminalEnvironment): Promise<T> {
   const signal = ctx.signal;
-  if (signal.aborted) return Promise.reject(abortError(signal, ctx));
+  if (signal.aborted) return Promise.reject(abortError(signal, ctx, env));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal, ctx));
+    const onAbort = () => reject(abortError(signal, ctx, env));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => { signal.removeEventListener("abort", onAbort); resolve(value); },
@@ -52,8 +59,10 @@ function untilAborted<T>(promise: Promise<T>, ctx: CallContext): Promise<T> {
   });
 }
 
-const abortError = (signal: AbortSignal, ctx: CallContext): LanternError =>
-  signal.reason instanceof LanternError ? signal.reason : new CancelledError(`"${ctx.name}" was cancelled by the client`);
+const abortError = (signal: AbortSignal, ctx: CallContext, env: TerminalEnvironment): LanternError => {
+  if (env.shuttingDown() && !(signal.reason instanceof ServerShutdownError)) return new ServerShutdownError();
+  return signal.reason instanceof LanternError ? signal.reason : new CancelledError(`"${ctx.name}" was cancelled by the client`);
+};
 
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
@@ -67,36 +76,33 @@ export interface ToolRuntime {
 }
 
 /**
- * The innermost step of a tool's chain: authorise, validate, run, shape the result. A thrown
- * {@link LanternError} stays a JSON-RPC error; anything else the tool throws becomes an `isError`
- * result with a safe message, its details going to `internalError`.
+ * The innermost step of a tool's chain: authorise, validate, run, shape the result. How a failure
+ * reaches the client is {@link wireFailureOf}'s decision: a JSON-RPC error, or an `isError` result
+ * with a safe message, the details going to `internalError`.
  */
-export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink): Terminal {
+export function toolTerminal(tool: ToolRuntime, env: TerminalEnvironment): Terminal {
   return async (ctx) => {
     try {
       if (ctx.refusal) throw ctx.refusal;
       authorize(tool.authorization, ctx);
       if (tool.validate) ctx.input = tool.validate(ctx.args as Record<string, unknown>);
       let value = tool.run(ctx);
-      if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isPromise(value)) value = await untilAborted(value, ctx, env);
       if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
       const result = toToolResult(value);
       if (tool.outputClass && !result.isError) checkOutput(tool.outputClass, result, ctx);
       ctx.outcome = result.isError ? toolErrorOutcome(result) : OK_OUTCOME;
       return result;
     } catch (thrown) {
-      let error = thrown;
-      if (error instanceof InputRequiredSignal && ctx.hasInputExchange) {
-        if (!ctx.inputs.refusal && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
-        error = ctx.inputs.refusal ?? error;
-      }
-      if (error instanceof LanternError) {
-        ctx.outcome = outcomeOfError(error);
-        throw error;
+      const error = roundEnd(ctx, thrown);
+      if (error === ROUND_ASKED) return ctx.inputs.inputRequiredResult();
+      const failure = wireFailureOf("tool", ctx.name, error);
+      if (failure.internal) env.internalError(ctx, error);
+      if (failure.as === "error") {
+        ctx.outcome = outcomeOfError(failure.error);
+        throw failure.error;
       }
       ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
-      // A ToolError is an answer meant for the client, not a fault: only other exceptions are reported.
-      if (!(error instanceof ToolError)) internalError(ctx, error);
       return toolErrorResult(error);
     }
   };
@@ -109,21 +115,29 @@ function checkOutput(outputClass: InputClass, result: CallToolResult, ctx: CallC
   throw new Error(`Tool "${ctx.name}" returned output that does not match its output class ${outputClass.name}: ${detail}`);
 }
 
-/** Turns an exception of a resource or prompt handler into a JSON-RPC error without internals. */
-function rethrowSafely(ctx: CallContext, thrown: unknown, internalError: InternalErrorSink): object {
-  let error = thrown;
-  if (error instanceof InputRequiredSignal && ctx.hasInputExchange) {
-    if (!ctx.inputs.refusal && ctx.inputs.waiting) return ctx.inputs.inputRequiredResult();
-    error = ctx.inputs.refusal ?? error;
-  }
-  if (error instanceof LanternError || error instanceof ProtocolError) {
-    ctx.outcome = outcomeOfError(error);
-    throw error;
-  }
-  ctx.outcome = { status: "error", error, errorType: String(ProtocolErrorCode.InternalError) };
-  if (error instanceof ToolError) throw new ProtocolError(ProtocolErrorCode.InternalError, error.message);
-  internalError(ctx, error);
-  throw new ProtocolError(ProtocolErrorCode.InternalError, `Internal error while handling ${ctx.kind} "${ctx.name}"; details are in the server log`);
+const ROUND_ASKED = Symbol("the round asked the client for input");
+
+/**
+ * A multi-round-trip round that asked the client something ends with an input-required result
+ * ({@link ROUND_ASKED}), unless a question could not be asked at all (the client lacks the
+ * capability): that refusal is the answer. Anything else is the error as thrown.
+ */
+function roundEnd(ctx: CallContext, error: unknown): unknown {
+  if (!(error instanceof InputRequiredSignal) || !ctx.hasInputExchange) return error;
+  const refusal = ctx.inputs.refusal;
+  if (refusal) return refusal;
+  return ctx.inputs.waiting ? ROUND_ASKED : error;
+}
+
+/** Turns an exception of a resource or prompt handler into its JSON-RPC error ({@link wireFailureOf}), or ends its round. */
+function rethrowForWire(ctx: CallContext, thrown: unknown, env: TerminalEnvironment): object {
+  const error = roundEnd(ctx, thrown);
+  if (error === ROUND_ASKED) return ctx.inputs.inputRequiredResult();
+  const failure = wireFailureOf(ctx.kind === "prompt" ? "prompt" : "resource", ctx.name, error);
+  if (failure.internal) env.internalError(ctx, error);
+  const wire = (failure as { error: LanternError }).error;
+  ctx.outcome = outcomeOfError(wire);
+  throw wire;
 }
 
 /** The innermost step of a resource read. */
@@ -131,20 +145,20 @@ export function resourceTerminal(
   run: (ctx: CallContext) => unknown,
   authorization: AuthorizationRequirement,
   mimeType: string | undefined,
-  internalError: InternalErrorSink,
+  env: TerminalEnvironment,
 ): Terminal {
   return async (ctx) => {
     try {
       if (ctx.refusal) throw ctx.refusal;
       authorize(authorization, ctx);
       let value = run(ctx);
-      if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isPromise(value)) value = await untilAborted(value, ctx, env);
       if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
       const result = toResourceResult(value, ctx.name, mimeType);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
-      return rethrowSafely(ctx, error, internalError);
+      return rethrowForWire(ctx, error, env);
     }
   };
 }
@@ -155,7 +169,7 @@ export function promptTerminal(
   authorization: AuthorizationRequirement,
   validate: InputValidator | undefined,
   description: string | undefined,
-  internalError: InternalErrorSink,
+  env: TerminalEnvironment,
 ): Terminal {
   return async (ctx) => {
     try {
@@ -163,14 +177,13 @@ export function promptTerminal(
       authorize(authorization, ctx);
       if (validate) ctx.input = validate(ctx.args as Record<string, unknown>);
       let value = run(ctx);
-      if (isPromise(value)) value = await untilAborted(value, ctx);
+      if (isPromise(value)) value = await untilAborted(value, ctx, env);
       if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
       const result = toPromptResult(value, description);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
-      return rethrowSafely(ctx, error, internalError);
+      return rethrowForWire(ctx, error, env);
     }
   };
 }
-

@@ -1,23 +1,28 @@
 import "reflect-metadata";
-import { UriTemplate, type Transport } from "@modelcontextprotocol/server";
-import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
+import type { Transport } from "@modelcontextprotocol/server";
+import { container as rootContainer, type DependencyContainer } from "tsyringe";
 import { CallContext, type TransportKind } from "./call-context.js";
-import { SERVER_INFO_OPTIONS, type InputClass, type PromptOptions, type ResourceOptions, type ServerInfo, type ToolOptions } from "./definitions.js";
-import { DefinitionError, describeError, InvalidParamsError } from "./errors.js";
-import { promptTerminal, resourceTerminal, toolTerminal, type InternalErrorSink } from "./invoke.js";
+import { DefinitionCompiler } from "./compiler.js";
+import { SERVER_INFO_OPTIONS, type MemberDefinition, type ResourceOptions, type ServerInfo } from "./definitions.js";
+import { DefinitionError, describeError, ServerStateError } from "./errors.js";
+import type { InternalErrorSink, TerminalEnvironment } from "./invoke.js";
+import type { Middleware } from "./middleware.js";
 import {
-  compose,
-  type ConfigurableMiddleware,
-  type ConfigurableMiddlewareClass,
-  type Middleware,
-  type MiddlewareObject,
-  type MiddlewareSpec,
-} from "./middleware.js";
-import { PROMPT_SPEC_OPTIONS, RESOURCE_SPEC_OPTIONS, TOOL_SPEC_OPTIONS, type PromptSpec, type ResourceHandler, type ToolSpec } from "./programmatic.js";
+  PROMPT_SPEC_OPTIONS,
+  promptDefinition,
+  RESOURCE_SPEC_OPTIONS,
+  resourceDefinition,
+  TOOL_SPEC_OPTIONS,
+  toolDefinition,
+  type PromptSpec,
+  type ResourceHandler,
+  type ToolSpec,
+} from "./programmatic.js";
 import { checkOptions, defineOptions, option } from "./options.js";
+import { ProviderTable, type ProviderFactory, type ProviderOptions, type ProviderOverride } from "./providers.js";
 import type { Completer } from "./protocol/completions.js";
-import { Registry, type BuiltPrompt, type BuiltResource, type BuiltTool } from "./registry.js";
-import { scanServerClass, type ParameterSource, type ScannedClass, type ScannedMember } from "./scanner.js";
+import { Registry } from "./registry.js";
+import { scanServerClass, type ScannedClass } from "./scanner.js";
 import type {
   Authenticator,
   ClientLogRecord,
@@ -28,15 +33,13 @@ import type {
 } from "./server-setup.js";
 import { ProgressReporter, ServerLogger } from "./server-logger.js";
 import { Elicitor } from "./protocol/elicitor.js";
-import { withInputDialect } from "./protocol/json-schema-dialect.js";
+import { RequestStateSeal } from "./protocol/request-state.js";
+import { Roots } from "./protocol/roots.js";
 import { Sampler } from "./protocol/sampler.js";
 import { StreamControl } from "./protocol/stream-control.js";
 import { ResourceUpdates } from "./protocol/subscriptions.js";
 import { ProtocolHost, type CacheHints, type CallObserver, type ConnectOptions } from "./protocol-host.js";
-import { RequestStateSeal } from "./protocol/request-state.js";
-import { Roots } from "./protocol/roots.js";
-import { writeStderrEvent } from "./stderr-report.js";
-import { createInputValidator, hasValidationRules, SchemaCatalog } from "./validation.js";
+import { writeStderrEvent, writeStderrNotice } from "./stderr-report.js";
 import type { ListenOptions, RunningServer } from "../transports/listen.js";
 
 /** Options of `new McpServer(...)`. */
@@ -91,6 +94,8 @@ const BUILT_IN_PER_CALL = new Map<unknown, (ctx: CallContext) => unknown>([
 ]);
 // ResourceUpdates is per server, not per call: its provider is set in the constructor.
 const BUILT_IN_TOKENS: ReadonlySet<unknown> = new Set([...BUILT_IN_PER_CALL.keys(), ResourceUpdates]);
+/** Values that exist only during a call: a constructor asking for one is a build error. */
+const PER_CALL_TOKENS: ReadonlySet<unknown> = new Set(BUILT_IN_PER_CALL.keys());
 
 // One escaped JSON line per failure: a request id, a client id or an error message may hold
 // "\n{...}", and must not be able to start a line that looks like one of our own.
@@ -105,9 +110,15 @@ const defaultInternalErrorSink: InternalErrorSink = (ctx, error) => {
   });
 };
 
+/** Where a server is in its life: mutators are accepted while it is `open` (and while middleware set up). */
+type Lifecycle = "open" | "building" | "started" | "closing";
+
 /**
  * A Lantern MCP server: decorated classes (and programmatic tools, resources and prompts), the
  * middleware chain, and the transports that serve them.
+ *
+ * Every member, decorated or added with `addTool` / `addResource` / `addPrompt`, becomes the same
+ * definition and is compiled the same way when the server is built (see `DefinitionCompiler`).
  *
  * @example
  * const server = new McpServer(HrApi);
@@ -119,22 +130,22 @@ export class McpServer implements ServerSetup {
   readonly container: DependencyContainer;
   private readonly options: McpServerOptions;
   private readonly classes: ScannedClass[] = [];
-  private readonly pendingTools: ToolSpec[] = [];
-  private readonly pendingResources: { uri: string; handler: ResourceHandler; options: ResourceOptions; middleware: Middleware[] }[] = [];
-  private readonly pendingPrompts: PromptSpec[] = [];
+  /** Every member, in registration order: classes' and `add*` ones alike. */
+  private readonly definitions: MemberDefinition[] = [];
   private readonly middleware: Middleware[] = [];
-  private readonly providers = new Map<unknown, (ctx: CallContext) => unknown>(BUILT_IN_PER_CALL);
+  private readonly providerTable: ProviderTable;
+  private readonly builtIns = new Map<unknown, (ctx: CallContext) => unknown>(BUILT_IN_PER_CALL);
+  private readonly compiler: DefinitionCompiler;
   private readonly shutdownHooks: (() => void | Promise<void>)[] = [];
   private readonly clientLogListeners: ((record: ClientLogRecord) => void)[] = [];
   private readonly sessionListeners: ((event: SessionEvent) => void)[] = [];
   private readonly callObservers: CallObserver[] = [];
-  /** One instance per middleware type that decorators name and the server does not `use()`. */
-  private readonly sharedMiddleware = new Map<ConfigurableMiddlewareClass<object>, ConfigurableMiddleware<object>>();
-  private readonly toolNames = new Map<string, string>();
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
+  private lifecycle: Lifecycle = "open";
   private built: Promise<ProtocolHost> | undefined;
+  private registry: Registry | undefined;
   private host: ProtocolHost | undefined;
   private readonly seal: RequestStateSeal;
   private running: RunningServer | undefined;
@@ -145,8 +156,22 @@ export class McpServer implements ServerSetup {
     this.options = options;
     this.container = options.container ?? rootContainer.createChildContainer();
     this.seal = new RequestStateSeal({ secret: options.stateSecret, ttlMs: options.stateTtlMs });
+    this.providerTable = new ProviderTable(this.container, this.builtIns);
     const updates = new ResourceUpdates(this);
-    this.providers.set(ResourceUpdates, () => updates);
+    this.builtIns.set(ResourceUpdates, () => updates);
+    const terminal: TerminalEnvironment = {
+      internalError: options.onInternalError ?? defaultInternalErrorSink,
+      shuttingDown: () => this.lifecycle === "closing",
+    };
+    this.compiler = new DefinitionCompiler({
+      container: this.container,
+      providers: this.providerTable,
+      builtIns: this.builtIns,
+      perCallTokens: PER_CALL_TOKENS,
+      serverMiddleware: this.middleware,
+      terminal,
+      defaultTimeoutMs: options.defaultTimeoutMs,
+    });
     if (typeof serverClassOrInfo === "function") {
       const scanned = this.scan(serverClassOrInfo);
       if (!scanned.info) {
@@ -164,7 +189,7 @@ export class McpServer implements ServerSetup {
 
   /** Adds the tools, resources and prompts of more decorated classes. */
   register(...serverClasses: Function[]): this {
-    this.assertNotBuilt("register classes");
+    this.assertNotBuilt("register");
     for (const cls of serverClasses) this.addScanned(this.scan(cls));
     return this;
   }
@@ -182,7 +207,7 @@ export class McpServer implements ServerSetup {
 
   /** Adds a middleware; the first added is the outermost. */
   use(middleware: Middleware): this {
-    this.assertNotBuilt("add middleware");
+    this.assertNotBuilt("use");
     if (typeof middleware !== "function" && typeof middleware?.handle !== "function") {
       throw new TypeError("server.use() takes a function (ctx, next) => result or an object with handle(ctx, next)");
     }
@@ -196,18 +221,15 @@ export class McpServer implements ServerSetup {
   }
 
   /**
-   * Adds a tool without a class. After the server started, the tool is built at once (a mistake
+   * Adds a tool without a class. After the server started, the tool is compiled at once (a mistake
    * throws here) and clients are told with `notifications/tools/list_changed`.
    *
    * @example
    * server.addTool({ name: "ping", description: "Answers pong", handler: () => "pong" });
    */
   addTool<Input extends object>(spec: ToolSpec<Input>): void {
-    spec = checkOptions(TOOL_SPEC_OPTIONS, spec as unknown as ToolSpec, `server.addTool(${JSON.stringify(spec?.name ?? "")})`) as unknown as ToolSpec<Input>;
-    this.claimToolName(spec.name, `server.addTool("${spec.name}")`);
-    const tool = spec as unknown as ToolSpec;
-    if (this.host) this.addAfterStart(() => this.buildSpecTool(tool, this.host!.registry));
-    else this.pendingTools.push(tool);
+    const checked = checkOptions(TOOL_SPEC_OPTIONS, spec as unknown as ToolSpec, `server.addTool(${JSON.stringify(spec?.name ?? "")})`);
+    this.addDefinition(toolDefinition(checked));
   }
 
   /**
@@ -217,11 +239,8 @@ export class McpServer implements ServerSetup {
    * server.addResource("status://{component}", (vars) => ({ component: vars.component, ok: true }));
    */
   addResource(uri: string, handler: ResourceHandler, options: ResourceOptions & { middleware?: Middleware[] } = {}): void {
-    options = checkOptions(RESOURCE_SPEC_OPTIONS, options, `server.addResource(${JSON.stringify(uri)}, handler, options)`);
-    const { middleware = [], ...rest } = options;
-    const entry = { uri, handler, options: rest, middleware };
-    if (this.host) this.addAfterStart(() => this.buildProgrammaticResource(entry, this.host!.registry));
-    else this.pendingResources.push(entry);
+    const checked = checkOptions(RESOURCE_SPEC_OPTIONS, options, `server.addResource(${JSON.stringify(uri)}, handler, options)`);
+    this.addDefinition(resourceDefinition(uri, handler, checked));
   }
 
   /**
@@ -231,45 +250,59 @@ export class McpServer implements ServerSetup {
    * server.addPrompt({ name: "greet", description: "Say hello", handler: () => "Hello!" });
    */
   addPrompt<Args extends object>(spec: PromptSpec<Args>): void {
-    spec = checkOptions(PROMPT_SPEC_OPTIONS, spec as unknown as PromptSpec, `server.addPrompt(${JSON.stringify(spec?.name ?? "")})`) as unknown as PromptSpec<Args>;
-    const prompt = spec as unknown as PromptSpec;
-    if (this.host) this.addAfterStart(() => this.buildSpecPrompt(prompt, this.host!.registry));
-    else this.pendingPrompts.push(prompt);
+    const checked = checkOptions(PROMPT_SPEC_OPTIONS, spec as unknown as PromptSpec, `server.addPrompt(${JSON.stringify(spec?.name ?? "")})`);
+    this.addDefinition(promptDefinition(checked));
   }
 
   tools(): readonly ToolSummary[] {
-    const summaries: ToolSummary[] = [];
-    for (const owner of this.classes) {
-      for (const tool of owner.tools) {
-        summaries.push({ name: tool.name, title: tool.options.title, description: tool.options.description, scopes: tool.authorization.scopes });
-      }
-    }
-    for (const spec of this.pendingTools) {
-      summaries.push({ name: spec.name, title: spec.title, description: spec.description, scopes: spec.scopes ?? [] });
-    }
-    if (this.host) {
-      for (const tool of this.host.registry.tools.values()) {
-        if (!summaries.some((s) => s.name === tool.name)) {
-          summaries.push({ name: tool.name, title: tool.descriptor.title, description: tool.descriptor.description ?? "", scopes: tool.authorization.scopes });
-        }
-      }
-    }
-    return summaries;
+    return this.definitions
+      .filter((d) => d.kind === "tool")
+      .map((d) => {
+        const options = d.options as { title?: string; description: string };
+        return { name: d.name, title: options.title, description: options.description, scopes: d.authorization.scopes };
+      });
   }
 
   route(method: string, path: string, handler: RouteHandler): void {
+    this.assertOpen("route");
     this.routes.set(`${method.toUpperCase()} ${path}`, handler);
   }
 
-  provide<T>(token: unknown, factory: (ctx: CallContext) => T): void {
-    this.providers.set(token, factory);
+  /**
+   * Makes a value injectable with `@Inject(token)`: `factory` runs at most once per call (every
+   * parameter and provider asking for `token` in that call shares its value), may resolve other
+   * tokens with `get`, and `dispose` tears the value down after the call's handler settled.
+   *
+   * @example
+   * server.provide(Db, (ctx, get) => get(Pool).connect(), { dispose: (db) => db.release() });
+   */
+  provide<T>(token: unknown, factory: ProviderFactory<T>, options: ProviderOptions<T> = {}): void {
+    this.assertOpen("provide");
+    this.providerTable.set(token, factory as ProviderFactory, options as ProviderOptions);
   }
 
+  /**
+   * Replaces what `token` injects, for tests: it wins over `provide()` (also over what middleware
+   * provides in `setup`) and, for a value, over the container (constructor injection included).
+   *
+   * @example
+   * server.overrideProvider({ token: Clock, value: fixedClock });
+   */
+  overrideProvider<T>(override: ProviderOverride<T>): void {
+    this.assertOpen("overrideProvider");
+    this.providerTable.override(override as ProviderOverride);
+  }
+
+  /** Runs `hook` when the server closes, after in-flight calls finished (last registered first). */
   onShutdown(hook: () => void | Promise<void>): void {
+    if (this.lifecycle === "closing") {
+      throw new ServerStateError("LANTERN_ERR_CLOSING", "server.onShutdown() was called while the server is closing: the hook would never run");
+    }
     this.shutdownHooks.push(hook);
   }
 
   setAuthenticator(authenticator: Authenticator): void {
+    this.assertOpen("setAuthenticator");
     if (this.authenticatorValue && this.authenticatorValue !== authenticator) {
       throw new DefinitionError("Only one authenticator can settle identities; this server already has one (use one AuthMiddleware)");
     }
@@ -307,9 +340,10 @@ export class McpServer implements ServerSetup {
   }
 
   /**
-   * Builds the server once: runs middleware `setup`, constructs the server classes, resolves every
-   * injected token and composes every chain. Called by `listen`, `connect` and `createTestClient`;
-   * a definition mistake rejects here with a message naming class, method and reason.
+   * Builds the server once: runs every middleware's `setup` (once each), constructs the server
+   * classes, checks every injected token and composes every chain. Called by `listen`, `connect`
+   * and `createTestClient`; a definition mistake rejects here with a message naming class, method
+   * and reason.
    */
   build(): Promise<ProtocolHost> {
     return (this.built ??= this.buildOnce());
@@ -338,7 +372,8 @@ export class McpServer implements ServerSetup {
 
   /**
    * Stops accepting, lets in-flight calls finish (at most `graceMs`), closes every session, then runs
-   * the shutdown hooks (last registered first).
+   * the shutdown hooks (last registered first). Calls the shutdown ends are recorded as `cancelled`
+   * with the error type `server_shutdown`.
    */
   close(graceMs = 10_000): Promise<void> {
     return (this.closing ??= this.closeOnce(graceMs));
@@ -347,15 +382,18 @@ export class McpServer implements ServerSetup {
   private async closeOnce(graceMs: number): Promise<void> {
     const deadline = Date.now() + graceMs;
     await this.running?.stopAccepting();
+    // From here an abort is the server's, whatever signal carries it.
+    const hooks = [...this.shutdownHooks].reverse();
+    this.lifecycle = "closing";
     if (this.host) await this.host.drain(graceMs);
     await this.running?.drain(Math.max(0, deadline - Date.now()));
     await this.host?.closeAll();
     await this.running?.close();
-    for (const hook of [...this.shutdownHooks].reverse()) {
+    for (const hook of hooks) {
       try {
         await hook();
       } catch (error) {
-        process.stderr.write(`[lantern] a shutdown hook failed: ${describeError(error)}\n`);
+        writeStderrNotice(`a shutdown hook failed: ${describeError(error)}`);
       }
     }
   }
@@ -365,53 +403,54 @@ export class McpServer implements ServerSetup {
   }
 
   private addScanned(scanned: ScannedClass): void {
-    for (const tool of scanned.tools) this.claimToolName(tool.name, tool.label);
+    for (const definition of scanned.members) this.compiler.claim(definition);
     this.classes.push(scanned);
+    this.definitions.push(...scanned.members);
   }
 
-  private claimToolName(name: string, label: string): void {
-    const existing = this.toolNames.get(name);
-    if (existing) throw new DefinitionError(`Cannot register tool "${name}" on ${label}: ${existing} already registered a tool of that name; give one of them @Tool({ name })`);
-    this.toolNames.set(name, label);
-  }
-
-  private assertNotBuilt(what: string): void {
-    if (this.built) throw new Error(`Cannot ${what} after the server was built (listen/connect/build was called)`);
-  }
-
-  private addAfterStart(build: () => void): void {
-    build();
+  /** One path for every `add*`: claim the name, then compile now (started) or with the rest (not yet). */
+  private addDefinition(definition: MemberDefinition): void {
+    if (this.lifecycle === "closing") throw new ServerStateError("LANTERN_ERR_CLOSING", `${definition.label} was called while the server is closing`);
+    this.compiler.claim(definition);
+    this.definitions.push(definition);
+    if (this.lifecycle !== "started") return;
+    this.compiler.compileLate(definition, this.registry!);
     // Telling clients is best-effort: one that went away must not fail the registration.
     this.host!.announceListChanged().catch(() => {});
   }
 
-  private async buildOnce(): Promise<ProtocolHost> {
-    for (const mw of this.middleware) if (typeof mw !== "function") await mw.setup?.(this);
-    const catalog = new SchemaCatalog();
-    const registry = new Registry();
-    // Middleware that decorators name is created (and set up) before any tool resolves its
-    // parameters, so what it provides (a collector, say) is injectable everywhere.
-    for (const owner of this.classes) {
-      for (const member of [...owner.tools, ...owner.resources, ...owner.prompts]) {
-        for (const spec of member.middleware) {
-          if (spec.kind === "configurable" && !this.middleware.some((mw) => mw instanceof spec.type)) await this.shared(spec.type);
-        }
-      }
+  /** `use` and `register` shape the chains and classes: refused once the build began. */
+  private assertNotBuilt(call: string): void {
+    if (this.built) {
+      throw new ServerStateError("LANTERN_ERR_ALREADY_STARTED", `server.${call}() was called after the server was built (listen, connect, build or createTestClient ran); call it before`);
     }
+  }
+
+  /** Extension points middleware use in `setup`: accepted until the server started, refused after (they would have no effect). */
+  private assertOpen(call: string): void {
+    if (this.lifecycle === "started" || this.lifecycle === "closing") {
+      throw new ServerStateError("LANTERN_ERR_ALREADY_STARTED", `server.${call}() was called after the server started, where it would have no effect; call it before listen/connect/build (middleware do it in setup)`);
+    }
+  }
+
+  private async buildOnce(): Promise<ProtocolHost> {
+    this.lifecycle = "building";
+    // Setup may add members (with middleware of their own): repeat until every object is set up.
+    for (let pending = this.compiler.pendingSetup(this.definitions); pending.length; pending = this.compiler.pendingSetup(this.definitions)) {
+      for (const mw of pending) await this.compiler.runSetup(mw, this);
+    }
+    const registry = new Registry(() => this.authenticatorValue?.hideForbiddenTools === true);
+    for (const owner of this.classes) this.compiler.instantiate(owner.target);
+    for (const definition of this.definitions) this.compiler.compile(definition, registry);
     for (const owner of this.classes) {
-      const instance = this.instantiate(owner.target);
-      for (const tool of owner.tools) registry.addTool(await this.buildClassTool(tool, instance, catalog));
-      for (const resource of owner.resources) registry.addResource(await this.buildClassResource(resource, instance));
-      for (const prompt of owner.prompts) registry.addPrompt(await this.buildClassPrompt(prompt, instance, catalog));
+      const instance = this.compiler.instantiate(owner.target);
       for (const completion of owner.completions) {
         const fn = (instance as Record<string, Completer>)[completion.method]!;
         registry.completions.add(completion.target, (value, context) => fn.call(instance, value, context), completion.label);
       }
     }
-    for (const spec of this.pendingTools) this.buildSpecTool(spec, registry, catalog);
-    for (const entry of this.pendingResources) this.buildProgrammaticResource(entry, registry);
-    for (const spec of this.pendingPrompts) this.buildSpecPrompt(spec, registry, catalog);
     registry.completions.check(registry);
+    this.registry = registry;
     this.host = new ProtocolHost(this.info, registry, {
       authenticator: () => this.authenticatorValue,
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
@@ -421,251 +460,7 @@ export class McpServer implements ServerSetup {
       cacheHints: this.options.cacheHints,
       seal: this.seal,
     });
+    this.lifecycle = "started";
     return this.host;
   }
-
-  private get internalError(): InternalErrorSink {
-    return this.options.onInternalError ?? defaultInternalErrorSink;
-  }
-
-  private instantiate(target: Function): object {
-    try {
-      return this.container.resolve(target as InjectionToken<object>);
-    } catch (error) {
-      throw new DefinitionError(`Cannot build ${target.name}: the container could not construct it (register its constructor's dependencies, and mark them @injectable()): ${describeError(error)}`);
-    }
-  }
-
-  /** Per-call resolvers for a method's parameters; unresolvable tokens fail the build. */
-  private resolvers(member: { label: string; name: string; parameters: ParameterSource[] }, kind: string): ((ctx: CallContext) => unknown)[] {
-    return member.parameters.map((source, index) => {
-      if (source.kind === "input") return (ctx: CallContext) => ctx.input;
-      if (source.kind === "param") {
-        const name = source.name;
-        return (ctx: CallContext) => ctx.args[name];
-      }
-      const provider = this.providers.get(source.token);
-      if (provider) return provider;
-      const token = source.token;
-      if (typeof token === "function" || this.container.isRegistered(token, true)) {
-        return () => this.container.resolve(token);
-      }
-      throw new DefinitionError(
-        `Cannot register ${kind} "${member.name}" on ${member.label}: parameter #${index + 1} injects ${String(token)}, which nothing provides; ` +
-          `register it with container.register(...) or provide it with a middleware`,
-      );
-    });
-  }
-
-  private invoker(instance: object, method: string, resolvers: ((ctx: CallContext) => unknown)[]): (ctx: CallContext) => unknown {
-    const fn = (instance as Record<string, (...args: unknown[]) => unknown>)[method]!;
-    switch (resolvers.length) {
-      case 0: return () => fn.call(instance);
-      case 1: { const [a] = resolvers as [(ctx: CallContext) => unknown]; return (ctx) => fn.call(instance, a(ctx)); }
-      default: return (ctx) => fn.apply(instance, resolvers.map((resolve) => resolve(ctx)));
-    }
-  }
-
-  /**
-   * The chain for one tool, resource or prompt: the server's middleware, then the class's, then the
-   * method's. A configurable middleware named by a decorator runs once: through the server's
-   * instance when there is one (with the merged options), else through one instance shared by the
-   * whole server.
-   */
-  private async chainMiddleware(specs: MiddlewareSpec[], local: Middleware[] = []): Promise<Middleware[]> {
-    const chain: Middleware[] = [...this.middleware];
-    const merged = new Map<ConfigurableMiddlewareClass<object>, { options: object; at: number }>();
-    const inner: (Middleware | ConfigurableMiddlewareClass<object>)[] = [];
-    for (const spec of specs) {
-      if (spec.kind === "instance") {
-        inner.push(spec.middleware);
-        continue;
-      }
-      const seen = merged.get(spec.type);
-      if (seen) seen.options = { ...seen.options, ...spec.options };
-      else {
-        merged.set(spec.type, { options: { ...spec.options }, at: inner.length });
-        inner.push(spec.type);
-      }
-    }
-    for (const item of inner) {
-      if (!merged.has(item as ConfigurableMiddlewareClass<object>)) {
-        chain.push(item as Middleware);
-        continue;
-      }
-      const type = item as ConfigurableMiddlewareClass<object>;
-      const options = merged.get(type)!.options;
-      const index = chain.findIndex((mw) => mw instanceof type);
-      if (index >= 0) chain[index] = (chain[index] as ConfigurableMiddleware<object>).withOptions(options);
-      else chain.push((await this.shared(type)).withOptions(options));
-    }
-    chain.push(...local);
-    return chain;
-  }
-
-  private async shared(type: ConfigurableMiddlewareClass<object>): Promise<ConfigurableMiddleware<object>> {
-    let instance = this.sharedMiddleware.get(type);
-    if (!instance) {
-      instance = new type();
-      this.sharedMiddleware.set(type, instance);
-      await (instance as MiddlewareObject).setup?.(this);
-    }
-    return instance;
-  }
-
-  private async buildClassTool(tool: ScannedMember<ToolOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltTool> {
-    const chain = await this.chainMiddleware(tool.middleware);
-    const resolvers = this.resolvers(tool, "tool");
-    const run = this.invoker(instance, tool.method, resolvers);
-    return this.finishTool(tool.name, tool.label, tool.options, tool.inputClass, run, tool.authorization, chain, catalog);
-  }
-
-  private buildSpecTool(spec: ToolSpec, registry: Registry, catalog = new SchemaCatalog()): void {
-    const label = `server.addTool("${spec.name}")`;
-    if (spec.input) this.checkInputClass(spec.input, "tool", spec.name, label);
-    const handler = spec.handler;
-    const run = (ctx: CallContext) => handler(ctx.input as object, ctx);
-    const chain = [...this.middleware, ...(spec.middleware ?? [])];
-    registry.addTool(this.finishTool(spec.name, label, spec, spec.input, run, { scopes: spec.scopes ?? [], roles: [] }, chain, catalog));
-  }
-
-  private checkInputClass(cls: InputClass, kind: string, name: string, label: string): void {
-    if (!hasValidationRules(cls)) {
-      throw new DefinitionError(`Cannot register ${kind} "${name}" on ${label}: its input class ${cls.name} has no class-validator decorators, so nothing would be validated`);
-    }
-  }
-
-  private finishTool(
-    name: string,
-    label: string,
-    options: ToolOptions,
-    inputClass: InputClass | undefined,
-    run: (ctx: CallContext) => unknown,
-    authorization: BuiltTool["authorization"],
-    middleware: Middleware[],
-    catalog: SchemaCatalog,
-  ): BuiltTool {
-    const inputSchema = inputClass ? withInputDialect(catalog.schemaOf(inputClass)) : { type: "object" as const, properties: {} };
-    const validate = inputClass ? createInputValidator(inputClass, `tool "${name}"`) : rejectAnyArguments(name);
-    const descriptor: BuiltTool["descriptor"] = {
-      name,
-      ...(options.title ? { title: options.title } : {}),
-      description: options.description,
-      inputSchema: inputSchema as BuiltTool["descriptor"]["inputSchema"],
-      ...(options.output ? { outputSchema: catalog.schemaOf(options.output) as BuiltTool["descriptor"]["inputSchema"] } : {}),
-      ...(options.annotations ? { annotations: options.annotations } : {}),
-      ...(options.meta ? { _meta: options.meta } : {}),
-    };
-    const terminal = toolTerminal({ authorization, validate, outputClass: options.output, run }, this.internalError);
-    return {
-      name,
-      label,
-      descriptor,
-      authorization,
-      timeoutMs: options.timeoutMs ?? this.options.defaultTimeoutMs,
-      chain: compose(middleware, terminal),
-    };
-  }
-
-  private async buildClassResource(resource: ScannedMember<ResourceOptions & { uri: string }>, instance: object): Promise<BuiltResource> {
-    const chain = await this.chainMiddleware(resource.middleware);
-    const run = this.invoker(instance, resource.method, this.resolvers(resource, "resource"));
-    return this.finishResource(resource.options.uri, resource.label, resource.options, run, resource.authorization, chain, resource.method);
-  }
-
-  private buildProgrammaticResource(entry: { uri: string; handler: ResourceHandler; options: ResourceOptions; middleware: Middleware[] }, registry: Registry): void {
-    const handler = entry.handler;
-    const run = (ctx: CallContext) => handler(ctx.args as Record<string, string | string[]>, ctx);
-    registry.addResource(
-      this.finishResource(entry.uri, `server.addResource("${entry.uri}")`, entry.options, run, { scopes: [], roles: [] }, [...this.middleware, ...entry.middleware], undefined),
-    );
-  }
-
-  private finishResource(
-    uri: string,
-    label: string,
-    options: ResourceOptions,
-    run: (ctx: CallContext) => unknown,
-    authorization: BuiltResource["authorization"],
-    middleware: Middleware[],
-    method: string | undefined,
-  ): BuiltResource {
-    const template = UriTemplate.isTemplate(uri) ? new UriTemplate(uri) : undefined;
-    const name = options.name ?? method ?? uri;
-    const common = {
-      name,
-      ...(options.title ? { title: options.title } : {}),
-      ...(options.description ? { description: options.description } : {}),
-      ...(options.mimeType ? { mimeType: options.mimeType } : {}),
-      ...(options.annotations ? { annotations: options.annotations } : {}),
-    };
-    const descriptor = (template ? { uriTemplate: uri, ...common } : { uri, ...common, ...(options.size !== undefined ? { size: options.size } : {}) }) as BuiltResource["descriptor"];
-    return {
-      uri,
-      label,
-      template,
-      descriptor,
-      authorization,
-      chain: compose(middleware, resourceTerminal(run, authorization, options.mimeType, this.internalError)),
-    };
-  }
-
-  private async buildClassPrompt(prompt: ScannedMember<PromptOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltPrompt> {
-    const chain = await this.chainMiddleware(prompt.middleware);
-    const run = this.invoker(instance, prompt.method, this.resolvers(prompt, "prompt"));
-    return this.finishPrompt(prompt.name, prompt.label, prompt.options, prompt.inputClass, run, prompt.authorization, chain, catalog);
-  }
-
-  private buildSpecPrompt(spec: PromptSpec, registry: Registry, catalog = new SchemaCatalog()): void {
-    const label = `server.addPrompt("${spec.name}")`;
-    if (spec.args) this.checkInputClass(spec.args, "prompt", spec.name, label);
-    const handler = spec.handler;
-    registry.addPrompt(
-      this.finishPrompt(spec.name, label, spec, spec.args, (ctx) => handler(ctx.input as object, ctx), { scopes: [], roles: [] }, [...this.middleware], catalog),
-    );
-  }
-
-  private finishPrompt(
-    name: string,
-    label: string,
-    options: PromptOptions,
-    argsClass: InputClass | undefined,
-    run: (ctx: CallContext) => unknown,
-    authorization: BuiltPrompt["authorization"],
-    middleware: Middleware[],
-    catalog: SchemaCatalog,
-  ): BuiltPrompt {
-    const schema = argsClass ? catalog.schemaOf(argsClass) : undefined;
-    const required = new Set(schema?.required ?? []);
-    const args = Object.entries(schema?.properties ?? {}).map(([argName, property]) => ({
-      name: argName,
-      ...(typeof (property as { description?: unknown }).description === "string" ? { description: (property as { description: string }).description } : {}),
-      required: required.has(argName),
-    }));
-    const validate = argsClass ? createInputValidator(argsClass, `prompt "${name}"`) : undefined;
-    return {
-      name,
-      label,
-      descriptor: {
-        name,
-        ...(options.title ? { title: options.title } : {}),
-        ...(options.description ? { description: options.description } : {}),
-        ...(args.length ? { arguments: args } : {}),
-      },
-      authorization,
-      chain: compose(middleware, promptTerminal(run, authorization, validate, options.description, this.internalError)),
-    };
-  }
-}
-
-/** A tool without an input class takes no arguments: anything sent is refused, not ignored. */
-function rejectAnyArguments(name: string) {
-  return (args: Record<string, unknown>): object => {
-    const keys = Object.keys(args ?? {});
-    if (keys.length > 0) {
-      throw new InvalidParamsError(`Invalid arguments for tool "${name}": it takes no arguments, got ${keys.map((k) => `"${k}"`).join(", ")}`,
-        keys.map((property) => ({ property, constraints: { whitelistValidation: `property ${property} should not exist` } })));
-    }
-    return {};
-  };
 }

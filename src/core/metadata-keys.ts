@@ -12,4 +12,12 @@ export const METADATA = {
   middleware: Symbol.for("lantern:middleware"),
   authorization: Symbol.for("lantern:authorization"),
   completions: Symbol.for("lantern:complete"),
+  constructorInjections: Symbol.for("lantern:inject:constructor"),
 } as const;
+
+/**
+ * A static property of a class that only a middleware provides per server (`MetricsCollector`):
+ * its value says which middleware, so that injecting the class without it is a build error rather
+ * than a fresh instance per call.
+ */
+export const PROVIDED_BY = Symbol.for("lantern:provided-by");

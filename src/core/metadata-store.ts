@@ -24,6 +24,11 @@ export function readListAlongChain<T>(key: symbol, ctor: Function): T[] {
   return chain.flatMap((c) => (Reflect.getOwnMetadata(key, c) as T[] | undefined) ?? []);
 }
 
+/** The list stored under `key` on `target` itself. */
+export function readOwnList<T>(key: symbol, target: object): T[] {
+  return (Reflect.getOwnMetadata(key, target) as T[] | undefined) ?? [];
+}
+
 export function readValue<T>(key: symbol, target: object): T | undefined {
   return Reflect.getMetadata(key, target) as T | undefined;
 }
@@ -31,4 +36,9 @@ export function readValue<T>(key: symbol, target: object): T | undefined {
 /** TypeScript's emitted parameter types of a method (`design:paramtypes`), if it emitted them. */
 export function readParamTypes(prototype: object, method: string): Function[] | undefined {
   return Reflect.getMetadata("design:paramtypes", prototype, method) as Function[] | undefined;
+}
+
+/** The parameter types of a class's constructor (`design:paramtypes`), if TypeScript emitted them. */
+export function readConstructorParamTypes(target: Function): Function[] | undefined {
+  return Reflect.getOwnMetadata("design:paramtypes", target) as Function[] | undefined;
 }

@@ -24,9 +24,54 @@ export interface ConfigurableMiddleware<Options extends object = object> extends
   withOptions(options: Partial<Options>): MiddlewareObject;
 }
 
-/** A class whose instances are {@link ConfigurableMiddleware}; decorators name it. */
+/** How one decorator option merges down server → class → method. */
+export type OptionMerge =
+  /** The nearer declaration replaces the farther one (method over class over server). */
+  | "override"
+  /** Lists join: nothing declared farther out is ever dropped (redaction, scopes). */
+  | "union";
+
+/**
+ * A class whose instances are {@link ConfigurableMiddleware}; decorators name it. `decoratorOptions`
+ * is its contract: the options a decorator may set per class or method and how each merges. Any
+ * other key in a decorator is refused when the server is built, naming class, method and key.
+ *
+ * @example
+ * class Audit implements ConfigurableMiddleware<AuditCallOptions> {
+ *   static readonly decoratorOptions = { includeArgs: "override", redact: "union" } as const;
+ *   ...
+ * }
+ */
 export interface ConfigurableMiddlewareClass<Options extends object = object> {
-  new (options?: Options): ConfigurableMiddleware<Options>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  new (...args: any[]): ConfigurableMiddleware<Options>;
+  readonly decoratorOptions: Readonly<Record<string, OptionMerge>>;
+}
+
+/**
+ * `nearer` merged onto `farther` under a middleware's declared contract: `override` keys take the
+ * nearer value, `union` keys join both lists (without duplicates). Undefined values are ignored.
+ *
+ * @example
+ * mergeOptions({ redact: "union", includeArgs: "override" }, { redact: ["ssn"] }, { redact: ["dob"], includeArgs: true });
+ * // { redact: ["ssn", "dob"], includeArgs: true }
+ */
+export function mergeOptions<Options extends object>(
+  contract: Readonly<Record<string, OptionMerge>>,
+  farther: Partial<Options>,
+  nearer: Partial<Options>,
+): Partial<Options> {
+  const merged: Record<string, unknown> = { ...farther };
+  for (const [key, value] of Object.entries(nearer)) {
+    if (value === undefined) continue;
+    if (contract[key] === "union") {
+      const before = merged[key];
+      merged[key] = [...new Set([...(Array.isArray(before) ? before : []), ...(Array.isArray(value) ? value : [value])])];
+    } else {
+      merged[key] = value;
+    }
+  }
+  return merged as Partial<Options>;
 }
 
 export type Middleware = MiddlewareFn | MiddlewareObject;
@@ -34,7 +79,7 @@ export type Middleware = MiddlewareFn | MiddlewareObject;
 /** What a decorator records: a middleware to run for a class or method. */
 export type MiddlewareSpec =
   | { kind: "instance"; middleware: Middleware }
-  | { kind: "configurable"; type: ConfigurableMiddlewareClass<object>; options: object };
+  | { kind: "configurable"; type: ConfigurableMiddlewareClass<object>; options: object; decorator: string };
 
 /** The innermost step: runs the tool (or resource/prompt handler) itself. */
 export type Terminal = (ctx: CallContext) => Promise<unknown>;

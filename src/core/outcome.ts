@@ -1,9 +1,10 @@
 import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
 import type { CallContext, CallOutcome } from "./call-context.js";
-import { LanternError } from "./errors.js";
+import { LanternError, SERVER_SHUTDOWN, ServerShutdownError } from "./errors.js";
 
 /** The outcome of an error: a refusal keeps its status and JSON-RPC code; anything else is an error. */
 export function outcomeOfError(error: unknown): CallOutcome {
+  if (error instanceof ServerShutdownError) return { status: error.status, error, errorType: SERVER_SHUTDOWN };
   if (error instanceof LanternError) return { status: error.status, error, errorType: String(error.code) };
   if (error instanceof ProtocolError) return { status: "error", error, errorType: String(error.code) };
   return { status: "error", error, errorType: error instanceof Error ? error.name : "Error" };

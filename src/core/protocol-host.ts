@@ -24,9 +24,8 @@ import {
   type SessionInfo,
   type TransportKind,
 } from "./call-context.js";
-import type { AuthorizationRequirement, ServerInfo } from "./definitions.js";
-import { CancelledError, DefinitionError, InvalidParamsError, LanternError, NotFoundError, TimeoutError } from "./errors.js";
-import { missingGrants } from "./invoke.js";
+import type { ServerInfo } from "./definitions.js";
+import { CancelledError, DefinitionError, InvalidParamsError, LanternError, NotFoundError, ServerShutdownError, TimeoutError } from "./errors.js";
 import type { Chain } from "./middleware.js";
 import { InputExchange } from "./protocol/input-exchange.js";
 import type { RequestStateSeal } from "./protocol/request-state.js";
@@ -149,12 +148,6 @@ const envelopeOf = (sdkCtx: ServerContext): Readonly<Record<string, unknown>> | 
 /** The identity a transport attached to a request (HTTP: `authInfo.extra.identity`). */
 const identityOf = (sdkCtx: ServerContext): CallerIdentity | undefined =>
   (sdkCtx.http?.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity;
-
-/** Whether `identity` may call something with `requirement`: the same check `authorize` makes at call time. */
-const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
-  const missing = missingGrants(requirement, identity);
-  return missing.scopes.length === 0 && missing.roles.length === 0;
-};
 
 const NO_ANSWERS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -325,7 +318,7 @@ export class ProtocolHost {
     }
     // The SDK sends a response a few ticks after its handler settles: let those go out first.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const controller of this.aborts) controller.abort(new CancelledError("The server is shutting down"));
+    for (const controller of this.aborts) controller.abort(new ServerShutdownError());
   }
 
   /** Closes every connection's transport. */
@@ -362,19 +355,14 @@ export class ProtocolHost {
       if (connection) connection.logLevel = level;
       return {};
     });
-    sdk.setRequestHandler("tools/list", (_request, sdkCtx) => {
-      const tools = registry.listTools();
-      if (!this.hooks.authenticator()?.hideForbiddenTools) return { tools };
-      const identity = callerOf(sdkCtx);
-      return { tools: tools.filter((t) => holds(identity, registry.tools.get(t.name)!.authorization)) };
-    });
+    sdk.setRequestHandler("tools/list", (_request, sdkCtx) => ({ tools: registry.visibleTo(callerOf(sdkCtx)).tools }));
     sdk.setRequestHandler("tools/call", (request, sdkCtx) => {
       const tool = registry.tools.get(request.params.name);
       if (!tool) throw new NotFoundError("tool", request.params.name);
       return this.run(tool.chain, "tool", tool.name, request.params.arguments ?? {}, sdkCtx, sdk, unit, connection, tool.timeoutMs) as never;
     });
-    sdk.setRequestHandler("resources/list", () => ({ resources: registry.listResources() }));
-    sdk.setRequestHandler("resources/templates/list", () => ({ resourceTemplates: registry.listTemplates() as never }));
+    sdk.setRequestHandler("resources/list", (_request, sdkCtx) => ({ resources: registry.visibleTo(callerOf(sdkCtx)).resources }));
+    sdk.setRequestHandler("resources/templates/list", (_request, sdkCtx) => ({ resourceTemplates: registry.visibleTo(callerOf(sdkCtx)).resourceTemplates as never }));
     sdk.setRequestHandler("resources/read", (request, sdkCtx) => {
       const found = registry.findResource(request.params.uri);
       if (!found) throw new NotFoundError("resource", request.params.uri);
@@ -393,7 +381,7 @@ export class ProtocolHost {
       });
     }
     sdk.setRequestHandler("completion/complete", (request) => registry.completions.complete(request.params, registry));
-    sdk.setRequestHandler("prompts/list", () => ({ prompts: registry.listPrompts() }));
+    sdk.setRequestHandler("prompts/list", (_request, sdkCtx) => ({ prompts: registry.visibleTo(callerOf(sdkCtx)).prompts }));
     sdk.setRequestHandler("prompts/get", (request, sdkCtx) => {
       const prompt = registry.prompts.get(request.params.name);
       if (!prompt) throw new NotFoundError("prompt", request.params.name);

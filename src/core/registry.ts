@@ -1,6 +1,8 @@
 import { UriTemplate } from "@modelcontextprotocol/server";
 import type { Prompt as PromptDescriptor, Resource as ResourceDescriptor, ResourceTemplate, Tool as ToolDescriptor } from "@modelcontextprotocol/server";
+import type { CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement } from "./definitions.js";
+import { missingGrants } from "./invoke.js";
 import type { Chain } from "./middleware.js";
 import { CompletionTable } from "./protocol/completions.js";
 
@@ -33,6 +35,20 @@ export interface BuiltPrompt {
   chain: Chain;
 }
 
+/** What one caller is shown by the list requests. */
+export interface RegistryView {
+  readonly tools: ToolDescriptor[];
+  readonly resources: ResourceDescriptor[];
+  readonly resourceTemplates: ResourceTemplate[];
+  readonly prompts: PromptDescriptor[];
+}
+
+const holds = (identity: CallerIdentity | undefined, requirement: AuthorizationRequirement): boolean => {
+  if (requirement.scopes.length === 0 && requirement.roles.length === 0) return true;
+  const missing = missingGrants(requirement, identity);
+  return missing.scopes.length === 0 && missing.roles.length === 0;
+};
+
 /**
  * The immutable lookup tables a built server serves from. Lists are computed once; a later
  * `addTool` (or resource, prompt) rebuilds only the list it changed.
@@ -48,6 +64,33 @@ export class Registry {
   private resourceList: ResourceDescriptor[] | undefined;
   private templateList: ResourceTemplate[] | undefined;
   private promptList: PromptDescriptor[] | undefined;
+
+  /** `hideForbidden()`: whether lists show each caller only what it may call (the authenticator's `hideForbiddenTools`). */
+  constructor(private readonly hideForbidden: () => boolean = () => false) {}
+
+  /**
+   * The tools, resources, resource templates and prompts `identity` is shown: everything, or, when
+   * forbidden members are hidden, only those whose scopes and roles it holds (the same check
+   * `authorize` makes at call time).
+   */
+  visibleTo(identity: CallerIdentity | undefined): RegistryView {
+    // Lazy: a list request reads one of the four lists, filtered only when it is read.
+    const registry = this;
+    if (!this.hideForbidden()) {
+      return {
+        get tools() { return registry.listTools(); },
+        get resources() { return registry.listResources(); },
+        get resourceTemplates() { return registry.listTemplates(); },
+        get prompts() { return registry.listPrompts(); },
+      };
+    }
+    return {
+      get tools() { return [...registry.tools.values()].filter((t) => holds(identity, t.authorization)).map((t) => t.descriptor); },
+      get resources() { return [...registry.staticResources.values()].filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceDescriptor); },
+      get resourceTemplates() { return registry.templates.filter((r) => holds(identity, r.authorization)).map((r) => r.descriptor as ResourceTemplate); },
+      get prompts() { return [...registry.prompts.values()].filter((p) => holds(identity, p.authorization)).map((p) => p.descriptor); },
+    };
+  }
 
   addTool(tool: BuiltTool): void {
     this.tools.set(tool.name, tool);

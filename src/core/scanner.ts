@@ -1,12 +1,15 @@
+import { UriTemplate } from "@modelcontextprotocol/server";
 import type { InjectionToken } from "tsyringe";
 import type { AuthorizationBinding } from "./decorators/authorization.js";
 import type { CompletionBinding, CompletionTarget } from "./decorators/complete.js";
-import type { ParameterBinding } from "./decorators/inject.js";
+import type { ConstructorInjection, ParameterBinding } from "./decorators/inject.js";
 import type { MiddlewareBinding } from "./decorators/middleware.js";
 import type {
-  AuthorizationRequirement,
   DeclaredMember,
   InputClass,
+  MemberDefinition,
+  MemberKind,
+  ParameterSource,
   PromptOptions,
   ResourceOptions,
   ServerInfo,
@@ -15,38 +18,18 @@ import type {
 import { DefinitionError } from "./errors.js";
 import type { MiddlewareSpec } from "./middleware.js";
 import { METADATA } from "./metadata-keys.js";
-import { readListAlongChain, readParamTypes, readValue } from "./metadata-store.js";
+import { readConstructorParamTypes, readListAlongChain, readOwnList, readParamTypes, readValue } from "./metadata-store.js";
 import { snakeCase } from "./naming.js";
 import { hasValidationRules } from "./validation.js";
 
-/** How one parameter of a decorated method gets its value. */
-export type ParameterSource =
-  | { kind: "input" }
-  | { kind: "inject"; token: InjectionToken<unknown> }
-  | { kind: "param"; name: string };
-
-/** One decorated method, read from metadata and checked. */
-export interface ScannedMember<Options> {
-  /** The MCP name: a tool or prompt name, or the resource URI (template). */
-  name: string;
-  method: string;
-  /** `HrApi.importCsv`, for messages. */
-  label: string;
-  options: Options;
-  /** The input (tool), arguments (prompt) class, if the method takes one. */
-  inputClass: InputClass | undefined;
-  parameters: ParameterSource[];
-  middleware: MiddlewareSpec[];
-  authorization: AuthorizationRequirement;
-}
+export type { ParameterSource };
 
 /** Everything the decorators of one server class say. */
 export interface ScannedClass {
   target: Function;
   info: ServerInfo | undefined;
-  tools: ScannedMember<ToolOptions>[];
-  resources: ScannedMember<ResourceOptions & { uri: string }>[];
-  prompts: ScannedMember<PromptOptions>[];
+  /** Its tools, resources and prompts, in that order. */
+  members: MemberDefinition[];
   /** `@Complete` methods: what each completes. */
   completions: { method: string; label: string; target: CompletionTarget }[];
 }
@@ -66,11 +49,11 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
   const prototype = target.prototype as Record<string, unknown>;
 
   const scan = <O extends object>(
-    kind: "tool" | "resource" | "prompt",
+    kind: MemberKind,
     member: DeclaredMember<O>,
     name: string,
     explicitInput: InputClass | undefined,
-  ): ScannedMember<O> => {
+  ): MemberDefinition => {
     const label = `${className}.${member.method}`;
     const fail = (reason: string): never => {
       throw new DefinitionError(`Cannot register ${kind} "${name}" on ${label}: ${reason}`);
@@ -114,20 +97,24 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
     if (inputClass && !hasValidationRules(inputClass)) {
       fail(`its ${kind === "prompt" ? "arguments" : "input"} class ${inputClass.name} has no class-validator decorators, so nothing would be validated; decorate every property (e.g. @IsString())`);
     }
+    if (kind === "resource") checkTemplateBindings(name, parameters, fail);
+    const specs = [
+      ...middleware.filter((m) => m.method === undefined).map((m) => ({ spec: m.spec, at: className })),
+      ...middleware.filter((m) => m.method === member.method).map((m) => ({ spec: m.spec, at: label })),
+    ];
+    for (const { spec, at } of specs) checkDecoratorOptions(spec, at, fail);
     const scopes = authorization.filter((a) => a.method === undefined || a.method === member.method).flatMap((a) => a.scopes);
     const roles = authorization.filter((a) => a.method === undefined || a.method === member.method).flatMap((a) => a.roles);
     return {
+      kind,
       name,
-      method: member.method,
       label,
-      options: member.options,
+      options: member.options as MemberDefinition["options"],
       inputClass,
       parameters,
-      middleware: [
-        ...middleware.filter((m) => m.method === undefined).map((m) => m.spec),
-        ...middleware.filter((m) => m.method === member.method).map((m) => m.spec),
-      ],
+      middleware: specs.map((s) => s.spec),
       authorization: { scopes: [...new Set([...scopes, ...((member.options as ToolOptions).scopes ?? [])])], roles: [...new Set(roles)] },
+      handler: { kind: "method", owner: target, method: member.method },
     };
   };
 
@@ -149,5 +136,56 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
   if (!info && tools.length + resources.length + prompts.length === 0) {
     throw new DefinitionError(`Cannot register ${className}: it has no @Server, @Tool, @Resource or @Prompt decorators`);
   }
-  return { target, info, tools, resources, prompts, completions };
+  return { target, info, members: [...tools, ...resources, ...prompts], completions };
+}
+
+/**
+ * Every `@Param` names a variable of the URI template, and every variable is bound by a `@Param`
+ * (a misspelt name would otherwise be `undefined` at run time).
+ */
+function checkTemplateBindings(uri: string, parameters: readonly ParameterSource[], fail: (reason: string) => never): void {
+  const variables = UriTemplate.isTemplate(uri) ? new UriTemplate(uri).variableNames : [];
+  const bound = parameters.flatMap((p) => (p.kind === "param" ? [p.name] : []));
+  const known = variables.length ? `its variables are ${variables.map((v) => `{${v}}`).join(", ")}` : "it has no template variables";
+  for (const name of bound) {
+    if (!variables.includes(name)) fail(`@Param("${name}") names no variable of the URI template "${uri}": ${known}`);
+  }
+  for (const variable of variables) {
+    if (!bound.includes(variable)) fail(`the URI template variable {${variable}} is bound to no parameter: add @Param("${variable}") to one`);
+  }
+}
+
+/** A decorator may set only the options its middleware declares in `decoratorOptions`. */
+function checkDecoratorOptions(spec: MiddlewareSpec, at: string, fail: (reason: string) => never): void {
+  if (spec.kind !== "configurable") return;
+  const contract = spec.type.decoratorOptions ?? {};
+  const allowed = Object.keys(contract);
+  for (const [key, value] of Object.entries(spec.options)) {
+    if (value === undefined) continue;
+    if (!(key in contract)) {
+      fail(
+        `${spec.decorator}({ ${key} }) on ${at}: "${key}" cannot be set per class or method (${spec.decorator} takes ${allowed.length ? allowed.join(", ") : "no options"}); ` +
+          `it configures the middleware itself: pass it to server.use(new ${spec.type.name}({ ${key}: ... }))`,
+      );
+    }
+    if (contract[key] === "union" && !(Array.isArray(value) && value.every((v) => typeof v === "string"))) {
+      fail(`${spec.decorator}({ ${key} }) on ${at}: "${key}" must be a list of strings`);
+    }
+  }
+}
+
+/**
+ * The tokens a class's constructor asks the container for: `@Inject(token)` where given, else the
+ * emitted parameter type. Empty when TypeScript emitted nothing.
+ */
+export function constructorTokens(target: Function): InjectionToken<unknown>[] {
+  const types = readConstructorParamTypes(target) ?? [];
+  const explicit = readOwnList<ConstructorInjection>(METADATA.constructorInjections, target);
+  const count = Math.max(types.length, ...explicit.map((e) => e.index + 1));
+  const tokens: InjectionToken<unknown>[] = [];
+  for (let index = 0; index < count; index++) {
+    const token = explicit.find((e) => e.index === index)?.token ?? (types[index] as InjectionToken<unknown> | undefined);
+    if (token !== undefined) tokens.push(token);
+  }
+  return tokens;
 }

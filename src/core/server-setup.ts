@@ -3,6 +3,7 @@ import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity, SessionInfo } from "./call-context.js";
 import type { ResourceOptions, ServerInfo } from "./definitions.js";
 import type { ResourceHandler, ToolSpec } from "./programmatic.js";
+import type { ProviderFactory, ProviderOptions } from "./providers.js";
 
 /** A handler for an extra HTTP route of the Streamable HTTP transport (`/metrics`, ...). */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -16,7 +17,7 @@ export interface Authenticator {
   authenticate(token: string | undefined): Promise<CallerIdentity | undefined>;
   /** The `WWW-Authenticate` challenge sent with HTTP 401 responses. */
   challenge(reason: string): string;
-  /** When true, tools/list shows each caller only the tools whose scopes and roles it holds. */
+  /** When true, the tools, resources, templates and prompts lists show each caller only what it may use. */
   readonly hideForbiddenTools?: boolean;
 }
 
@@ -56,8 +57,11 @@ export interface ServerSetup {
   addResource(uri: string, handler: ResourceHandler, options?: ResourceOptions): void;
   /** Adds an HTTP route to the Streamable HTTP transport (`GET /metrics`). */
   route(method: string, path: string, handler: RouteHandler): void;
-  /** Makes a value injectable into tools with `@Inject(token)`; `factory` runs per call. */
-  provide<T>(token: unknown, factory: (ctx: CallContext) => T): void;
+  /**
+   * Makes a value injectable with `@Inject(token)`: `factory` runs at most once per call, may `get`
+   * other tokens, and `dispose` tears its value down after the call.
+   */
+  provide<T>(token: unknown, factory: ProviderFactory<T>, options?: ProviderOptions<T>): void;
   /** Runs when the server closes, after in-flight calls finished (LIFO). */
   onShutdown(hook: () => void | Promise<void>): void;
   /** Settles identities at the transport, before any middleware runs. */

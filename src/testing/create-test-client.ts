@@ -12,6 +12,7 @@ import { createMcpHandler, type AuthInfo } from "@modelcontextprotocol/server";
 import type { CallerIdentity, ProtocolEra } from "../core/call-context.js";
 import { McpServer, type McpServerOptions } from "../core/mcp-server.js";
 import { checkOptions, defineOptions, option } from "../core/options.js";
+import type { ProviderOverride } from "../core/providers.js";
 
 /** Options of {@link createTestClient}. */
 export interface TestClientOptions {
@@ -28,8 +29,13 @@ export interface TestClientOptions {
   logLevel?: LoggingLevel;
   /** Calls run as this identity (in place of a token an authenticator would verify). */
   identity?: Partial<CallerIdentity> & { clientId: string };
-  /** Options for the server, when a class is given. */
+  /** Options for the server, when a class is given (a server you made already has its options: passing them is refused). */
   server?: McpServerOptions;
+  /**
+   * Replacements for what tokens inject (fakes of services, a fixed clock): they win over
+   * `provide()`, middleware providers and the container. Applied before the server is built.
+   */
+  providers?: ProviderOverride[];
 }
 
 /** Options of one `callTool`. */
@@ -55,6 +61,7 @@ const TEST_CLIENT_OPTIONS = defineOptions<TestClientOptions>("createTestClient o
   logLevel: option.oneOf("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"),
   identity: option.object(undefined, "an identity object with at least { clientId }"),
   server: option.object(undefined, "the options of new McpServer(...)"),
+  providers: option.any("a list of provider overrides: { token, value } or { token, factory }"),
 }, {
   token: "createTestClient runs calls as { identity: { clientId, scopes } } in place of a token",
   clientId: 'use "identity: { clientId }"',
@@ -90,7 +97,7 @@ const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
  * (2025 era, the default) or through the 2026-07-28 request handler (`era: "modern"`).
  *
  * @example
- * const client = await createTestClient(HrApi);
+ * const client = await createTestClient(HrApi, { providers: [{ token: EmployeeRepository, value: fakeRepository }] });
  * const result = await client.callTool("search_employees", { query: "ada" });
  * await client.close();
  */
@@ -100,6 +107,7 @@ export async function createTestClient(serverOrClass: McpServer | Function, opti
     throw new TypeError("createTestClient options: \"server\" configures the server built from a class, and an McpServer instance was given; pass those options to new McpServer(..., options) instead");
   }
   const server = serverOrClass instanceof McpServer ? serverOrClass : new McpServer(serverOrClass, options.server);
+  for (const override of options.providers ?? []) server.overrideProvider(override);
   const identity: CallerIdentity | undefined = options.identity
     ? { scopes: [], roles: [], claims: {}, method: "test", ...options.identity }
     : undefined;

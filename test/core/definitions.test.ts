@@ -124,6 +124,7 @@ describe("decorator forms of configurable middleware", () => {
   const calls: string[] = [];
 
   class CountingMiddleware implements ConfigurableMiddleware<CountOptions> {
+    static readonly decoratorOptions = { label: "override", enabled: "override" } as const;
     static instances = 0;
     private readonly options: CountOptions;
     constructor(options: Partial<CountOptions> = {}) {

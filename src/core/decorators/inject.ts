@@ -9,6 +9,12 @@ export interface ParameterBinding {
   source: { kind: "inject"; token: InjectionToken<unknown> } | { kind: "param"; name: string };
 }
 
+/** A recorded `@Inject` on a constructor parameter (tsyringe resolves it; the scanner checks it). */
+export interface ConstructorInjection {
+  index: number;
+  token: InjectionToken<unknown>;
+}
+
 /**
  * Injects a value into a parameter: on a tool, resource or prompt method, a per-call value
  * (`CallContext`, `ServerLogger`, `ProgressReporter`, `AbortSignal`, a collector) or any token of the
@@ -24,6 +30,7 @@ export function Inject(token: InjectionToken<unknown>): ParameterDecorator {
   return (target, key, index) => {
     if (key === undefined) {
       tsyringeInject(token)(target, key, index);
+      recordListEntry<ConstructorInjection>(METADATA.constructorInjections, target, { index, token });
       return;
     }
     recordListEntry<ParameterBinding>(METADATA.injections, target.constructor, {

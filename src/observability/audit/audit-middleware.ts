@@ -2,11 +2,12 @@ import { resolve } from "node:path";
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import { DefinitionError, describeError } from "../../core/errors.js";
-import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import { mergeOptions, type ConfigurableMiddleware, type MiddlewareObject, type Next, type OptionMerge } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ServerSetup } from "../../core/server-setup.js";
+import { Redaction, type RedactionBounds } from "../redaction.js";
 import { AUDIT_SECRET_ENV, auditKeyId, MIN_SECRET_LENGTH, UNSIGNED_KEY_ID, type AuditKey } from "./audit-entry.js";
 import { AuditLog, AuditWriteError, type AuditDurability, type AuditRecord } from "./audit-log.js";
 import { verifyAuditLog, type AuditVerification } from "./verify-audit-log.js";
@@ -17,7 +18,10 @@ export interface AuditCallOptions {
   includeArgs?: boolean;
   /** Record the result (cut at `resultLimitBytes`, with a marker saying so). Default false. */
   includeResult?: boolean;
-  /** Argument fields, at any depth, replaced by `"[REDACTED]"` before the entry is signed. */
+  /**
+   * Argument fields, at any depth and without regard to case, replaced by `"[REDACTED]"` before the
+   * entry is signed. A decorator's list adds to the server's, never replaces it.
+   */
   redact?: readonly string[];
   /** Results whose JSON is longer are replaced by `{ "$truncated": true, bytes, limit, preview }`. Default 4096. */
   resultLimitBytes?: number;
@@ -43,7 +47,6 @@ export interface AuditOptions extends AuditCallOptions {
   onReport?: (message: string) => void;
 }
 
-const REDACTED = "[REDACTED]";
 const SINK_OPTIONS = ["logPath", "signed", "hmacSecret", "keyId", "durability", "rotate", "headPath", "onReport"] as const;
 
 // What the audit options may hold; `redact` is a security opt-in (undefined there is refused).
@@ -78,14 +81,14 @@ const AUDITED_OPTIONS = defineOptions<AuditCallOptions>("@Audited options", AUDI
 
 /** The per-call half: what to record, sharing one {@link AuditLog}. */
 class AuditRecorder implements MiddlewareObject {
-  private readonly redact: ReadonlySet<string> | undefined;
+  private readonly redact: Redaction;
   private readonly limit: number;
 
   constructor(
     private readonly log: AuditLog,
     private readonly options: AuditCallOptions,
   ) {
-    this.redact = options.redact?.length ? new Set(options.redact) : undefined;
+    this.redact = Redaction.of(options.redact);
     this.limit = options.resultLimitBytes ?? 4096;
   }
 
@@ -140,7 +143,7 @@ class AuditRecorder implements MiddlewareObject {
       if (identity.subject !== undefined) record.identity.subject = identity.subject;
       if (identity.issuer !== undefined) record.identity.issuer = identity.issuer;
     }
-    if (this.options.includeArgs) record.args = this.redact || nestsDeeper(ctx.args, 0) ? redacted(ctx.args, this.redact, 0) : ctx.args;
+    if (this.options.includeArgs) record.args = !this.redact.isEmpty || nestsDeeper(ctx.args, 0) ? this.redact.copy(ctx.args, ARGS_BOUNDS) : ctx.args;
     if (this.options.includeResult && !failed && result !== undefined) record.result = this.limited(result);
     return record;
   }
@@ -164,7 +167,8 @@ class AuditRecorder implements MiddlewareObject {
  * whole would overflow the stack of the (recursive) canonical form and fail the call unaudited.
  */
 const MAX_ARGS_DEPTH = 64;
-const TOO_DEEP = "[TOO DEEP]";
+/** Audit entries keep arguments whole (they are evidence), only their depth is bounded. */
+const ARGS_BOUNDS: RedactionBounds = { maxDepth: MAX_ARGS_DEPTH, tooDeep: "[TOO DEEP]" };
 
 function nestsDeeper(value: unknown, depth: number): boolean {
   if (value === null || typeof value !== "object") return false;
@@ -174,15 +178,6 @@ function nestsDeeper(value: unknown, depth: number): boolean {
   return false;
 }
 
-function redacted(value: unknown, fields: ReadonlySet<string> | undefined, depth: number): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (depth >= MAX_ARGS_DEPTH) return TOO_DEEP;
-  if (Array.isArray(value)) return value.map((v) => redacted(v, fields, depth + 1));
-  // A null prototype keeps a "__proto__" argument an own key, so the entry shows what was sent.
-  const out: Record<string, unknown> = Object.create(null);
-  for (const [key, v] of Object.entries(value)) out[key] = fields?.has(key) ? REDACTED : redacted(v, fields, depth + 1);
-  return out;
-}
 
 /**
  * A tamper-evident audit trail: one JSONL entry per tool call, resource read and prompt get (who,
@@ -198,6 +193,13 @@ function redacted(value: unknown, fields: ReadonlySet<string> | undefined, depth
  * // later: expect(await audit.verifyChain()).toBe(true)
  */
 export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions> {
+  /** What `@Audited` may set per class or method; `redact` lists only grow. */
+  static readonly decoratorOptions: Readonly<Record<keyof AuditCallOptions, OptionMerge>> = {
+    includeArgs: "override",
+    includeResult: "override",
+    redact: "union",
+    resultLimitBytes: "override",
+  };
   /** The file writer every view of this middleware shares. */
   readonly log: AuditLog;
   private readonly recorder: AuditRecorder;
@@ -266,7 +268,7 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
         throw new DefinitionError(`@Audited({ ${name} }) cannot change where or how the audit trail is written: ${name} belongs to the AuditMiddleware instance; pass it to server.use(new AuditMiddleware({ ${name}: ... })) instead`);
       }
     }
-    return new AuditRecorder(this.log, { ...this.callOptions, ...options });
+    return new AuditRecorder(this.log, mergeOptions(AuditMiddleware.decoratorOptions, this.callOptions, options));
   }
 
   /** Resolves once every entry queued so far is written and the head file is current. */
@@ -310,7 +312,7 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
 
 /**
  * Audits every tool of a class, or one method, with per-class/method recording options (method
- * options override class options). When the server also `use()`s an AuditMiddleware, calls run
+ * options override class options; `redact` lists add up: server, class and method fields are all hidden). When the server also `use()`s an AuditMiddleware, calls run
  * through that one instance once, with these options; otherwise one instance per server is made
  * from `LANTERN_AUDIT_SECRET` and writes `audit.jsonl`.
  *
@@ -319,5 +321,5 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
  * @Audited({ includeArgs: true, redact: ["ssn"] })
  * class MedicalRecords { ... }
  */
-export const Audited = middlewareDecorator<AuditCallOptions, AuditCallOptions>(AuditMiddleware, AUDITED_OPTIONS);
+export const Audited = middlewareDecorator<AuditCallOptions, AuditCallOptions>(AuditMiddleware, AUDITED_OPTIONS, "Audited");
 

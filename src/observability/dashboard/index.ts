@@ -3,11 +3,8 @@ export {
   DashboardAttachError,
   DASHBOARD_TOKEN_ENV,
   DashboardEndpoint,
-  fetchDashboardSnapshot,
-  DASHBOARD_TELEMETRY_PATH,
   type DashboardEndpointAddress,
   type DashboardEndpointOptions,
 } from "./dashboard-endpoint.js";
 export { DashboardTelemetry, type DashboardTelemetryOptions, type DashboardServer, type DashboardSnapshotLimits } from "./dashboard-telemetry.js";
-export { captureServerOutput, type ServerOutputCapture, type ServerOutputCaptureOptions, type ServerOutputSink } from "./output-capture.js";
 export type { DashboardAgentRow, DashboardLatency, DashboardLogLine, DashboardRequest, DashboardSeries, DashboardSnapshot, DashboardToolRow } from "./telemetry-snapshot.js";

@@ -1,7 +1,8 @@
 import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { SpanContext } from "@opentelemetry/api";
 import type { CallContext, CallKind } from "../../core/call-context.js";
-import { cutToSize, jsonText, type JsonTextLimits } from "../json-text.js";
+import { jsonText, type JsonTextLimits } from "../json-text.js";
+import type { Redaction, RedactionBounds } from "../redaction.js";
 
 /**
  * The two line shapes: Lantern's (the seed's field names) and Elastic Common Schema.
@@ -14,7 +15,6 @@ export type LogFormat = "json" | "ecs";
 /** The ECS version the `ecs` lines follow. */
 export const ECS_VERSION = "8.11.0";
 
-const REDACTED = "[REDACTED]";
 const MAX_DEPTH = 8;
 const MAX_ITEMS = 100;
 const MAX_STRING = 4096;
@@ -182,28 +182,13 @@ function addEcsTrace(record: Record<string, unknown>, spanContext: SpanContext |
   record.span = { id: spanContext.spanId };
 }
 
+/** How far a log line's copy of arguments and data goes: depth, list lengths and strings bounded. */
+const LOG_BOUNDS: RedactionBounds = { maxDepth: MAX_DEPTH, tooDeep: "[too deep]", maxItems: MAX_ITEMS, maxString: MAX_STRING };
+
 /**
  * A copy of `value` fit for a log line: the values of `redact`ed keys (at any depth, names compared
  * without case) replaced, depth, list lengths and strings bounded, cycles cut.
  */
-export function redactValue(value: unknown, redact: ReadonlySet<string>, depth = 0): unknown {
-  if (typeof value === "string") return cutToSize(value, MAX_STRING);
-  if (value === null || typeof value !== "object") return value;
-  if (depth >= MAX_DEPTH) return "[too deep]";
-  if (Array.isArray(value)) {
-    const items = value.slice(0, MAX_ITEMS).map((item) => redactValue(item, redact, depth + 1));
-    if (value.length > MAX_ITEMS) items.push(`[${value.length - MAX_ITEMS} more]`);
-    return items;
-  }
-  // No prototype: an own `__proto__` key is copied as a key, not taken for the prototype.
-  const copy: Record<string, unknown> = Object.create(null);
-  let count = 0;
-  for (const key of Object.keys(value)) {
-    if (++count > MAX_ITEMS) {
-      copy["[more]"] = `${Object.keys(value).length - MAX_ITEMS} more keys`;
-      break;
-    }
-    copy[key] = redact.has(key.toLowerCase()) ? REDACTED : redactValue((value as Record<string, unknown>)[key], redact, depth + 1);
-  }
-  return copy;
+export function redactValue(value: unknown, redaction: Redaction): unknown {
+  return redaction.copy(value, LOG_BOUNDS);
 }

@@ -4,11 +4,12 @@ import winston from "winston";
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import { describeError } from "../../core/errors.js";
-import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import { mergeOptions, type ConfigurableMiddleware, type MiddlewareObject, type Next, type OptionMerge } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ClientLogRecord, ServerSetup } from "../../core/server-setup.js";
+import { Redaction } from "../redaction.js";
 import { CALL_SPAN_CONTEXT } from "../tracing/semantic-conventions.js";
 import {
   ecsCallRecord,
@@ -76,7 +77,7 @@ const LOGGED_OPTIONS = defineOptions<LoggedOptions>("@Logged options", LOGGED_RU
 /** What a decorator may change per class or method; the rest configures the shared logger. */
 interface PerCallOptions {
   includeArgs: boolean;
-  redact: ReadonlySet<string>;
+  redact: Redaction;
 }
 
 /** Removes winston's routing `level` from ECS lines, which carry it as `log.level`. */
@@ -199,6 +200,11 @@ const NOT_SET = Symbol("not set");
  * server.use(new StructuredLoggingMiddleware({ redact: ["password"], transports: [new winston.transports.File({ filename: "calls.log" })] }));
  */
 export class StructuredLoggingMiddleware implements ConfigurableMiddleware<StructuredLoggingOptions> {
+  /** What `@Logged` may set per class or method; `redact` lists only grow. The logger, format and transports belong to the instance. */
+  static readonly decoratorOptions: Readonly<Partial<Record<keyof StructuredLoggingOptions, OptionMerge>>> = {
+    includeArgs: "override",
+    redact: "union",
+  };
   private sink: LogSink | undefined;
   private readonly options: StructuredLoggingOptions;
   private readonly perCall: PerCallOptions;
@@ -211,7 +217,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
       }
     }
     this.options = options;
-    this.perCall = { includeArgs: options.includeArgs === true, redact: new Set((options.redact ?? []).map((k) => k.toLowerCase())) };
+    this.perCall = { includeArgs: options.includeArgs === true, redact: Redaction.of(options.redact) };
   }
 
   /** Records `ServerLogger` messages of the calls this middleware covers; flushes its own logger at shutdown. */
@@ -225,10 +231,13 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
 
   /** This middleware with other argument options for a class or method, writing to the same logger. */
   withOptions(options: Partial<StructuredLoggingOptions>): MiddlewareObject {
-    const variant = new StructuredLoggingMiddleware({
-      includeArgs: options.includeArgs ?? this.perCall.includeArgs,
-      redact: [...this.perCall.redact, ...(options.redact ?? [])],
-    });
+    const variant = new StructuredLoggingMiddleware(
+      mergeOptions<StructuredLoggingOptions>(
+        StructuredLoggingMiddleware.decoratorOptions,
+        { includeArgs: this.perCall.includeArgs, redact: [...this.perCall.redact.fields] },
+        { includeArgs: options.includeArgs, redact: options.redact },
+      ),
+    );
     variant.sink = this.shared();
     return variant;
   }
@@ -283,7 +292,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
  * @Logged({ includeArgs: true, redact: ["ssn"] })
  * class HrApi { ... }
  */
-export const Logged = middlewareDecorator<StructuredLoggingOptions, LoggedOptions>(StructuredLoggingMiddleware, LOGGED_OPTIONS);
+export const Logged = middlewareDecorator<StructuredLoggingOptions, LoggedOptions>(StructuredLoggingMiddleware, LOGGED_OPTIONS, "Logged");
 
 function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
   const ctx = record.ctx;

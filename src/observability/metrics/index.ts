@@ -7,4 +7,3 @@ export {
   type MetricsSnapshot,
 } from "./metrics-collector.js";
 export { Metered, MetricsMiddleware, type MeteredOptions } from "./metrics-middleware.js";
-export { MAX_LATENCY_MS, MIN_LATENCY_MS, PERCENTILE_RELATIVE_ERROR } from "./latency-histogram.js";

@@ -1,3 +1,4 @@
+import { PROVIDED_BY } from "../../core/metadata-keys.js";
 import type { CallKind } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
 import type { ServerSetup } from "../../core/server-setup.js";
@@ -139,6 +140,8 @@ function resourceKey(uri: string, variables: Readonly<Record<string, unknown>> |
  * metrics.snapshot().tools.search_employees;    // { calls, errors, avg_latency_ms, p50_latency_ms, ... }
  */
 export class MetricsCollector {
+  /** Injected with `@Inject(MetricsCollector)`, it is the one a `MetricsMiddleware` of the server feeds; without one the build fails. */
+  static readonly [PROVIDED_BY] = "a MetricsMiddleware (server.use(new MetricsMiddleware(collector)) or @Metered() on the class)";
   private readonly startedAt = performance.now();
   private readonly sections: Record<CallKind, Map<string, Entry>> = { tool: new Map(), resource: new Map(), prompt: new Map() };
   private readonly clientEntries = new Map<string, ClientEntry>();

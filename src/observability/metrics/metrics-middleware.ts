@@ -1,6 +1,6 @@
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
-import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
+import type { ConfigurableMiddleware, MiddlewareObject, Next, OptionMerge } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
 import type { ServerSetup } from "../../core/server-setup.js";
@@ -39,6 +39,8 @@ const METERED_OPTIONS = defineOptions<MeteredOptions>("MetricsMiddleware / @Mete
  * metrics.registerResource(server);
  */
 export class MetricsMiddleware implements ConfigurableMiddleware<MeteredOptions> {
+  /** What `@Metered` may set per class or method. */
+  static readonly decoratorOptions: Readonly<Record<keyof MeteredOptions, OptionMerge>> = { enabled: "override" };
   /** Where the calls are recorded (a new collector when none was given). */
   readonly collector: MetricsCollector;
   private readonly enabled: boolean;
@@ -110,4 +112,4 @@ function seenMarkerOf(collector: MetricsCollector): symbol {
  *   @Tool({ description: "Liveness probe" }) @Metered({ enabled: false }) ping() { return "pong"; }
  * }
  */
-export const Metered = middlewareDecorator<MeteredOptions, MeteredOptions>(MetricsMiddleware, { ...METERED_OPTIONS, owner: "@Metered options" });
+export const Metered = middlewareDecorator<MeteredOptions, MeteredOptions>(MetricsMiddleware, { ...METERED_OPTIONS, owner: "@Metered options" }, "Metered");

@@ -17,8 +17,8 @@ import {
 } from "@opentelemetry/api";
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
-import type { ConfigurableMiddleware, MiddlewareObject, Next } from "../../core/middleware.js";
-import { LanternErrorCode } from "../../core/errors.js";
+import type { ConfigurableMiddleware, MiddlewareObject, Next, OptionMerge } from "../../core/middleware.js";
+import { LanternErrorCode, SERVER_SHUTDOWN } from "../../core/errors.js";
 import { callOutcome, TOOL_ERROR } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import type { ServerSetup } from "../../core/server-setup.js";
@@ -174,6 +174,11 @@ class TelemetrySinks {
  * server.use(new OTelMiddleware({ serviceName: "hr-api", endpoint: "http://127.0.0.1:4318" }));
  */
 export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
+  /** What `@Traced` may set per class or method; the endpoint, service name and providers belong to the instance. */
+  static readonly decoratorOptions: Readonly<Partial<Record<keyof OTelOptions, OptionMerge>>> = {
+    captureArguments: "override",
+    captureResults: "override",
+  };
   private sinks: TelemetrySinks;
   private readonly perCall: PerCallOptions;
 
@@ -278,7 +283,7 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
  * @Traced()
  * class HrApi { ... }
  */
-export const Traced = middlewareDecorator<OTelOptions, TracedOptions>(OTelMiddleware, TRACED_OPTIONS);
+export const Traced = middlewareDecorator<OTelOptions, TracedOptions>(OTelMiddleware, TRACED_OPTIONS, "Traced");
 
 /** How a call ended, in the terms spans and metrics record. */
 interface CallEnd {
@@ -298,7 +303,9 @@ function endOf(ctx: CallContext, thrown: unknown, didThrow: boolean): CallEnd {
   // What the client receives decides error.type: a thrown error becomes a JSON-RPC error with its
   // code (the SDK answers -32603 for one without), a tool's failure an isError result.
   const rpcCode = didThrow ? jsonRpcCodeOf(thrown) : undefined;
-  return { ok: false, status: outcome.status, errorType: rpcCode ?? outcome.errorType ?? TOOL_ERROR, rpcCode, error: outcome.error ?? thrown, seconds };
+  // A shutdown is named as such, not by the cancellation code it shares with a client's cancel.
+  const errorType = outcome.errorType === SERVER_SHUTDOWN ? SERVER_SHUTDOWN : (rpcCode ?? outcome.errorType ?? TOOL_ERROR);
+  return { ok: false, status: outcome.status, errorType, rpcCode, error: outcome.error ?? thrown, seconds };
 }
 
 function jsonRpcCodeOf(error: unknown): string {

@@ -4,7 +4,9 @@ import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } fr
 import { join } from "node:path";
 import { IsString } from "class-validator";
 import { ProtocolError as McpError } from "@modelcontextprotocol/client";
-import { Audited, AuditMiddleware, auditKeyId, canonicalJson, GENESIS_HASH, McpServer, Param, Resource, Server, Tool, verifyAuditLog } from "lantern-mcp";
+import { Audited, AuditMiddleware, McpServer, Param, Resource, Server, Tool, verifyAuditLog } from "lantern-mcp";
+import { auditKeyId, GENESIS_HASH } from "../../../src/observability/audit/audit-entry.js";
+import { canonicalJson } from "../../../src/observability/audit/canonical-json.js";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
 

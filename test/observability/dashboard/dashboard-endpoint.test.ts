@@ -3,7 +3,8 @@ import { request } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { IsString } from "class-validator";
-import { DASHBOARD_TELEMETRY_PATH, DashboardAttachError, DashboardEndpoint, fetchDashboardSnapshot, McpServer, Server, Tool } from "lantern-mcp";
+import { DashboardAttachError, DashboardEndpoint, McpServer, Server, Tool } from "lantern-mcp";
+import { DASHBOARD_TELEMETRY_PATH, fetchDashboardSnapshot } from "../../../src/observability/dashboard/dashboard-endpoint.js";
 
 class Echo { @IsString() text!: string; }
 

@@ -1,4 +1,5 @@
-import { MetricsCollector, OTHER_RESOURCES, PERCENTILE_RELATIVE_ERROR } from "lantern-mcp";
+import { MetricsCollector, OTHER_RESOURCES } from "lantern-mcp";
+import { PERCENTILE_RELATIVE_ERROR } from "../../../src/observability/metrics/latency-histogram.js";
 
 const within = (actual: number, expected: number) => {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(expected * PERCENTILE_RELATIVE_ERROR + 1e-9);

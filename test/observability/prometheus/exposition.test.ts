@@ -1,4 +1,4 @@
-import { negotiateFormat, renderExposition } from "lantern-mcp";
+import { negotiateFormat, renderExposition } from "../../../src/observability/prometheus/exposition.js";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 describe("negotiateFormat", () => {

@@ -8,7 +8,6 @@ import { IsInt, IsString, Min } from "class-validator";
 import {
   Inject,
   MCP_ATTRIBUTES,
-  MCP_DURATION_BUCKETS,
   McpServer,
   OTelMiddleware,
   Param,
@@ -20,6 +19,7 @@ import {
   Traced,
   CallContext,
 } from "lantern-mcp";
+import { MCP_DURATION_BUCKETS } from "../../../src/observability/tracing/semantic-conventions.js";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 
 class Search {

@@ -4,7 +4,8 @@ import { context, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { IsString } from "class-validator";
-import { McpServer, OTelMiddleware, Server, startOtlpSdk, Tool } from "lantern-mcp";
+import { McpServer, OTelMiddleware, Server, Tool } from "lantern-mcp";
+import { startOtlpSdk } from "../../../src/observability/tracing/otlp-sdk.js";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 
 class Topic {
