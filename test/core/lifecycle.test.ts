@@ -73,7 +73,7 @@ describe("mutators after the server started throw a coded error naming the call"
   it("createTestClient(server, { server }) refuses options it could not apply", async () => {
     const server = new McpServer(Plain);
     await expect(createTestClient(server, { server: { defaultTimeoutMs: 5 } })).rejects.toThrow(
-      "createTestClient(server, { server }): `server` options apply only when a class is given; pass them to new McpServer(Class, options) instead",
+      "createTestClient options: \"server\" configures the server built from a class, and an McpServer instance was given; pass those options to new McpServer(..., options) instead",
     );
   });
 });

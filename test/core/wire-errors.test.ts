@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import type { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { IsString } from "class-validator";
 import {
   AuthMiddleware,
@@ -47,17 +47,17 @@ describe("one mapping of handler errors to the wire for tools, resources and pro
   beforeAll(async () => { client = await createTestClient(Employees); });
   afterAll(() => client.close());
 
-  it("a ToolError from a resource is a not-found error with the handler's message, once", async () => {
+  it("a ToolError from a resource is a not-found error (-32602 naming the URI) with the handler's message, once", async () => {
     const error = await errorOf(client.client.readResource({ uri: "hr://employees/99" }));
-    expect(error.code).toBe(-32002);
-    expect(error.message).toBe("MCP error -32002: No employee with id 99");
+    expect(error.code).toBe(-32602);
+    expect(error.message).toBe("No employee with id 99");
     expect(error.data).toEqual({ uri: "hr://employees/99" });
   });
 
   it("a ToolError from a prompt is invalid params with the handler's message, once", async () => {
     const error = await errorOf(client.client.getPrompt({ name: "brief", arguments: { topic: "secret" } }));
     expect(error.code).toBe(-32602);
-    expect(error.message).toBe("MCP error -32602: No brief on that topic");
+    expect(error.message).toBe("No brief on that topic");
   });
 
   it("a ToolError from a tool stays an isError result with its message", async () => {

@@ -84,7 +84,8 @@ test("calls made by real clients show up in totals, tools, agents, the request l
   // Argument values never reach the log.
   expect(JSON.stringify(s.requests)).not.toContain("wallet");
   // error types are the core's (the same `error.type` tracing records).
-  expect(s.errorsByType).toEqual(expect.arrayContaining([{ type: "tool_error", count: 1 }, { type: "-32602", count: 1 }]));
+  // The refused call and the missing resource are both -32602 (not found is invalid params since MCP 2026-07-28).
+  expect(s.errorsByType).toEqual(expect.arrayContaining([{ type: "tool_error", count: 1 }, { type: "-32602", count: 2 }]));
   expect(s.errorsByType.reduce((sum, e) => sum + e.count, 0)).toBe(3);
   expect(s.errorsByTool).toEqual(expect.arrayContaining([{ name: "find", count: 1 }, { name: "explode", count: 1 }, { name: "resources/read", count: 1 }]));
   expect(s.latency.p50).toBeGreaterThan(0);
