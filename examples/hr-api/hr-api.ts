@@ -14,6 +14,10 @@ export class CreateEmployee {
   @IsEmail() email!: string;
 }
 
+export class EmployeeId {
+  @IsInt() @Min(1) id!: number;
+}
+
 export class OnboardingArgs {
   @IsString() @Length(1, 200) name!: string;
 }
@@ -32,6 +36,13 @@ export class HrApi {
   async createEmployee(input: CreateEmployee, @Inject(ServerLogger) logger: ServerLogger, @Inject(CallContext) ctx: CallContext) {
     await logger.info(`Creating employee ${input.name} for ${ctx.clientId}`);
     return this.employees.create(input);
+  }
+
+  @Tool({ description: "Look up one employee by id", annotations: { readOnlyHint: true } })
+  getEmployee(input: EmployeeId) {
+    const employee = this.employees.get(input.id);
+    if (!employee) throw new ToolError(`No employee with id ${input.id}`);
+    return employee;
   }
 
   @Resource("hr://employees/{id}", { mimeType: "application/json", description: "One employee record" })
