@@ -182,7 +182,8 @@ describe("the production example under load, and killed mid-load", () => {
     const auditPath = auditPathIn(dir);
     const before = readAudit(auditPath);
     const afterKill = await verifyAuditLog(auditPath, { secret: AUDIT_SECRET });
-    expect(afterKill.problems.filter((p) => p.kind !== "torn-last-line")).toEqual([]);
+    // The head is updated off the calls' path: a kill may leave it behind the log, which is said and nothing else.
+    expect(afterKill.problems.filter((p) => p.kind !== "torn-last-line" && p.kind !== "stale-head")).toEqual([]);
     const sessions = bySession(before);
     for (const result of results) {
       const own = sessions.get(result.sessionId) ?? [];

@@ -6,8 +6,22 @@ export {
   type AuditEntry,
   type AuditHead,
   type AuditKey,
+  type AuditRecovery,
+  type AuditRetention,
 } from "./audit-entry.js";
-export { AuditLog, AuditWriteError, type AuditDurability, type AuditLogOptions, type AuditRecord } from "./audit-log.js";
+export {
+  AuditChainError,
+  AuditLog,
+  AuditWriteError,
+  type AuditDurability,
+  type AuditKeyEvolution,
+  type AuditLogOptions,
+  type AuditRecord,
+  type AuditRecoverMode,
+} from "./audit-log.js";
+export type { AuditWitness } from "./audit-witness.js";
+export { HttpAuditWitness, type HttpAuditWitnessOptions } from "./http-audit-witness.js";
+export { CommandAuditWitness, type CommandAuditWitnessOptions } from "./command-audit-witness.js";
 export { Audited, AuditMiddleware, type AuditCallOptions, type AuditOptions } from "./audit-middleware.js";
 export {
   verifyAuditLog,
