@@ -174,6 +174,8 @@ export class AuditLog {
   /** The last seq of each rotated file this process made, by its number. */
   private readonly rotatedLast = new Map<number, number>();
   private retaining: Promise<void> | undefined;
+  /** A retention pass stopped at a file not covered yet: the next head or witness delivery retries it. */
+  private retentionWaiting = false;
   /**
    * Writes made and entries written by this process (entries / writes is the group-commit factor);
    * heads handed to witnesses and failed witness deliveries.
@@ -258,6 +260,11 @@ export class AuditLog {
     this.closing = true;
     await this.flush();
     await this.retaining;
+    if (this.options.retention && this.ready) {
+      // The head now covers everything written: a last pass may remove what earlier ones had to keep.
+      this.scheduleRetention();
+      await this.retaining;
+    }
     await this.flush();
     for (const timer of this.timers) clearInterval(timer);
     if (this.ready) {
@@ -416,6 +423,7 @@ export class AuditLog {
           await witness.send(head);
           this.witnessedSeq.set(witness, head.seq);
           this.stats.witnessed += 1;
+          if (this.retentionWaiting && !this.closing) this.scheduleRetention();
         } catch (error) {
           this.stats.witnessFailures += 1;
           this.options.report(
@@ -461,6 +469,7 @@ export class AuditLog {
    * removed in a signed `retention` entry (so a verifier accepts a chain that starts later).
    */
   private async retain(): Promise<void> {
+    this.retentionWaiting = false;
     const { keep, maxAgeMs } = this.options.retention!;
     const numbers = await this.rotatedNumbers();
     const covered = this.coveredSeq();
@@ -478,7 +487,10 @@ export class AuditLog {
       } finally {
         await fh.close();
       }
-      if (!last || last.seq > covered) break;
+      if (!last || last.seq > covered) {
+        this.retentionWaiting = true;
+        break;
+      }
       await unlink(file);
       this.rotatedLast.delete(numbers[i]!);
       removed.push({ name: basename(file), seq: last.seq, hmac: last.hmac });
@@ -549,6 +561,7 @@ export class AuditLog {
         }
         await rename(temp, headPath);
         this.headCoveredSeq = head.seq;
+        if (this.retentionWaiting && !this.closing) this.scheduleRetention();
       } catch (error) {
         this.options.report(`audit: could not update the head file ${headPath}: ${describeError(error)}`);
       }
