@@ -1,5 +1,5 @@
 /**
- * `lantern audit verify <file…> [--secret-env NAME]… [--anchor FILE] [--witness FILE]… [--head FILE | --no-head] [--unsigned] [--json]`
+ * `lantern audit verify <file…> [--secret-env NAME]… [--anchor FILE] [--witness FILE]… [--head FILE | --no-head] [--live] [--unsigned] [--json]`
  *
  * Exit codes: 0 the trail is intact, 1 a problem was found (tampering, a torn line, a truncated
  * tail, a missing or stale head, a witnessed head the log no longer reaches...), 2 usage error (bad
@@ -22,6 +22,8 @@ Options:
   --witness FILE      also check against the heads a witness kept (JSON lines); repeatable
   --head FILE         the head file (default: <file>.head.json beside a given file)
   --no-head           the log is kept without a head file: do not require one
+  --live              the log's server is running: a head a few entries behind (not from a
+                      clean close) is its normal lag, a note instead of stale-head
   --unsigned          accept entries written with signed: false
   --json              print the result as JSON
 
@@ -34,11 +36,12 @@ interface Parsed {
   witnesses: string[];
   head?: string | false;
   unsigned: boolean;
+  live: boolean;
   json: boolean;
 }
 
 function parse(args: string[]): Parsed | string {
-  const parsed: Parsed = { files: [], secretEnvs: [], witnesses: [], unsigned: false, json: false };
+  const parsed: Parsed = { files: [], secretEnvs: [], witnesses: [], unsigned: false, live: false, json: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = (): string | undefined => {
@@ -72,6 +75,9 @@ function parse(args: string[]): Parsed | string {
       }
       case "--no-head":
         parsed.head = false;
+        break;
+      case "--live":
+        parsed.live = true;
         break;
       case "--unsigned":
         parsed.unsigned = true;
@@ -135,7 +141,7 @@ export async function run(args: string[]): Promise<number> {
     }
     secrets.push(secret);
   }
-  const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}), ...(parsed.witnesses.length ? { witness: parsed.witnesses } : {}) };
+  const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, live: parsed.live, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}), ...(parsed.witnesses.length ? { witness: parsed.witnesses } : {}) };
   let result: AuditVerification;
   try {
     result = await verifyAuditLog(parsed.files, options);

@@ -80,6 +80,11 @@ export interface VerifyAuditLogOptions {
    * log is kept without one; otherwise a log with entries and no head is a `missing-head` problem.
    */
   head?: string | false;
+  /**
+   * The log belongs to a running server: a head behind the log's end that was not written by a clean
+   * close is the writer's normal lag (it is updated after each group of entries) and only a note.
+   */
+  live?: boolean;
   /** Files of heads a witness kept (JSON lines, as a witness endpoint receives them): the log must still reach each. */
   witness?: string | readonly string[];
   /** Accept entries written with `signed: false` (checked as an unkeyed chain). */
@@ -630,6 +635,8 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
     const at = checker.hmacAt(head.seq);
     if (at !== undefined && at !== head.hmac) {
       problems.push({ kind: "modified", seq: head.seq, message: `seq ${head.seq} in the log is not the entry ${name} records: the log was rewritten after that point` });
+    } else if (beside && head.seq < checker.maxSeq && options.live && !head.closed) {
+      notes.push(`${name} records seq ${head.seq}, ${checker.maxSeq - head.seq} entries before the log's end: the lag of a running writer (live)`);
     } else if (beside && head.seq < checker.maxSeq) {
       problems.push({
         kind: "stale-head",

@@ -120,6 +120,8 @@ describe("a cut tail is never intact", () => {
     const result = await verifyAuditLog(logPath, { secret: SECRET });
     expect(result.problems.map((p) => [p.kind, p.seq])).toEqual([["stale-head", 3]]);
     expect(await auditCommand(["verify", logPath])).toBe(1);
+    // A head written by a clean close cannot lag a running writer: --live does not excuse it.
+    expect(await auditCommand(["verify", logPath, "--live"])).toBe(1);
   });
 
   test("a restart refuses a log whose head is missing, naming the problem and the file", async () => {
@@ -194,6 +196,12 @@ describe("a cut tail is never intact", () => {
     const copy = join(folder(), "audit.jsonl");
     copyFileSync(logPath, copy);
     copyFileSync(`${logPath}.head.json`, `${copy}.head.json`);
+
+    // The verifier: a stale head, unless told the log is live (the writer's normal lag).
+    expect(kinds(await verifyAuditLog(logPath, { secret: SECRET }))).toEqual(["stale-head"]);
+    const live = await verifyAuditLog(logPath, { secret: SECRET, live: true });
+    expect(live.problems).toEqual([]);
+    expect(live.notes.join("\n")).toMatch(/3 entries before the log's end/);
 
     const resumed = await run(logPath, 1);
     expect(resumed.reports.join("\n")).toMatch(/3 entries behind the log .* verify/);
