@@ -82,6 +82,9 @@ class AuditRecorder implements MiddlewareObject {
     this.redact = options.redact?.length ? new Set(options.redact) : undefined;
     this.limit = options.resultLimitBytes ?? 4096;
     this.argsLimit = options.argsLimitBytes ?? DEFAULT_ARGS_LIMIT;
+    if (!(Number.isSafeInteger(this.argsLimit) && this.argsLimit >= 64)) {
+      throw new DefinitionError(`AuditMiddleware: argsLimitBytes must be a whole number of at least 64 bytes, not ${JSON.stringify(options.argsLimitBytes)}`);
+    }
   }
 
   async handle(ctx: CallContext, next: Next): Promise<unknown> {
@@ -167,7 +170,8 @@ class AuditRecorder implements MiddlewareObject {
 
 /**
  * The options that protect the trail against whoever can write its folder (recovery, key evolution,
- * witnesses, retention, the argument cap): checked here, in one place, and handed to the log.
+ * witnesses, retention): checked here, in one place, and handed to the log. (`argsLimitBytes` is a
+ * per-call option, checked where `@Audited` options are too: in AuditRecorder.)
  */
 function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recover" | "keyEvolution" | "witnesses" | "witnessIntervalMs" | "retention"> {
   const positive = (value: unknown, name: string, min = 1): void => {
@@ -178,7 +182,6 @@ function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recove
   if (options.recover !== undefined && options.recover !== "accept-tail") {
     throw new DefinitionError(`AuditMiddleware: recover must be "accept-tail" (or left out), not ${JSON.stringify(options.recover)}`);
   }
-  positive(options.argsLimitBytes, "argsLimitBytes", 64);
   const evolution = options.keyEvolution;
   if (evolution !== undefined && evolution !== false) {
     if (typeof evolution !== "object" || evolution === null) throw new DefinitionError(`AuditMiddleware: keyEvolution must be { entries?, intervalMs? } or false, not ${JSON.stringify(evolution)}`);
