@@ -342,6 +342,21 @@ describe("forward security: the signing key evolves per epoch", () => {
     expect((await verifyAuditLog(logPath, { secret: SECRET })).problems).toEqual([]);
   });
 
+  test("moving to the next epoch overwrites the bytes of the previous key", async () => {
+    const logPath = join(folder(), "audit.jsonl");
+    const { audit } = await run(logPath, 0, { keyEvolution: { entries: 2 } }, true);
+    await audit.log.open();
+    // The writer's own key buffer (private): what a memory dump of the writer would find.
+    const held = (audit.log as unknown as { epochKey: Buffer }).epochKey;
+    expect(held.equals(epochKey(0))).toBe(true);
+    const client = await createTestClient(new McpServer(Records).use(audit));
+    for (let i = 0; i < 3; i++) await client.callTool("read", { patientId: `p-${i}` });
+    await client.close();
+    expect(audit.log.currentEpoch).toBe(1);
+    expect(held.equals(Buffer.alloc(held.length))).toBe(true);
+    expect((audit.log as unknown as { epochKey: Buffer }).epochKey.equals(epochKey(1))).toBe(true);
+  });
+
   test("a key taken from the running server cannot forge an entry of an earlier epoch", async () => {
     const logPath = join(folder(), "audit.jsonl");
     await run(logPath, 6, { keyEvolution: { entries: 2 } });
