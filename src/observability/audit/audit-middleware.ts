@@ -174,11 +174,13 @@ class AuditRecorder implements MiddlewareObject {
  * per-call option, checked where `@Audited` options are too: in AuditRecorder.)
  */
 function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recover" | "keyEvolution" | "witnesses" | "witnessIntervalMs" | "retention"> {
-  const positive = (value: unknown, name: string, min = 1): void => {
-    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= min)) {
-      throw new DefinitionError(`AuditMiddleware: ${name} must be a number of at least ${min}, not ${JSON.stringify(value)}`);
+  const positive = (value: unknown, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): void => {
+    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= min && value <= max)) {
+      throw new DefinitionError(`AuditMiddleware: ${name} must be a number from ${min} to ${max}, not ${JSON.stringify(value)}`);
     }
   };
+  // Longer timer delays overflow Node's timers, which then fire every millisecond.
+  const MAX_TIMER_MS = 2 ** 31 - 1;
   if (options.recover !== undefined && options.recover !== "accept-tail") {
     throw new DefinitionError(`AuditMiddleware: recover must be "accept-tail" (or left out), not ${JSON.stringify(options.recover)}`);
   }
@@ -187,7 +189,7 @@ function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recove
     if (typeof evolution !== "object" || evolution === null) throw new DefinitionError(`AuditMiddleware: keyEvolution must be { entries?, intervalMs? } or false, not ${JSON.stringify(evolution)}`);
     if (evolution.entries !== undefined && !Number.isSafeInteger(evolution.entries)) throw new DefinitionError("AuditMiddleware: keyEvolution.entries must be a whole number of entries");
     positive(evolution.entries, "keyEvolution.entries");
-    positive(evolution.intervalMs, "keyEvolution.intervalMs", 1000);
+    positive(evolution.intervalMs, "keyEvolution.intervalMs", 1000, MAX_TIMER_MS);
   }
   const witnesses = options.witnesses;
   if (witnesses !== undefined) {
@@ -196,7 +198,7 @@ function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recove
       if (typeof w?.send !== "function" || typeof w?.name !== "string") throw new DefinitionError(`AuditMiddleware: witnesses[${i}] has no send(head) method and name; use HttpAuditWitness, CommandAuditWitness or an object { name, send }`);
     }
   }
-  positive(options.witnessIntervalMs, "witnessIntervalMs", 100);
+  positive(options.witnessIntervalMs, "witnessIntervalMs", 100, MAX_TIMER_MS);
   const rotate = options.rotate;
   if (rotate?.keep !== undefined && !(Number.isSafeInteger(rotate.keep) && rotate.keep >= 0)) throw new DefinitionError(`AuditMiddleware: rotate.keep must be a whole number of files (0 or more), not ${JSON.stringify(rotate.keep)}`);
   positive(rotate?.maxAgeMs, "rotate.maxAgeMs");

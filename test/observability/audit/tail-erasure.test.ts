@@ -404,7 +404,10 @@ describe("forward security: the signing key evolves per epoch", () => {
     await run(logPath, 1, { keyEvolution: false });
     expect(readEntries(logPath).map((e) => e.epoch)).toEqual([undefined, undefined, undefined]);
     expect((await verifyAuditLog(logPath, { secret: SECRET })).problems).toEqual([]);
-    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { entries: 0 } })).toThrow(/keyEvolution.entries must be a number of at least 1/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { entries: 0 } })).toThrow(/keyEvolution.entries must be a number from 1 to/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { intervalMs: 30 * 24 * 3600_000 } })).toThrow(/keyEvolution.intervalMs must be a number from 1000 to 2147483647/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnessIntervalMs: 0 })).toThrow(/witnessIntervalMs must be a number from 100/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnesses: [{ name: "x" } as never] })).toThrow(/witnesses\[0\] has no send\(head\) method/);
   });
 });
 
