@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SignJWT } from "jose";
+import { AuditChainError, HttpAuditWitness, type AuditRecoverMode } from "lantern-mcp";
 import { createProductionServer } from "./stack.js";
 
 /**
@@ -10,6 +11,9 @@ import { createProductionServer } from "./stack.js";
  * Secrets come from the environment (LANTERN_AUDIT_SECRET, LANTERN_JWT_SECRET); without them a
  * development pair is generated once and kept in var/dev-secrets.json (mode 0600), so restarts keep
  * verifying the same audit chain. Traces go nowhere unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+ * LANTERN_AUDIT_WITNESS_URL sends the signed audit head to a witness (every
+ * LANTERN_AUDIT_WITNESS_INTERVAL_MS, default 60 s, and at shutdown); LANTERN_AUDIT_RECOVER=accept-tail
+ * starts once on a log whose head does not vouch for its end.
  */
 const dataDir = resolve(process.env.LANTERN_DATA_DIR ?? "var");
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -26,7 +30,15 @@ function developmentSecrets(): { audit: string; jwt: string } {
 const fromEnv = process.env.LANTERN_AUDIT_SECRET && process.env.LANTERN_JWT_SECRET;
 const secrets = fromEnv ? { audit: process.env.LANTERN_AUDIT_SECRET!, jwt: process.env.LANTERN_JWT_SECRET! } : developmentSecrets();
 const auditPath = join(dataDir, "audit", "audit.jsonl");
-const { server } = createProductionServer({ auditPath, auditSecret: secrets.audit, jwtSecret: secrets.jwt });
+const witnessUrl = process.env.LANTERN_AUDIT_WITNESS_URL;
+const { server } = createProductionServer({
+  auditPath,
+  auditSecret: secrets.audit,
+  jwtSecret: secrets.jwt,
+  auditRecover: (process.env.LANTERN_AUDIT_RECOVER || undefined) as AuditRecoverMode | undefined,
+  auditWitnesses: witnessUrl ? [new HttpAuditWitness({ url: witnessUrl })] : undefined,
+  auditWitnessIntervalMs: process.env.LANTERN_AUDIT_WITNESS_INTERVAL_MS ? Number(process.env.LANTERN_AUDIT_WITNESS_INTERVAL_MS) : undefined,
+});
 
 if (!fromEnv) {
   // A development token for the operator, kept next to the secrets (mode 0600); only its place is printed.
@@ -43,7 +55,15 @@ if (!fromEnv) {
 }
 const port = Number(process.env.PORT ?? 3000);
 const dashboard = process.stdout.isTTY === true && process.env.LANTERN_DASHBOARD !== "0";
-const running = await server.listen({ transport: "http", port, dashboard });
+let running: Awaited<ReturnType<typeof server.listen>>;
+try {
+  running = await server.listen({ transport: "http", port, dashboard });
+} catch (error) {
+  if (!(error instanceof AuditChainError)) throw error;
+  // The audit trail's end is not vouched for: say what and how to go on, no stack trace.
+  process.stderr.write(`[inventory-api] refusing to start: ${error.message}\n`);
+  process.exit(1);
+}
 
 process.stderr.write(
   `[inventory-api] MCP on ${running.url} · metrics http://127.0.0.1:${running.port}/metrics · health http://127.0.0.1:${running.port}/healthz · audit ${auditPath}\n`,

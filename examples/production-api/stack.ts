@@ -11,6 +11,8 @@ import {
   PrometheusMiddleware,
   StructuredLoggingMiddleware,
   type AuditDurability,
+  type AuditRecoverMode,
+  type AuditWitness,
 } from "lantern-mcp";
 import { Registry } from "prom-client";
 import { InventoryApi } from "./production-api.js";
@@ -25,6 +27,11 @@ export interface StackOptions {
   jwtIssuer?: string;
   jwtAudience?: string;
   durability?: AuditDurability;
+  /** Start on a log whose head does not vouch for its end (recorded in the chain); for one start. */
+  auditRecover?: AuditRecoverMode;
+  /** Where the signed audit head is also sent, outside the data folder. */
+  auditWitnesses?: AuditWitness[];
+  auditWitnessIntervalMs?: number;
   /** Where the structured log goes (default: JSON lines on stderr). */
   logTransports?: winston.transport[];
   /** A Prometheus registry of its own (tests run several servers in one process). */
@@ -52,6 +59,9 @@ export function createProductionServer(options: StackOptions): { server: McpServ
       redact: ["reason"],
       durability: options.durability ?? "fsync",
       rotate: { maxBytes: 64 * 1024 * 1024 },
+      recover: options.auditRecover,
+      witnesses: options.auditWitnesses,
+      witnessIntervalMs: options.auditWitnessIntervalMs,
     }),
   );
   server.use(new OTelMiddleware({ serviceName: "inventory-api" }));

@@ -305,7 +305,8 @@ describe("the bad-input corpus against the full production stack", () => {
     const deep = entries.find((e) => e.session_id === sessionId && e.request_id === "10")!;
     expect(deep).toMatchObject({ tool: "find_items", status: "error", error: { type: "-32602" } });
     expect(JSON.stringify(deep.args)).toContain("[TOO DEEP]");
-    const verification = await verifyAuditLog(join(dir, "audit.jsonl"), { secret: AUDIT_SECRET });
+    // The server still runs: its head may lag the last entries (live).
+    const verification = await verifyAuditLog(join(dir, "audit.jsonl"), { secret: AUDIT_SECRET, live: true });
     expect(verification.problems).toEqual([]);
     expect(verification.ok).toBe(true);
   });

@@ -150,7 +150,8 @@ describe("the production example under load, and killed mid-load", () => {
     }
     expect([...sessions.values()].reduce((n, list) => n + list.length, 0)).toBe(finds + adjusts + 1);
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
-    const verification = await verifyAuditLog(auditPathIn(dir), { secret: AUDIT_SECRET });
+    // The server still runs: its head may lag the last entries (live).
+    const verification = await verifyAuditLog(auditPathIn(dir), { secret: AUDIT_SECRET, live: true });
     expect(verification.problems).toEqual([]);
     expect(verification).toMatchObject({ ok: true, entries: entries.length, lastSeq: entries.length });
 
@@ -182,7 +183,8 @@ describe("the production example under load, and killed mid-load", () => {
     const auditPath = auditPathIn(dir);
     const before = readAudit(auditPath);
     const afterKill = await verifyAuditLog(auditPath, { secret: AUDIT_SECRET });
-    expect(afterKill.problems.filter((p) => p.kind !== "torn-last-line")).toEqual([]);
+    // The head is updated off the calls' path: a kill may leave it behind the log, which is said and nothing else.
+    expect(afterKill.problems.filter((p) => p.kind !== "torn-last-line" && p.kind !== "stale-head")).toEqual([]);
     const sessions = bySession(before);
     for (const result of results) {
       const own = sessions.get(result.sessionId) ?? [];

@@ -1,8 +1,9 @@
 /**
- * `lantern audit verify <file…> [--secret-env NAME]… [--anchor FILE] [--head FILE | --no-head] [--unsigned] [--json]`
+ * `lantern audit verify <file…> [--secret-env NAME]… [--anchor FILE] [--witness FILE]… [--head FILE | --no-head] [--live] [--unsigned] [--json]`
  *
  * Exit codes: 0 the trail is intact, 1 a problem was found (tampering, a torn line, a truncated
- * tail...), 2 usage error (bad arguments, a missing secret, an unreadable file).
+ * tail, a missing or stale head, a witnessed head the log no longer reaches...), 2 usage error (bad
+ * arguments, a missing secret, an unreadable file).
  */
 import { existsSync } from "node:fs";
 import { AUDIT_SECRET_ENV } from "../../observability/audit/audit-entry.js";
@@ -10,31 +11,37 @@ import { verifyAuditLog, type AuditVerification, type VerifyAuditLogOptions } fr
 
 const USAGE = `Usage: lantern audit verify <file…> [options]
 
-Checks an audit trail written by AuditMiddleware: every entry's HMAC, the chain, seq order across
-rotated files, and the tail against the signed head file (<file>.head.json) or an anchor.
+Checks an audit trail written by AuditMiddleware: every entry's HMAC (per key epoch), the chain,
+seq order across rotated files, the tail against the signed head file (<file>.head.json), an
+anchor, and the heads a witness kept.
 
 Options:
   --secret-env NAME   read the secret from this environment variable (default ${AUDIT_SECRET_ENV});
                       repeat it to hold several keys (key rotation)
   --anchor FILE       also check against a head file kept elsewhere
+  --witness FILE      also check against the heads a witness kept (JSON lines); repeatable
   --head FILE         the head file (default: <file>.head.json beside a given file)
-  --no-head           do not look for a head file
+  --no-head           the log is kept without a head file: do not require one
+  --live              the log's server is running: a head a few entries behind (not from a
+                      clean close) is its normal lag, a note instead of stale-head
   --unsigned          accept entries written with signed: false
   --json              print the result as JSON
 
-Exit codes: 0 intact, 1 problems found, 2 usage error.`;
+Exit codes: 0 intact, 1 problems found (a missing or stale head is one), 2 usage error.`;
 
 interface Parsed {
   files: string[];
   secretEnvs: string[];
   anchor?: string;
+  witnesses: string[];
   head?: string | false;
   unsigned: boolean;
+  live: boolean;
   json: boolean;
 }
 
 function parse(args: string[]): Parsed | string {
-  const parsed: Parsed = { files: [], secretEnvs: [], unsigned: false, json: false };
+  const parsed: Parsed = { files: [], secretEnvs: [], witnesses: [], unsigned: false, live: false, json: false };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = (): string | undefined => {
@@ -54,6 +61,12 @@ function parse(args: string[]): Parsed | string {
         parsed.anchor = v;
         break;
       }
+      case "--witness": {
+        const v = value();
+        if (!v) return "--witness needs a file of witnessed heads";
+        parsed.witnesses.push(v);
+        break;
+      }
       case "--head": {
         const v = value();
         if (!v) return "--head needs a file";
@@ -62,6 +75,9 @@ function parse(args: string[]): Parsed | string {
       }
       case "--no-head":
         parsed.head = false;
+        break;
+      case "--live":
+        parsed.live = true;
         break;
       case "--unsigned":
         parsed.unsigned = true;
@@ -80,7 +96,8 @@ function parse(args: string[]): Parsed | string {
 
 function print(result: AuditVerification): void {
   const range = result.firstSeq !== undefined ? `seq ${result.firstSeq}…${result.lastSeq}` : "no entries";
-  const heads = result.heads.length ? `, tail checked against ${result.heads.join(", ")}` : "";
+  const checked = [...result.heads, ...(result.witnessedHeads ? [`${result.witnessedHeads} witnessed head${result.witnessedHeads === 1 ? "" : "s"}`] : [])];
+  const heads = checked.length ? `, tail checked against ${checked.join(", ")}` : "";
   if (result.ok) console.log(`OK: ${result.entries} entries (${range}) in ${result.files.length} file${result.files.length === 1 ? "" : "s"}, chain intact${heads}`);
   else {
     console.log(`TAMPERED or DAMAGED: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"} in ${result.entries} entries (${range})${heads}`);
@@ -108,7 +125,7 @@ export async function run(args: string[]): Promise<number> {
     console.error(`lantern audit verify: ${parsed}\n\n${USAGE}`);
     return 2;
   }
-  for (const file of [parsed.anchor, typeof parsed.head === "string" ? parsed.head : undefined]) {
+  for (const file of [parsed.anchor, typeof parsed.head === "string" ? parsed.head : undefined, ...parsed.witnesses]) {
     if (file && !existsSync(file)) {
       console.error(`lantern audit verify: no such file: ${file}`);
       return 2;
@@ -124,7 +141,7 @@ export async function run(args: string[]): Promise<number> {
     }
     secrets.push(secret);
   }
-  const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}) };
+  const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, live: parsed.live, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}), ...(parsed.witnesses.length ? { witness: parsed.witnesses } : {}) };
   let result: AuditVerification;
   try {
     result = await verifyAuditLog(parsed.files, options);

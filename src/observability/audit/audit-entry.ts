@@ -15,8 +15,18 @@ export const UNSIGNED_KEY_ID = "unsigned";
 /** The shortest secret accepted: HMAC-SHA256 with a guessable key proves nothing. */
 export const MIN_SECRET_LENGTH = 16;
 
-/** What the head file's `format` field says. */
-export const HEAD_FORMAT = "lantern-audit-head/1" as const;
+/** What the head file's `format` field says (2: with `log`, `epoch` and `closed`; 1 is still read). */
+export const HEAD_FORMAT = "lantern-audit-head/2" as const;
+const HEAD_FORMATS: readonly string[] = ["lantern-audit-head/1", HEAD_FORMAT];
+
+/** The message of the one-way step from an epoch's key to the next: K(e+1) = HMAC-SHA256(K(e), this). */
+export const EPOCH_STEP = "lantern-audit-next-epoch";
+
+/** The `kind` of the signed entry a server writes when it was started with `recover: "accept-tail"`. */
+export const RECOVERY_KIND = "chain-recovery" as const;
+
+/** The `kind` of the signed entry that records rotated files removed by retention. */
+export const RETENTION_KIND = "retention" as const;
 
 /**
  * One line of the audit log. `hmac` = HMAC-SHA256(secret, RFC 8785 canonical JSON of the entry
@@ -29,7 +39,8 @@ export const HEAD_FORMAT = "lantern-audit-head/1" as const;
 export interface AuditEntry {
   seq: number;
   timestamp: string;
-  kind: CallKind;
+  /** A call's kind, or a record the log writes about itself (`chain-recovery`, `retention`). */
+  kind: CallKind | typeof RECOVERY_KIND | typeof RETENTION_KIND;
   /** The tool or prompt name, or the resource URI. */
   tool: string;
   client_id: string;
@@ -53,18 +64,50 @@ export interface AuditEntry {
   identity?: { subject?: string; issuer?: string; scopes: string[]; method: string };
   args?: unknown;
   result?: unknown;
+  /** What a `chain-recovery` entry recovered from. */
+  recovery?: AuditRecovery;
+  /** What a `retention` entry removed. */
+  retention?: AuditRetention;
   key_id: string;
+  /** The key epoch that signed it (absent: epoch 0, the secret itself; logs written before key evolution). */
+  epoch?: number;
   prev_hash: string;
   hmac: string;
 }
 
+/** Why a server resumed a chain its head file did not vouch for, and what it found. */
+export interface AuditRecovery {
+  /** The problem kind that would have stopped the server (`missing-head`, `truncated-tail`, ...). */
+  problem: string;
+  message: string;
+  /** The last entry the log held when the server started (0: none). */
+  log_seq: number;
+  /** What the head file said, when there was a readable one. */
+  head_seq?: number;
+  head_hmac?: string;
+}
+
+/** Rotated files removed by retention: entries 1…through_seq are no longer on disk. */
+export interface AuditRetention {
+  through_seq: number;
+  /** The hmac of entry `through_seq`: the `prev_hash` of the oldest entry still kept. */
+  through_hmac: string;
+  files: string[];
+}
+
 /** The signed head file beside the log: the last entry written, so truncation of the tail shows. */
 export interface AuditHead {
-  format: typeof HEAD_FORMAT;
+  format: typeof HEAD_FORMAT | "lantern-audit-head/1";
+  /** The file name of the live log the head belongs to (format 2). */
+  log?: string;
   seq: number;
   hmac: string;
   key_id: string;
+  /** The key epoch that signed the head (format 2; absent: epoch 0). */
+  epoch?: number;
   updated_at: string;
+  /** True when written by a clean close: the log cannot legitimately hold entries after it. */
+  closed?: boolean;
   /** HMAC-SHA256(secret, canonical JSON of the head without `signature`), hex. */
   signature: string;
 }
@@ -87,14 +130,66 @@ export function auditKeyId(secret: string): string {
   return createHash("sha256").update("lantern-audit-key-id:").update(secret).digest("hex").slice(0, 16);
 }
 
-/** HMAC-SHA256(secret, text), hex. */
-export function hmacHex(secret: string, text: string): string {
-  return createHmac("sha256", secret).update(text).digest("hex");
+/** HMAC-SHA256(key, text), hex. */
+export function hmacHex(key: string | Buffer, text: string): string {
+  return createHmac("sha256", key).update(text).digest("hex");
 }
 
 /** HMAC-SHA256 of the canonical form of `body` (an entry or head without its signature field), hex. */
-export function signCanonical(secret: string, body: unknown): string {
-  return hmacHex(secret, canonicalJson(body));
+export function signCanonical(key: string | Buffer, body: unknown): string {
+  return hmacHex(key, canonicalJson(body));
+}
+
+/** The key of the epoch after the one `key` belongs to: one HMAC, not reversible. */
+export function nextEpochKey(key: Buffer): Buffer {
+  return createHmac("sha256", key).update(EPOCH_STEP).digest();
+}
+
+/**
+ * The keys of a secret's epochs, derived forward from the secret (epoch 0 is the secret's UTF-8
+ * bytes): what a verifier uses. Walking forward costs one HMAC per epoch; the cursor is kept, so a
+ * log read in order derives each key once.
+ *
+ * @example
+ * const keys = new EpochKeys(secret);
+ * hmacHex(keys.at(entry.epoch ?? 0), canonical);
+ */
+export class EpochKeys {
+  /** Every CHECKPOINT-th key is kept, so going back costs at most CHECKPOINT steps (bounded memory). */
+  private readonly checkpoints: Buffer[] = [];
+  private epoch = 0;
+  private key: Buffer;
+
+  constructor(secret: string) {
+    this.key = Buffer.from(secret, "utf8");
+    this.checkpoints.push(this.key);
+  }
+
+  /** The key of `epoch` (at most {@link MAX_EPOCH}). */
+  at(epoch: number): Buffer {
+    if (!(epoch <= MAX_EPOCH)) throw new RangeError(`audit key epoch ${epoch} is beyond ${MAX_EPOCH}`);
+    if (epoch < this.epoch) {
+      const base = Math.min(Math.floor(epoch / CHECKPOINT), this.checkpoints.length - 1);
+      this.epoch = base * CHECKPOINT;
+      this.key = this.checkpoints[base]!;
+    }
+    while (this.epoch < epoch) {
+      this.key = nextEpochKey(this.key);
+      this.epoch += 1;
+      if (this.epoch % CHECKPOINT === 0 && this.checkpoints.length === this.epoch / CHECKPOINT) this.checkpoints.push(this.key);
+    }
+    return this.key;
+  }
+}
+
+const CHECKPOINT = 1024;
+/** The highest epoch accepted: ten million (an hourly epoch for a thousand years); bounds a verifier's work. */
+export const MAX_EPOCH = 10_000_000;
+
+/** The epoch an entry or head claims (absent: 0); undefined when it is not a usable number. */
+export function epochOf(value: { epoch?: unknown }): number | undefined {
+  const epoch = value.epoch ?? 0;
+  return Number.isSafeInteger(epoch) && (epoch as number) >= 0 && (epoch as number) <= MAX_EPOCH ? (epoch as number) : undefined;
 }
 
 /** The entry without its `hmac`: the object that is canonicalised and signed. */
@@ -119,7 +214,8 @@ export function isEntryShaped(value: unknown): value is AuditEntry {
     Number.isSafeInteger(e.seq) && (e.seq as number) >= 1 &&
     typeof e.prev_hash === "string" && HEX64.test(e.prev_hash) &&
     typeof e.hmac === "string" && HEX64.test(e.hmac) &&
-    typeof e.key_id === "string"
+    typeof e.key_id === "string" &&
+    epochOf(e) !== undefined
   );
 }
 
@@ -127,5 +223,5 @@ export function isEntryShaped(value: unknown): value is AuditEntry {
 export function isHeadShaped(value: unknown): value is AuditHead {
   if (typeof value !== "object" || value === null) return false;
   const h = value as Record<string, unknown>;
-  return h.format === HEAD_FORMAT && Number.isSafeInteger(h.seq) && typeof h.hmac === "string" && typeof h.signature === "string" && typeof h.key_id === "string";
+  return typeof h.format === "string" && HEAD_FORMATS.includes(h.format) && Number.isSafeInteger(h.seq) && epochOf(h) !== undefined && typeof h.hmac === "string" && typeof h.signature === "string" && typeof h.key_id === "string";
 }

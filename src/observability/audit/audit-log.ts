@@ -1,20 +1,27 @@
 import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, writeFile, type FileHandle } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { describeError, LanternError, LanternErrorCode } from "../../core/errors.js";
 import {
+  epochOf,
+  EpochKeys,
   GENESIS_HASH,
   HEAD_FORMAT,
   hmacHex,
   isEntryShaped,
   isHeadShaped,
+  nextEpochKey,
+  RECOVERY_KIND,
+  RETENTION_KIND,
   signCanonical,
   unsignedHead,
   unsignedPart,
   type AuditEntry,
   type AuditHead,
   type AuditKey,
+  type AuditRecovery,
 } from "./audit-entry.js";
+import type { AuditWitness } from "./audit-witness.js";
 import { canonicalJson } from "./canonical-json.js";
 
 /**
@@ -30,7 +37,31 @@ import { canonicalJson } from "./canonical-json.js";
 export type AuditDurability = "fsync" | "flush" | "none";
 
 /** An entry before the log numbers, chains and signs it. */
-export type AuditRecord = Omit<AuditEntry, "seq" | "key_id" | "prev_hash" | "hmac">;
+export type AuditRecord = Omit<AuditEntry, "seq" | "key_id" | "epoch" | "prev_hash" | "hmac">;
+
+/**
+ * How the signing key moves forward (forward security): a new epoch starts after `entries` entries,
+ * after `intervalMs` (even when no call comes) and at every start; its key is HMAC-SHA256(previous
+ * key, "lantern-audit-next-epoch") and the previous key's bytes are overwritten. A key taken from a
+ * running server therefore cannot sign entries of earlier epochs.
+ */
+export interface AuditKeyEvolution {
+  /** Entries per epoch; default 10,000. */
+  entries?: number;
+  /** Longest life of one key; default one hour. */
+  intervalMs?: number;
+}
+
+/** How a server may resume a chain its head file does not vouch for. */
+export type AuditRecoverMode = "accept-tail";
+
+/** Removal of rotated files; a file is kept until the head (and every witness) covers its last entry. */
+export interface AuditRetentionPolicy {
+  /** Keep at most this many rotated files. */
+  keep?: number;
+  /** Remove rotated files last written longer ago than this. */
+  maxAgeMs?: number;
+}
 
 /** Settings of an {@link AuditLog}. */
 export interface AuditLogOptions {
@@ -43,6 +74,30 @@ export interface AuditLogOptions {
   headPath: string | false;
   /** Warnings (torn line set aside, gap after a restart) and write failures, for the operator. */
   report: (message: string) => void;
+  /** Key evolution; false signs every entry with the secret itself (epoch 0, the format before epochs). */
+  keyEvolution?: AuditKeyEvolution | false;
+  /** Resume even when the head file does not vouch for the log's end, recording a signed `chain-recovery` entry. */
+  recover?: AuditRecoverMode;
+  /** Where the signed head is also sent, every `witnessIntervalMs` and at close. */
+  witnesses?: readonly AuditWitness[];
+  /** Default 60,000 ms. */
+  witnessIntervalMs?: number;
+  /** Removal of old rotated files (with `rotateBytes`). */
+  retention?: AuditRetentionPolicy;
+}
+
+/**
+ * The log cannot be resumed safely: its head file does not vouch for its end (entries may have been
+ * cut). `kind` is the verifier's problem kind; the message names the files and the way out.
+ */
+export class AuditChainError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "AuditChainError";
+  }
 }
 
 /**
@@ -69,6 +124,11 @@ const MAX_QUEUED = 8192;
 const HEAD_INTERVAL_MS = 25;
 /** Reads of the file's tail grow by this much until a whole line is found. */
 const TAIL_CHUNK = 64 * 1024;
+/** How far back from the end a start checks the entries written after a lagging head. */
+const MAX_LAG_SCAN_BYTES = 64 * 1024 * 1024;
+const DEFAULT_EPOCH_ENTRIES = 10_000;
+const DEFAULT_EPOCH_MS = 60 * 60_000;
+const DEFAULT_WITNESS_MS = 60_000;
 
 /**
  * The append-only, hash-chained, group-committed audit file behind {@link AuditMiddleware}.
@@ -97,10 +157,36 @@ export class AuditLog {
   private closed = false;
   private closing = false;
   private rotations = 0;
-  /** Writes made and entries written by this process: entries / writes is the group-commit factor. */
-  readonly stats = { writes: 0, entries: 0 };
+  private readonly evolving: boolean;
+  private readonly epochLimit: number;
+  private epoch = 0;
+  /** The only key the writer holds: the current epoch's; overwritten when the epoch moves on. */
+  private epochKey: Buffer = Buffer.alloc(0);
+  private epochEntries = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** The next head written is the last one (a clean close). */
+  private finalHead = false;
+  /** The seq the head file on disk records. */
+  private headCoveredSeq = 0;
+  private readonly witnessedSeq = new Map<AuditWitness, number>();
+  private witnessing: Promise<void> | undefined;
+  private recovery: AuditRecovery | undefined;
+  /** The last seq of each rotated file this process made, by its number. */
+  private readonly rotatedLast = new Map<number, number>();
+  private retaining: Promise<void> | undefined;
+  /** A retention pass stopped at a file not covered yet: the next head or witness delivery retries it. */
+  private retentionWaiting = false;
+  /**
+   * Writes made and entries written by this process (entries / writes is the group-commit factor);
+   * heads handed to witnesses and failed witness deliveries.
+   */
+  readonly stats = { writes: 0, entries: 0, witnessed: 0, witnessFailures: 0 };
 
-  constructor(readonly options: AuditLogOptions) {}
+  constructor(readonly options: AuditLogOptions) {
+    const evolution = options.keyEvolution ?? {};
+    this.evolving = evolution !== false;
+    this.epochLimit = evolution === false ? Number.POSITIVE_INFINITY : (evolution.entries ?? DEFAULT_EPOCH_ENTRIES);
+  }
 
   get path(): string {
     return this.options.path;
@@ -111,11 +197,32 @@ export class AuditLog {
     return this.seq;
   }
 
-  /** Opens the file and resumes the chain from its last whole entry; safe to call more than once. */
+  /** The key epoch entries are being signed in (0 without key evolution). */
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /**
+   * Opens the file and resumes the chain from its last whole entry, after checking that the signed
+   * head vouches for that end (else it rejects with {@link AuditChainError}, unless `recover` is
+   * set); safe to call more than once.
+   */
   open(): Promise<void> {
     return (this.opened ??= this.openOnce().then(
-      () => { this.ready = true; },
+      async () => {
+        this.ready = true;
+        this.startTimers();
+        if (this.recovery) {
+          const recovery = { timestamp: new Date().toISOString(), kind: RECOVERY_KIND, recovery: this.recovery } as unknown as AuditRecord;
+          await this.append(recovery);
+        }
+        // A fresh head at once: a clean-close head must not stay on disk while entries follow it.
+        this.scheduleHead();
+        await this.flush();
+        if (this.options.retention) this.scheduleRetention();
+      },
       (error: unknown) => {
+        if (error instanceof AuditChainError) throw error;
         if ((error as NodeJS.ErrnoException)?.code) {
           throw new Error(`Cannot open the audit log ${this.path}: ${describeError(error)}; make sure its folder is writable by this process`);
         }
@@ -152,9 +259,29 @@ export class AuditLog {
     if (this.closed) return;
     this.closing = true;
     await this.flush();
+    await this.retaining;
+    if (this.options.retention && this.ready) {
+      // The head now covers everything written: a last pass may remove what earlier ones had to keep.
+      this.scheduleRetention();
+      await this.retaining;
+    }
+    await this.flush();
+    for (const timer of this.timers) clearInterval(timer);
+    if (this.ready) {
+      this.finalHead = true;
+      this.scheduleHead();
+      await this.flush();
+      await this.witnessAll(true);
+    }
     this.closed = true;
     await this.fh?.close();
     this.fh = undefined;
+    this.epochKey.fill(0);
+  }
+
+  /** Sends the current signed head to every witness now (what the interval timer does). */
+  witnessNow(): Promise<void> {
+    return this.witnessAll(false);
   }
 
   /** Every file of this log, oldest first: the rotated ones (`<path>.1`, `<path>.2`, ...) then the live one. */
@@ -190,16 +317,19 @@ export class AuditLog {
       for (const p of batch) p.reject(error);
       return;
     }
-    const { id, secret } = this.options.key;
+    const { id } = this.options.key;
     let seq = this.seq;
     let prev = this.prevHash;
     const written: { pending: Pending; entry: AuditEntry }[] = [];
     let text = "";
     for (const pending of batch) {
       try {
+        if (this.epochEntries >= this.epochLimit) this.stepEpoch();
         const entry = { seq: seq + 1, ...pending.record, key_id: id, prev_hash: prev } as AuditEntry;
+        if (this.evolving) entry.epoch = this.epoch;
         const canonical = canonicalJson(entry);
-        const hmac = hmacHex(secret, canonical);
+        const hmac = hmacHex(this.epochKey, canonical);
+        this.epochEntries += 1;
         entry.hmac = hmac;
         // The line is the signed bytes with the hmac appended: one serialisation per entry.
         text += canonical.slice(0, -1) + ',"hmac":"' + hmac + '"}\n';
@@ -215,10 +345,12 @@ export class AuditLog {
     if (written.length === 0) return;
     const buffer = Buffer.from(text, "utf8");
     let sizeBefore = this.size;
+    let rotated = false;
     try {
       if (this.options.rotateBytes && this.size > 0 && this.size + buffer.length > this.options.rotateBytes) {
         await this.rotate();
         sizeBefore = 0;
+        rotated = true;
       }
       const fh = this.fh!;
       let offset = 0;
@@ -242,6 +374,136 @@ export class AuditLog {
     this.prevHash = prev;
     for (const w of written) w.pending.resolve(w.entry);
     this.scheduleHead();
+    if (rotated && this.options.retention) this.scheduleRetention();
+  }
+
+  /** The next epoch: one HMAC; the old key's bytes are overwritten so this process no longer holds it. */
+  private stepEpoch(): void {
+    const next = nextEpochKey(this.epochKey);
+    this.epochKey.fill(0);
+    this.epochKey = next;
+    this.epoch += 1;
+    this.epochEntries = 0;
+  }
+
+  private startTimers(): void {
+    const evolution = this.options.keyEvolution;
+    const epochMs = evolution === false ? undefined : (evolution?.intervalMs ?? DEFAULT_EPOCH_MS);
+    if (epochMs !== undefined) this.timers.push(setInterval(() => this.stepEpoch(), epochMs).unref());
+    if (this.options.witnesses?.length) {
+      this.timers.push(setInterval(() => void this.witnessAll(false), this.options.witnessIntervalMs ?? DEFAULT_WITNESS_MS).unref());
+    }
+  }
+
+  /** The signed head of the chain as written so far, signed with the current epoch's key. */
+  private signedHead(): AuditHead {
+    const body: Omit<AuditHead, "signature"> = {
+      format: HEAD_FORMAT,
+      log: basename(this.path),
+      seq: this.seq,
+      hmac: this.prevHash,
+      key_id: this.options.key.id,
+      epoch: this.epoch,
+      updated_at: new Date().toISOString(),
+    };
+    if (this.finalHead) body.closed = true;
+    return { ...body, signature: signCanonical(this.epochKey, body) };
+  }
+
+  /** Off the calls' path: a failure is counted, reported as one JSON line and retried at the next interval. */
+  private async witnessAll(final: boolean): Promise<void> {
+    const witnesses = this.options.witnesses;
+    if (!witnesses?.length) return;
+    while (this.witnessing) await this.witnessing;
+    const head = this.signedHead();
+    this.witnessing = Promise.all(
+      witnesses.map(async (witness) => {
+        if (!final && this.witnessedSeq.get(witness) === head.seq) return;
+        try {
+          await witness.send(head);
+          this.witnessedSeq.set(witness, head.seq);
+          this.stats.witnessed += 1;
+          if (this.retentionWaiting && !this.closing) this.scheduleRetention();
+        } catch (error) {
+          this.stats.witnessFailures += 1;
+          this.options.report(
+            JSON.stringify({
+              event: "audit_witness_failed",
+              witness: witness.name,
+              log: this.path,
+              seq: head.seq,
+              failures: this.stats.witnessFailures,
+              error: describeError(error).slice(0, 300),
+              retry: final ? "none: the log is closing" : `in ${this.options.witnessIntervalMs ?? DEFAULT_WITNESS_MS} ms`,
+            }),
+          );
+        }
+      }),
+    ).then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await this.witnessing;
+    } finally {
+      this.witnessing = undefined;
+    }
+  }
+
+  /** The highest seq both the head file and every witness hold: files up to it may be removed. */
+  private coveredSeq(): number {
+    let covered = this.options.headPath === false ? this.seq : this.headCoveredSeq;
+    for (const witness of this.options.witnesses ?? []) covered = Math.min(covered, this.witnessedSeq.get(witness) ?? 0);
+    return covered;
+  }
+
+  private scheduleRetention(): void {
+    this.retaining ??= this.retain()
+      .catch((error: unknown) => this.options.report(`audit: retention of ${this.path}'s rotated files failed: ${describeError(error)}`))
+      .finally(() => { this.retaining = undefined; });
+  }
+
+  /**
+   * Removes the oldest rotated files beyond `retention.keep` or older than `retention.maxAgeMs`,
+   * never one holding an entry the head file or a witness does not cover yet, and records what it
+   * removed in a signed `retention` entry (so a verifier accepts a chain that starts later).
+   */
+  private async retain(): Promise<void> {
+    this.retentionWaiting = false;
+    const { keep, maxAgeMs } = this.options.retention!;
+    const numbers = await this.rotatedNumbers();
+    const covered = this.coveredSeq();
+    const removed: { name: string; seq: number; hmac: string }[] = [];
+    for (let i = 0; i < numbers.length; i++) {
+      const file = `${this.path}.${numbers[i]}`;
+      const overCount = keep !== undefined && numbers.length - i > keep;
+      const overAge = maxAgeMs !== undefined && (await stat(file)).mtimeMs < Date.now() - maxAgeMs;
+      if (!overCount && !overAge) break;
+      const fh = await open(file, "r");
+      let last: AuditEntry | undefined;
+      try {
+        const size = (await fh.stat()).size;
+        if (size > 0) last = await readLastEntry(fh, size, file);
+      } finally {
+        await fh.close();
+      }
+      if (!last || last.seq > covered) {
+        this.retentionWaiting = true;
+        break;
+      }
+      await unlink(file);
+      this.rotatedLast.delete(numbers[i]!);
+      removed.push({ name: basename(file), seq: last.seq, hmac: last.hmac });
+    }
+    if (removed.length === 0) return;
+    const through = removed.at(-1)!;
+    this.options.report(`audit: retention removed ${removed.map((r) => r.name).join(", ")} (entries up to seq ${through.seq}, covered by the head${this.options.witnesses?.length ? " and every witness" : ""})`);
+    const record = {
+      timestamp: new Date().toISOString(),
+      kind: RETENTION_KIND,
+      retention: { through_seq: through.seq, through_hmac: through.hmac, files: removed.map((r) => r.name) },
+    } as unknown as AuditRecord;
+    if (!this.closed) await this.append(record).catch(() => undefined);
   }
 
   /** Cuts a failed write back off the file; if even that fails, the log refuses further writes. */
@@ -264,6 +526,7 @@ export class AuditLog {
     const target = `${this.path}.${this.rotations + 1}`;
     await rename(this.path, target);
     this.rotations += 1;
+    this.rotatedLast.set(this.rotations, this.seq);
     this.fh = await this.openLive();
     this.size = 0;
     if (this.options.durability === "fsync") await syncDirectory(dirname(this.path));
@@ -286,8 +549,7 @@ export class AuditLog {
       if (!first && !this.closing) await new Promise((resolve) => setTimeout(resolve, HEAD_INTERVAL_MS));
       first = false;
       this.headDirty = false;
-      const body = { format: HEAD_FORMAT, seq: this.seq, hmac: this.prevHash, key_id: this.options.key.id, updated_at: new Date().toISOString() };
-      const head: AuditHead = { ...body, signature: signCanonical(this.options.key.secret, body) };
+      const head = this.signedHead();
       const temp = `${headPath}.tmp-${process.pid}`;
       try {
         const fh = await open(temp, "w");
@@ -298,6 +560,8 @@ export class AuditLog {
           await fh.close();
         }
         await rename(temp, headPath);
+        this.headCoveredSeq = head.seq;
+        if (this.retentionWaiting && !this.closing) this.scheduleRetention();
       } catch (error) {
         this.options.report(`audit: could not update the head file ${headPath}: ${describeError(error)}`);
       }
@@ -323,6 +587,7 @@ export class AuditLog {
 
   private async openOnce(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
+    await this.removeStaleTemps();
     const rotated = await this.rotatedNumbers();
     this.rotations = rotated.at(-1) ?? 0;
     this.fh = await this.openLive();
@@ -341,34 +606,170 @@ export class AuditLog {
         await fh.close();
       }
     }
+    const keys = new EpochKeys(this.options.key.secret);
+    const { head, problem } = await this.checkHead(last, keys);
+    if (problem) {
+      if (this.options.recover !== "accept-tail") {
+        throw new AuditChainError(
+          problem.kind,
+          `Cannot resume the audit log ${this.path} (${problem.kind}): ${problem.message}. Run \`lantern audit verify ${this.path}*\` to see what is wrong, keep the files as evidence, and start once with the AuditMiddleware option recover: "accept-tail" to continue this chain from its last entry; the restart is then recorded in the chain as a signed chain-recovery entry`,
+        );
+      }
+      this.recovery = { problem: problem.kind, message: problem.message, log_seq: last?.seq ?? 0 };
+      if (head) {
+        this.recovery.head_seq = head.seq;
+        this.recovery.head_hmac = head.hmac;
+      }
+      this.options.report(`audit: recover: "accept-tail": resuming ${this.path} after seq ${last?.seq ?? 0} although ${problem.message}; a signed chain-recovery entry records it`);
+    } else if (this.options.recover) {
+      this.options.report(`audit: recover: "${this.options.recover}" is set but ${this.path} needs no recovery; remove the option so that a cut tail stops the server again`);
+    }
     if (last) {
       this.seq = last.seq;
       this.prevHash = last.hmac;
-      if (last.key_id === this.options.key.id && !verifies(this.options.key.secret, last)) {
+      if (last.key_id === this.options.key.id && !verifies(keys.at(epochOf(last)!), last)) {
         this.options.report(`audit: the last entry of ${this.path} (seq ${last.seq}) does not verify with the current key; it was changed after it was written. Continuing the chain after it; run \`lantern audit verify\` on the file`);
       }
     }
-    await this.resumeAfterHead();
+    // Every start opens a new epoch, so the key of a previous run is never used again.
+    let epoch = 0;
+    if (this.evolving && (last || head)) epoch = Math.max(last ? epochOf(last)! : 0, head ? epochOf(head)! : 0) + 1;
+    this.epoch = epoch;
+    this.epochKey = Buffer.from(keys.at(epoch));
   }
 
-  /** A head ahead of the file means entries were removed while the server was down: keep the gap visible. */
-  private async resumeAfterHead(): Promise<void> {
-    if (this.options.headPath === false) return;
+  /**
+   * Whether the signed head vouches for the end of the log: absent next to entries, unreadable,
+   * not signed with this key, ahead of the log, or a different entry at its seq all stop a start. A
+   * head behind the log is what a crash between a write and the head's update leaves: accepted when
+   * the entries after it follow it in the chain and verify (only the key holder can write them),
+   * unless that head was written by a clean close (then the log cannot have grown after it).
+   */
+  private async checkHead(last: AuditEntry | undefined, keys: EpochKeys): Promise<{ head?: AuditHead; problem?: { kind: string; message: string } }> {
+    const headPath = this.options.headPath;
+    if (headPath === false) return {};
+    const lastSeq = last?.seq ?? 0;
+    let text: string;
+    try {
+      text = await readFile(headPath, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      if (!last) return {};
+      return { problem: { kind: "missing-head", message: `the log holds entries up to seq ${lastSeq} but its head file ${headPath} is missing, so entries may have been cut from the end` } };
+    }
     let head: unknown;
     try {
-      head = JSON.parse(await readFile(this.options.headPath, "utf8"));
+      head = JSON.parse(text);
+    } catch {
+      head = undefined;
+    }
+    if (!isHeadShaped(head)) return { problem: { kind: "missing-head", message: `the head file ${headPath} is not a Lantern audit head` } };
+    if (head.key_id !== this.options.key.id || signCanonical(keys.at(epochOf(head)!), unsignedHead(head as unknown as Record<string, unknown>)) !== head.signature) {
+      return { problem: { kind: "wrong-key", message: `the head file ${headPath} is not signed with this server's key (key id "${this.options.key.id}"; the head says "${head.key_id}"): it was forged, or the secret changed` } };
+    }
+    if (head.log !== undefined && head.log !== basename(this.path)) {
+      return { head, problem: { kind: "wrong-key", message: `the head file ${headPath} belongs to the log "${head.log}", not ${basename(this.path)}` } };
+    }
+    if (head.seq > lastSeq) {
+      return { head, problem: { kind: "truncated-tail", message: `the log ends at seq ${lastSeq} but its head file ${headPath} records seq ${head.seq}: entries ${lastSeq + 1}…${head.seq} were removed` } };
+    }
+    if (head.seq === lastSeq) {
+      if (last && head.hmac !== last.hmac) return { head, problem: { kind: "modified", message: `seq ${lastSeq}, the log's last entry, is not the entry its head file ${headPath} records: the end of the log was rewritten` } };
+      return { head };
+    }
+    if (head.closed) {
+      return { head, problem: { kind: "stale-head", message: `the head file ${headPath} was written when the log was closed at seq ${head.seq}, yet the log continues to seq ${lastSeq}: an older head was put back` } };
+    }
+    const after = await this.entriesAfter(head.seq);
+    const why = after ? this.lagProblem(head, after, keys) : `more than ${MAX_LAG_SCAN_BYTES} bytes of entries follow it`;
+    if (why) return { head, problem: { kind: "stale-head", message: `the head file ${headPath} records seq ${head.seq} and the log continues to seq ${lastSeq}, but ${why}` } };
+    this.options.report(`audit: the head of ${this.path} was ${lastSeq - head.seq} entr${lastSeq - head.seq === 1 ? "y" : "ies"} behind the log (the process stopped before updating it); the entries after it verify, continuing`);
+    return { head };
+  }
+
+  /** Why the entries after a lagging head are not its signed continuation; undefined when they are. */
+  private lagProblem(head: AuditHead, after: AuditEntry[], keys: EpochKeys): string | undefined {
+    let prev = head.hmac;
+    let seq = head.seq;
+    for (const entry of after) {
+      if (entry.seq !== seq + 1 || entry.prev_hash !== prev) return `seq ${entry.seq} does not follow seq ${seq} of the head in the chain`;
+      if (entry.key_id !== this.options.key.id || !verifies(keys.at(epochOf(entry)!), entry)) return `seq ${entry.seq} after it does not verify with this server's key`;
+      prev = entry.hmac;
+      seq = entry.seq;
+    }
+    return undefined;
+  }
+
+  /**
+   * The entries after `seq`, oldest first, read backwards from the end of the newest file (and into
+   * older files when needed), at most MAX_LAG_SCAN_BYTES; undefined when there are more or a line
+   * is not an entry.
+   */
+  private async entriesAfter(seq: number): Promise<AuditEntry[] | undefined> {
+    const files = await this.files();
+    const after: AuditEntry[] = [];
+    let budget = MAX_LAG_SCAN_BYTES;
+    for (let i = files.length - 1; i >= 0; i--) {
+      const fh = await open(files[i]!, "r").catch(() => undefined);
+      if (!fh) continue;
+      try {
+        const size = (await fh.stat()).size;
+        let span = Math.min(TAIL_CHUNK, size);
+        for (;;) {
+          if (span > budget) return undefined;
+          const buffer = Buffer.alloc(span);
+          await fh.read(buffer, 0, span, size - span);
+          let lines = buffer.toString("utf8").split("\n");
+          if (span < size) lines = lines.slice(1);
+          const entries: AuditEntry[] = [];
+          for (const line of lines) {
+            if (line === "") continue;
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(line);
+            } catch {
+              return undefined;
+            }
+            if (!isEntryShaped(parsed)) return undefined;
+            entries.push(parsed);
+          }
+          const reached = entries.length > 0 && entries[0]!.seq <= seq;
+          if (reached || span === size) {
+            budget -= span;
+            after.unshift(...entries.filter((e) => e.seq > seq));
+            if (reached) return after;
+            break;
+          }
+          span = Math.min(size, span * 2);
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    return after;
+  }
+
+  /** `<head>.tmp-<pid>` files of processes that died mid-update (kill -9): never renamed, only clutter. */
+  private async removeStaleTemps(): Promise<void> {
+    const headPath = this.options.headPath;
+    if (headPath === false) return;
+    const prefix = `${basename(headPath)}.tmp-`;
+    let names: string[];
+    try {
+      names = await readdir(dirname(headPath));
     } catch {
       return;
     }
-    if (!isHeadShaped(head) || head.key_id !== this.options.key.id) return;
-    if (signCanonical(this.options.key.secret, unsignedHead(head as unknown as Record<string, unknown>)) !== head.signature) {
-      this.options.report(`audit: the head file ${this.options.headPath} does not verify with the current key; ignoring it`);
-      return;
-    }
-    if (head.seq > this.seq) {
-      this.options.report(`audit: ${this.path} ends at seq ${this.seq} but its head says seq ${head.seq} was written: entries were removed. Continuing after seq ${head.seq} so the gap stays visible to verifiers`);
-      this.seq = head.seq;
-      this.prevHash = head.hmac;
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length));
+      if (!Number.isSafeInteger(pid) || pid <= 0 || (pid !== process.pid && processAlive(pid))) continue;
+      try {
+        await unlink(join(dirname(headPath), name));
+        this.options.report(`audit: removed ${name}, a head update left unfinished by a process that stopped (pid ${pid})`);
+      } catch {
+        // Gone already, or not ours to remove: nothing depends on it.
+      }
     }
   }
 
@@ -395,12 +796,22 @@ export class AuditLog {
 
 const noop = (): void => {};
 
-/** Whether an entry's hmac verifies with `secret`; an entry nested too deeply to serialise does not. */
-function verifies(secret: string, entry: AuditEntry): boolean {
+/** Whether an entry's hmac verifies with `key`; an entry nested too deeply to serialise does not. */
+function verifies(key: Buffer, entry: AuditEntry): boolean {
   try {
-    return signCanonical(secret, unsignedPart(entry as unknown as Record<string, unknown>)) === entry.hmac;
+    return signCanonical(key, unsignedPart(entry as unknown as Record<string, unknown>)) === entry.hmac;
   } catch {
     return false;
+  }
+}
+
+/** Whether a process with this id runs (another writer's temporary head file is left alone). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
@@ -9,7 +10,8 @@ import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ServerSetup } from "../../core/server-setup.js";
 import { Redaction, type RedactionBounds } from "../redaction.js";
 import { AUDIT_SECRET_ENV, auditKeyId, MIN_SECRET_LENGTH, UNSIGNED_KEY_ID, type AuditKey } from "./audit-entry.js";
-import { AuditLog, AuditWriteError, type AuditDurability, type AuditRecord } from "./audit-log.js";
+import { AuditLog, AuditWriteError, type AuditDurability, type AuditKeyEvolution, type AuditLogOptions, type AuditRecord, type AuditRecoverMode } from "./audit-log.js";
+import type { AuditWitness } from "./audit-witness.js";
 import { verifyAuditLog, type AuditVerification } from "./verify-audit-log.js";
 
 /** What is recorded per call; `@Audited(...)` may set these per class or method. */
@@ -25,6 +27,11 @@ export interface AuditCallOptions {
   redact?: readonly string[];
   /** Results whose JSON is longer are replaced by `{ "$truncated": true, bytes, limit, preview }`. Default 4096. */
   resultLimitBytes?: number;
+  /**
+   * Recorded arguments whose JSON (after `redact`) is longer are replaced by `{ "$truncated": true,
+   * bytes, limit, sha256, preview }`: the digest and size still prove what was sent. Default 16384.
+   */
+  argsLimitBytes?: number;
 }
 
 /** Options of {@link AuditMiddleware}: the file and key (one per instance), and what is recorded. */
@@ -39,15 +46,33 @@ export interface AuditOptions extends AuditCallOptions {
   keyId?: string;
   /** When an entry counts as written before the call answers; default `"fsync"`. See {@link AuditDurability}. */
   durability?: AuditDurability;
-  /** Rotate to `<logPath>.1`, `.2`, ... when the file would grow past `maxBytes`; the chain continues. */
-  rotate?: { maxBytes: number };
+  /**
+   * Rotate to `<logPath>.1`, `.2`, ... when the file would grow past `maxBytes`; the chain continues.
+   * `keep` (a count) and `maxAgeMs` remove the oldest rotated files, never one whose entries the head
+   * file and every witness do not cover yet; a signed `retention` entry records each removal.
+   */
+  rotate?: { maxBytes: number; keep?: number; maxAgeMs?: number };
   /** The signed head file; default `<logPath>.head.json`; false writes none. */
   headPath?: string | false;
   /** Where write failures and recovery warnings go; default one line on stderr. */
   onReport?: (message: string) => void;
+  /**
+   * Start even though the signed head does not vouch for the end of the log (missing, behind a clean
+   * close, ahead of the log, rewritten): `"accept-tail"` continues from the last entry and writes a
+   * signed `chain-recovery` entry saying what was found. Without it such a start fails. Remove it
+   * again after that start.
+   */
+  recover?: AuditRecoverMode;
+  /** Forward security: how often the signing key moves on; default `{ entries: 10000, intervalMs: 3600000 }`. false: never. */
+  keyEvolution?: AuditKeyEvolution | false;
+  /** Where the signed head is also sent (outside the folder): {@link HttpAuditWitness}, {@link CommandAuditWitness} or your own. */
+  witnesses?: readonly AuditWitness[];
+  /** How often witnesses get the head when it moved; default 60000 (and always at close). */
+  witnessIntervalMs?: number;
 }
 
-const SINK_OPTIONS = ["logPath", "signed", "hmacSecret", "keyId", "durability", "rotate", "headPath", "onReport"] as const;
+const SINK_OPTIONS = ["logPath", "signed", "hmacSecret", "keyId", "durability", "rotate", "headPath", "onReport", "recover", "keyEvolution", "witnesses", "witnessIntervalMs"] as const;
+const DEFAULT_ARGS_LIMIT = 16 * 1024;
 
 // What the audit options may hold; `redact` is a security opt-in (undefined there is refused).
 const USE_REDACT = 'use "redact" (a list of argument field names)';
@@ -56,6 +81,7 @@ const AUDIT_CALL_RULES: OptionRules<AuditCallOptions> = {
   includeResult: option.boolean(),
   redact: option.secured(option.stringList(), "redact nothing"),
   resultLimitBytes: option.integer({ min: 1, unit: "bytes" }),
+  argsLimitBytes: option.integer({ min: 1, unit: "bytes" }),
 };
 const AUDIT_CALL_HINTS = { redacted: USE_REDACT, redactFields: USE_REDACT, redactKeys: USE_REDACT, redaction: USE_REDACT, includeArguments: 'use "includeArgs"', includeResults: 'use "includeResult"' };
 /** The rules of {@link AuditOptions}. */
@@ -66,11 +92,20 @@ const AUDIT_OPTIONS = defineOptions<AuditOptions>("AuditMiddleware options", {
   hmacSecret: option.string(),
   keyId: option.string({ nonEmpty: true }),
   durability: option.oneOf("fsync", "flush", "none"),
-  rotate: option.object(defineOptions<{ maxBytes: number }>("AuditMiddleware options", {
+  rotate: option.object(defineOptions<{ maxBytes: number; keep?: number; maxAgeMs?: number }>("AuditMiddleware rotate", {
     maxBytes: option.required(option.integer({ min: 1, unit: "bytes" }), "the size past which the log rotates"),
+    keep: option.integer({ min: 0 }),
+    maxAgeMs: option.integer({ min: 1, unit: "ms" }),
   })),
   headPath: option.anyOf(option.string({ nonEmpty: true }), option.literal(false)),
   onReport: option.function("a function (message) => void"),
+  recover: option.oneOf("accept-tail"),
+  keyEvolution: option.anyOf(
+    option.literal(false),
+    option.object(defineOptions<AuditKeyEvolution>("AuditMiddleware keyEvolution", { entries: option.integer({ min: 1 }), intervalMs: option.milliseconds(1000) })),
+  ),
+  witnesses: option.any("a list of witnesses: new HttpAuditWitness({ url }), new CommandAuditWitness({ command }), or objects { name, send(head) }"),
+  witnessIntervalMs: option.milliseconds(100),
 }, { ...AUDIT_CALL_HINTS, path: 'use "logPath"', file: 'use "logPath"', filename: 'use "logPath"', secret: 'use "hmacSecret"' });
 const ON_THE_INSTANCE = (key: string) => `${key} belongs to the AuditMiddleware instance (one file and key per instance): server.use(new AuditMiddleware({ ${key}: ... }))`;
 /** The rules of `@Audited(...)`: per-call options only. */
@@ -83,6 +118,7 @@ const AUDITED_OPTIONS = defineOptions<AuditCallOptions>("@Audited options", AUDI
 class AuditRecorder implements MiddlewareObject {
   private readonly redact: Redaction;
   private readonly limit: number;
+  private readonly argsLimit: number;
 
   constructor(
     private readonly log: AuditLog,
@@ -90,6 +126,10 @@ class AuditRecorder implements MiddlewareObject {
   ) {
     this.redact = Redaction.of(options.redact);
     this.limit = options.resultLimitBytes ?? 4096;
+    this.argsLimit = options.argsLimitBytes ?? DEFAULT_ARGS_LIMIT;
+    if (!(Number.isSafeInteger(this.argsLimit) && this.argsLimit >= 64)) {
+      throw new DefinitionError(`AuditMiddleware: argsLimitBytes must be a whole number of at least 64 bytes, not ${JSON.stringify(options.argsLimitBytes)}`);
+    }
   }
 
   async handle(ctx: CallContext, next: Next): Promise<unknown> {
@@ -143,9 +183,31 @@ class AuditRecorder implements MiddlewareObject {
       if (identity.subject !== undefined) record.identity.subject = identity.subject;
       if (identity.issuer !== undefined) record.identity.issuer = identity.issuer;
     }
-    if (this.options.includeArgs) record.args = !this.redact.isEmpty || nestsDeeper(ctx.args, 0) ? this.redact.copy(ctx.args, ARGS_BOUNDS) : ctx.args;
+    if (this.options.includeArgs) record.args = this.limitedArgs(!this.redact.isEmpty || nestsDeeper(ctx.args, 0) ? this.redact.copy(ctx.args, ARGS_BOUNDS) : ctx.args);
     if (this.options.includeResult && !failed && result !== undefined) record.result = this.limited(result);
     return record;
+  }
+
+  /** Arguments of any size reach the audit (a refused call's too): what is cut keeps its digest and size. */
+  private limitedArgs(args: unknown): unknown {
+    if (args === null || typeof args !== "object") return args;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(args);
+    } catch {
+      return { $unserializable: true };
+    }
+    // A UTF-8 encoding is at least as long as the string and at most three times as long.
+    if (json === undefined || json.length * 3 <= this.argsLimit) return args;
+    const bytes = Buffer.byteLength(json, "utf8");
+    if (bytes <= this.argsLimit) return args;
+    return {
+      $truncated: true,
+      bytes,
+      limit: this.argsLimit,
+      sha256: createHash("sha256").update(json, "utf8").digest("hex"),
+      preview: json.slice(0, Math.floor(this.argsLimit / 4)),
+    };
   }
 
   private limited(result: unknown): unknown {
@@ -159,6 +221,44 @@ class AuditRecorder implements MiddlewareObject {
     if (bytes <= this.limit) return result;
     return { $truncated: true, bytes, limit: this.limit, preview: json.slice(0, this.limit) };
   }
+}
+
+/**
+ * The options that protect the trail against whoever can write its folder (recovery, key evolution,
+ * witnesses, retention): checked here, in one place, and handed to the log. (`argsLimitBytes` is a
+ * per-call option, checked where `@Audited` options are too: in AuditRecorder.)
+ */
+function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recover" | "keyEvolution" | "witnesses" | "witnessIntervalMs" | "retention"> {
+  const positive = (value: unknown, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): void => {
+    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= min && value <= max)) {
+      throw new DefinitionError(`AuditMiddleware: ${name} must be a number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+    }
+  };
+  // Longer timer delays overflow Node's timers, which then fire every millisecond.
+  const MAX_TIMER_MS = 2 ** 31 - 1;
+  if (options.recover !== undefined && options.recover !== "accept-tail") {
+    throw new DefinitionError(`AuditMiddleware: recover must be "accept-tail" (or left out), not ${JSON.stringify(options.recover)}`);
+  }
+  const evolution = options.keyEvolution;
+  if (evolution !== undefined && evolution !== false) {
+    if (typeof evolution !== "object" || evolution === null) throw new DefinitionError(`AuditMiddleware: keyEvolution must be { entries?, intervalMs? } or false, not ${JSON.stringify(evolution)}`);
+    if (evolution.entries !== undefined && !Number.isSafeInteger(evolution.entries)) throw new DefinitionError("AuditMiddleware: keyEvolution.entries must be a whole number of entries");
+    positive(evolution.entries, "keyEvolution.entries");
+    positive(evolution.intervalMs, "keyEvolution.intervalMs", 1000, MAX_TIMER_MS);
+  }
+  const witnesses = options.witnesses;
+  if (witnesses !== undefined) {
+    if (!Array.isArray(witnesses)) throw new DefinitionError("AuditMiddleware: witnesses must be an array of witnesses (new HttpAuditWitness({ url }), new CommandAuditWitness({ command }), or objects with name and send(head))");
+    for (const [i, w] of witnesses.entries()) {
+      if (typeof w?.send !== "function" || typeof w?.name !== "string") throw new DefinitionError(`AuditMiddleware: witnesses[${i}] has no send(head) method and name; use HttpAuditWitness, CommandAuditWitness or an object { name, send }`);
+    }
+  }
+  positive(options.witnessIntervalMs, "witnessIntervalMs", 100, MAX_TIMER_MS);
+  const rotate = options.rotate;
+  if (rotate?.keep !== undefined && !(Number.isSafeInteger(rotate.keep) && rotate.keep >= 0)) throw new DefinitionError(`AuditMiddleware: rotate.keep must be a whole number of files (0 or more), not ${JSON.stringify(rotate.keep)}`);
+  positive(rotate?.maxAgeMs, "rotate.maxAgeMs");
+  const retention = rotate && (rotate.keep !== undefined || rotate.maxAgeMs !== undefined) ? { keep: rotate.keep, maxAgeMs: rotate.maxAgeMs } : undefined;
+  return { recover: options.recover, keyEvolution: evolution, witnesses, witnessIntervalMs: options.witnessIntervalMs, retention };
 }
 
 /**
@@ -199,6 +299,7 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
     includeResult: "override",
     redact: "union",
     resultLimitBytes: "override",
+    argsLimitBytes: "override",
   };
   /** The file writer every view of this middleware shares. */
   readonly log: AuditLog;
@@ -227,9 +328,11 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
     if (options.rotate && !(options.rotate.maxBytes > 0)) {
       throw new DefinitionError("AuditMiddleware: rotate.maxBytes must be a positive number of bytes");
     }
+    const hardening = hardeningSettings(options);
     const key: AuditKey = signed ? { id: options.keyId ?? auditKeyId(secret!), secret: secret! } : { id: UNSIGNED_KEY_ID, secret: "" };
     const path = resolve(options.logPath ?? "audit.jsonl");
-    const report = options.onReport ?? writeStderrNotice;
+    // Witness failures come as JSON lines of our own (escaped, one line); everything else is a plain notice.
+    const report = options.onReport ?? ((message: string) => (message.startsWith("{") ? process.stderr.write(`${message}\n`) : writeStderrNotice(message)));
     this.log = new AuditLog({
       path,
       key,
@@ -237,9 +340,10 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
       rotateBytes: options.rotate?.maxBytes,
       headPath: options.headPath === false ? false : resolve(options.headPath ?? `${path}.head.json`),
       report,
+      ...hardening,
     });
     this.sinkOptions = options;
-    this.callOptions = { includeArgs: options.includeArgs, includeResult: options.includeResult, redact: options.redact, resultLimitBytes: options.resultLimitBytes };
+    this.callOptions = { includeArgs: options.includeArgs, includeResult: options.includeResult, redact: options.redact, resultLimitBytes: options.resultLimitBytes, argsLimitBytes: options.argsLimitBytes };
     this.recorder = new AuditRecorder(this.log, this.callOptions);
   }
 

@@ -1,5 +1,23 @@
-export { AUDIT_SECRET_ENV, type AuditEntry, type AuditHead } from "./audit-entry.js";
-export { AuditWriteError, type AuditDurability, type AuditLog, type AuditRecord } from "./audit-log.js";
+export {
+  AUDIT_SECRET_ENV,
+  type AuditEntry,
+  type AuditHead,
+  type AuditRecovery,
+  type AuditRetention,
+} from "./audit-entry.js";
+export {
+  AuditChainError,
+  AuditWriteError,
+  type AuditDurability,
+  type AuditKeyEvolution,
+  type AuditLog,
+  type AuditLogOptions,
+  type AuditRecord,
+  type AuditRecoverMode,
+} from "./audit-log.js";
+export type { AuditWitness } from "./audit-witness.js";
+export { HttpAuditWitness, type HttpAuditWitnessOptions } from "./http-audit-witness.js";
+export { CommandAuditWitness, type CommandAuditWitnessOptions } from "./command-audit-witness.js";
 export { Audited, AuditMiddleware, type AuditCallOptions, type AuditOptions } from "./audit-middleware.js";
 export {
   verifyAuditLog,

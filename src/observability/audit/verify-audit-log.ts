@@ -1,11 +1,16 @@
 import { createReadStream } from "node:fs";
-import { access, open, readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import {
   auditKeyId,
+  epochOf,
+  EpochKeys,
   GENESIS_HASH,
   hmacHex,
   isEntryShaped,
   isHeadShaped,
+  RECOVERY_KIND,
+  RETENTION_KIND,
   signCanonical,
   UNSIGNED_KEY_ID,
   unsignedHead,
@@ -26,7 +31,9 @@ export type AuditProblemKind =
   | "malformed-line"
   | "torn-last-line"
   | "truncated-tail"
-  | "chain-reset";
+  | "chain-reset"
+  | "missing-head"
+  | "stale-head";
 
 /** One problem, and where it is: the file, its 1-based line, and the entry's seq when known. */
 export interface AuditProblem {
@@ -52,8 +59,12 @@ export interface AuditVerification {
   /** The head or anchor files the tail was checked against. */
   heads: string[];
   problems: AuditProblem[];
-  /** Things the caller should know that are not problems (no head: truncation unchecked, ...). */
+  /** Things the caller should know that are not problems (a chain recovery, removed rotated files, ...). */
   notes: string[];
+  /** The signed chain-recovery entries found: where a server was told to resume a chain its head did not vouch for. */
+  recoveries: { seq: number; file: string; line: number; problem: string; message: string }[];
+  /** Witnessed heads of this log the tail was checked against. */
+  witnessedHeads: number;
 }
 
 /** Options of {@link verifyAuditLog}. */
@@ -64,8 +75,18 @@ export interface VerifyAuditLogOptions {
   secrets?: readonly string[] | Readonly<Record<string, string>>;
   /** A head stored elsewhere (a path, or the parsed head) the log must still reach. */
   anchor?: string | AuditHead;
-  /** The head file beside the log; default `<file>.head.json` next to any given file; false skips it. */
+  /**
+   * The head file beside the log; default `<file>.head.json` next to any given file. false says the
+   * log is kept without one; otherwise a log with entries and no head is a `missing-head` problem.
+   */
   head?: string | false;
+  /**
+   * The log belongs to a running server: a head behind the log's end that was not written by a clean
+   * close is the writer's normal lag (it is updated after each group of entries) and only a note.
+   */
+  live?: boolean;
+  /** Files of heads a witness kept (JSON lines, as a witness endpoint receives them): the log must still reach each. */
+  witness?: string | readonly string[];
   /** Accept entries written with `signed: false` (checked as an unkeyed chain). */
   unsigned?: boolean;
   /** Entries remembered to recognise duplicates and reordering (memory stays bounded by it). */
@@ -112,9 +133,14 @@ class ChainChecker {
   maxHmac: string | undefined;
   private readonly checkpoints = new Map<number, string>();
   truncatedProblems = false;
+  readonly notes: string[] = [];
+  readonly recoveries: AuditVerification["recoveries"] = [];
+  /** Entries missing before the first one, forgiven when a signed retention entry accounts for them. */
+  private startGap: { problem: Tagged; through: number; prevHash: string } | undefined;
+  private readonly unsignedKeys = new EpochKeys("");
 
   constructor(
-    private readonly keys: Map<string, string>,
+    private readonly keys: Map<string, EpochKeys>,
     private readonly unsigned: boolean,
     private readonly window: number,
     private readonly maxProblems: number,
@@ -153,6 +179,28 @@ class ChainChecker {
     }
     this.resolveSuspect(entry);
     this.place(entry, file, line);
+    if (entry.kind === RECOVERY_KIND || entry.kind === RETENTION_KIND) this.noteRecord(entry, file, line);
+  }
+
+  /** A verified record the log wrote about itself: a recovery is reported; a retention explains a later start. */
+  private noteRecord(entry: AuditEntry, file: string, line: number): void {
+    const where = `seq ${entry.seq} (line ${line} of ${file})`;
+    if (entry.kind === RECOVERY_KIND) {
+      const problem = String(entry.recovery?.problem ?? "unknown");
+      const message = String(entry.recovery?.message ?? "");
+      this.recoveries.push({ seq: entry.seq, file, line, problem, message });
+      this.notes.push(`${where} records a chain recovery: the server was started with recover: "accept-tail" although ${message} (${problem})`);
+      return;
+    }
+    const retention = entry.retention;
+    if (!retention) return;
+    const gap = this.startGap;
+    if (gap && retention.through_seq === gap.through && retention.through_hmac === gap.prevHash) {
+      this.startGap = undefined;
+      this.notes.push(`seq 1…${gap.through} were removed by retention (${where} records it: ${(retention.files ?? []).join(", ")})`);
+    } else {
+      this.notes.push(`${where} records that retention removed entries up to seq ${retention.through_seq}`);
+    }
   }
 
   private check(entry: AuditEntry): "ok" | { kind: "modified" | "wrong-key"; message?: string } {
@@ -170,16 +218,17 @@ class ChainChecker {
       // Too deeply nested to serialise (a stack overflow): no key can have signed it as it is.
       canonical = undefined;
     }
-    const secret = id === UNSIGNED_KEY_ID ? "" : this.keys.get(id);
-    if (secret === undefined) {
+    const epoch = epochOf(entry)!;
+    const keys = id === UNSIGNED_KEY_ID ? this.unsignedKeys : this.keys.get(id);
+    if (keys === undefined) {
       for (const [otherId, other] of this.keys) {
-        if (canonical !== undefined && hmacHex(other, canonical) === entry.hmac) {
+        if (canonical !== undefined && hmacHex(other.at(epoch), canonical) === entry.hmac) {
           return { kind: "wrong-key", message: `claims key id "${id}" but is signed with the key "${otherId}"` };
         }
       }
       return { kind: "wrong-key", message: `is signed with key id "${id}", which the verifier holds no secret for (pass that secret; a log re-signed by someone else also shows this way)` };
     }
-    if (canonical !== undefined && hmacHex(secret, canonical) === entry.hmac) {
+    if (canonical !== undefined && hmacHex(keys.at(epoch), canonical) === entry.hmac) {
       stats.ok += 1;
       return "ok";
     }
@@ -265,7 +314,11 @@ class ChainChecker {
       const from = expected + covered;
       const here2: Link = { seq: entry.seq, hmac: entry.hmac, line, file };
       if (!last && from < entry.seq) {
-        this.problem({ kind: "deleted", file, line, seq: entry.seq, message: `seq ${from}…${entry.seq - 1} are missing: the chain starts at seq ${entry.seq} (${here})` });
+        this.startGap = {
+          problem: { kind: "deleted", file, line, seq: entry.seq, message: `seq ${from}…${entry.seq - 1} are missing: the chain starts at seq ${entry.seq} (${here})` },
+          through: entry.seq - 1,
+          prevHash: entry.prev_hash,
+        };
       } else if (entry.seq - from > this.window) {
         this.problem({ kind: "deleted", file, line, seq: from, message: `seq ${from}…${entry.seq - 1} are missing between line ${last!.line} of ${last!.file} (seq ${last!.seq}) and ${here}` });
       } else {
@@ -304,6 +357,8 @@ class ChainChecker {
 
   finish(): Tagged[] {
     this.resolveSuspect(undefined);
+    if (this.startGap) this.problems.unshift(this.startGap.problem);
+    this.startGap = undefined;
     // Consecutive missing seqs with the same neighbours are one deletion.
     let run: { from: number; to: number; gap: { after?: Link; before: Link } } | undefined;
     const flush = () => {
@@ -381,31 +436,72 @@ async function* lines(path: string, maxLineBytes: number): AsyncGenerator<{ text
   if (pendingBytes > 0) yield { text: tooLong ? "" : Buffer.concat(pending).toString("utf8"), line: line + 1, terminated: false, tooLong };
 }
 
+/** The seq of a file's first line, read whole however long it is (bounded like any line). */
 async function firstSeqOf(path: string): Promise<number> {
-  const fh = await open(path, "r");
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buffer, 0, buffer.length, 0);
-    const text = buffer.subarray(0, bytesRead).toString("utf8");
-    const first = text.slice(0, text.indexOf("\n") >= 0 ? text.indexOf("\n") : text.length);
-    const parsed: unknown = JSON.parse(first);
-    return isEntryShaped(parsed) ? parsed.seq : Number.POSITIVE_INFINITY;
-  } catch {
-    return Number.POSITIVE_INFINITY;
-  } finally {
-    await fh.close();
+  for await (const { text, terminated, tooLong } of lines(path, MAX_LINE_BYTES)) {
+    if (!terminated || tooLong) break;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return isEntryShaped(parsed) ? parsed.seq : Number.POSITIVE_INFINITY;
+    } catch {
+      break;
+    }
   }
+  return Number.POSITIVE_INFINITY;
 }
+
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
-function keyMap(options: VerifyAuditLogOptions): Map<string, string> {
-  const keys = new Map<string, string>();
-  if (options.secret) keys.set(auditKeyId(options.secret), options.secret);
+function keyMap(options: VerifyAuditLogOptions): Map<string, EpochKeys> {
+  const keys = new Map<string, EpochKeys>();
+  if (options.secret) keys.set(auditKeyId(options.secret), new EpochKeys(options.secret));
   const secrets = options.secrets;
-  if (Array.isArray(secrets)) for (const s of secrets as string[]) keys.set(auditKeyId(s), s);
-  else if (secrets) for (const [id, s] of Object.entries(secrets)) keys.set(id, s);
+  if (Array.isArray(secrets)) for (const s of secrets as string[]) keys.set(auditKeyId(s), new EpochKeys(s));
+  else if (secrets) for (const [id, s] of Object.entries(secrets)) keys.set(id, new EpochKeys(s));
   return keys;
+}
+
+/** Whether a head's signature verifies with the keys held (its epoch's key). */
+function headVerifies(head: AuditHead, keys: Map<string, EpochKeys>, unsigned: boolean): boolean {
+  const epochKeys = head.key_id === UNSIGNED_KEY_ID && unsigned ? new EpochKeys("") : keys.get(head.key_id);
+  return epochKeys !== undefined && signCanonical(epochKeys.at(epochOf(head)!), unsignedHead(head as unknown as Record<string, unknown>)) === head.signature;
+}
+
+/** The heads of a witness file (one JSON head per line) that belong to one of `logs`. */
+async function loadWitness(
+  file: string,
+  logs: ReadonlySet<string>,
+  keys: Map<string, EpochKeys>,
+  unsigned: boolean,
+): Promise<{ heads: { head: AuditHead; line: number }[]; problems: AuditProblem[]; otherLogs: number }> {
+  const heads: { head: AuditHead; line: number }[] = [];
+  const problems: AuditProblem[] = [];
+  let otherLogs = 0;
+  for await (const { text, line, terminated, tooLong } of lines(file, 1024 * 1024)) {
+    if (text.trim() === "" && !tooLong) continue;
+    let parsed: unknown;
+    try {
+      parsed = tooLong ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!isHeadShaped(parsed)) {
+      problems.push({ kind: "malformed-line", file, line, message: `line ${line} of the witness file ${file} is not a Lantern audit head${terminated ? "" : " (an incomplete last line)"}` });
+      continue;
+    }
+    if (parsed.log !== undefined && !logs.has(parsed.log)) {
+      otherLogs += 1;
+      continue;
+    }
+    if (!headVerifies(parsed, keys, unsigned)) {
+      problems.push({ kind: "wrong-key", file, line, message: `the head at line ${line} of the witness file ${file} (seq ${parsed.seq}) is not signed with a key the verifier holds (key id "${parsed.key_id}")` });
+      continue;
+    }
+    heads.push({ head: parsed, line });
+  }
+  return { heads, problems, otherLogs };
 }
 
 async function loadHead(source: string | AuditHead): Promise<{ head?: AuditHead; name: string; error?: string }> {
@@ -449,33 +545,42 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
   else if (options.head === undefined && headSources.length === 0) {
     for (const file of logFiles) if (await exists(`${file}.head.json`)) headSources.push(`${file}.head.json`);
   }
+  const besideHeads = headSources.length;
   if (options.anchor) headSources.push(options.anchor);
-  const heads: { head: AuditHead; name: string }[] = [];
+  const heads: { head: AuditHead; name: string; beside: boolean }[] = [];
   const headProblems: AuditProblem[] = [];
-  for (const source of headSources) {
-    const loaded = await loadHead(source);
+  for (let i = 0; i < headSources.length; i++) {
+    const loaded = await loadHead(headSources[i]!);
     if (!loaded.head) {
       headProblems.push({ kind: "malformed-line", file: loaded.name, message: `the head ${loaded.name} cannot be used: ${loaded.error}` });
       continue;
     }
-    const secret = loaded.head.key_id === UNSIGNED_KEY_ID && options.unsigned ? "" : keys.get(loaded.head.key_id);
-    if (secret === undefined || signCanonical(secret, unsignedHead(loaded.head as unknown as Record<string, unknown>)) !== loaded.head.signature) {
+    if (!headVerifies(loaded.head, keys, options.unsigned === true)) {
       headProblems.push({ kind: "wrong-key", file: loaded.name, message: `the head ${loaded.name} is not signed with a key the verifier holds (key id "${loaded.head.key_id}"): it was forged, or the secret is wrong` });
       continue;
     }
-    heads.push({ head: loaded.head, name: loaded.name });
+    heads.push({ head: loaded.head, name: loaded.name, beside: i < besideHeads });
   }
-  if (heads.length === 0 && headProblems.length === 0) notes.push("no head file or anchor: entries removed from the end of the log cannot be detected");
+  const logNames = new Set(logFiles.map((file) => basename(file).replace(/\.[1-9][0-9]*$/, "")));
+  const witnessed: { head: AuditHead; name: string }[] = [];
+  for (const file of typeof options.witness === "string" ? [options.witness] : (options.witness ?? [])) {
+    const loaded = await loadWitness(file, logNames, keys, options.unsigned === true);
+    headProblems.push(...loaded.problems);
+    for (const { head, line } of loaded.heads) witnessed.push({ head, name: `line ${line} of the witness file ${file}` });
+    if (loaded.otherLogs > 0) notes.push(`${loaded.otherLogs} head${loaded.otherLogs === 1 ? "" : "s"} in ${file} belong to other logs; ignored`);
+    if (loaded.heads.length === 0 && loaded.problems.length === 0) notes.push(`the witness file ${file} holds no head of ${[...logNames].join(", ")}`);
+  }
 
   const order = await Promise.all(logFiles.map(async (file, index) => ({ file, index, first: await firstSeqOf(file) })));
   order.sort((a, b) => a.first - b.first || a.index - b.index);
   const files = order.map((o) => o.file);
 
   const window = Math.max(16, options.window ?? 10_000);
-  const checker = new ChainChecker(keys, options.unsigned === true, window, options.maxProblems ?? 1000, heads.map((h) => h.head.seq));
+  const watch = [...heads.map((h) => h.head.seq), ...witnessed.map((w) => w.head.seq)];
+  const checker = new ChainChecker(keys, options.unsigned === true, window, options.maxProblems ?? 1000, watch);
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!;
-    for await (const { text, line, terminated, tooLong } of lines(file, 64 * 1024 * 1024)) {
+    for await (const { text, line, terminated, tooLong } of lines(file, MAX_LINE_BYTES)) {
       if (!terminated) {
         checker.problem({ kind: "torn-last-line", file, line, message: `the last line (${line}) of ${file} is incomplete (no newline): a write was cut short by a crash${f < files.length - 1 ? ", in a file that is not the newest" : ""}; it is not part of the chain` });
         continue;
@@ -496,7 +601,7 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
         continue;
       }
       if (!isEntryShaped(parsed)) {
-        checker.malformed(file, line, "JSON without a valid seq, prev_hash, hmac and key_id");
+        checker.malformed(file, line, "JSON without a valid seq, prev_hash, hmac, key_id and epoch");
         continue;
       }
       checker.push(parsed, file, line);
@@ -504,19 +609,62 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
   }
   const problems: AuditProblem[] = [...headProblems];
   for (const { keyId: _keyId, ...p } of checker.finish()) problems.push(p);
-  for (const { head, name } of heads) {
+  notes.push(...checker.notes);
+  const last = files.at(-1);
+  if (besideHeads === 0 && checker.entries > 0) {
+    if (options.head === false) {
+      if (heads.length === 0 && witnessed.length === 0) notes.push("no head file or anchor: entries removed from the end of the log cannot be detected");
+    } else {
+      problems.push({
+        kind: "missing-head",
+        file: last,
+        message: `no head file beside ${last} (expected ${last}.head.json): entries removed from the end of the log cannot be ruled out; if this log is kept without a head, say so with --no-head (head: false)`,
+      });
+    }
+  }
+  for (const { head, name, beside } of heads) {
     if (head.seq > checker.maxSeq) {
       problems.push({
         kind: "truncated-tail",
         seq: checker.maxSeq + 1,
-        file: files.at(-1),
+        file: last,
         message: `the log ends at seq ${checker.maxSeq} but ${name} records seq ${head.seq}: entries ${checker.maxSeq + 1}…${head.seq} were removed from the end`,
       });
-    } else {
-      const at = checker.hmacAt(head.seq);
-      if (at !== undefined && at !== head.hmac) {
-        problems.push({ kind: "modified", seq: head.seq, message: `seq ${head.seq} in the log is not the entry ${name} records: the log was rewritten after that point` });
-      }
+      continue;
+    }
+    const at = checker.hmacAt(head.seq);
+    if (at !== undefined && at !== head.hmac) {
+      problems.push({ kind: "modified", seq: head.seq, message: `seq ${head.seq} in the log is not the entry ${name} records: the log was rewritten after that point` });
+    } else if (beside && head.seq < checker.maxSeq && options.live && !head.closed) {
+      notes.push(`${name} records seq ${head.seq}, ${checker.maxSeq - head.seq} entries before the log's end: the lag of a running writer (live)`);
+    } else if (beside && head.seq < checker.maxSeq) {
+      problems.push({
+        kind: "stale-head",
+        seq: head.seq,
+        file: name,
+        message: `${name} records seq ${head.seq} but the log goes on to seq ${checker.maxSeq}: the head does not cover its end. After a crash (kill -9, power loss) this is expected until the server starts again and updates it; otherwise an older head was put back, and entries after seq ${checker.maxSeq} may have been cut`,
+      });
+    }
+  }
+  if (witnessed.length > 0) {
+    const beyond = witnessed.filter((w) => w.head.seq > checker.maxSeq).sort((a, b) => b.head.seq - a.head.seq);
+    if (beyond.length > 0) {
+      const highest = beyond[0]!;
+      problems.push({
+        kind: "truncated-tail",
+        seq: checker.maxSeq + 1,
+        file: last,
+        message: `the log ends at seq ${checker.maxSeq} but ${highest.name} holds a head at seq ${highest.head.seq} (${highest.head.updated_at}): entries ${checker.maxSeq + 1}…${highest.head.seq} were removed from the end`,
+      });
+    }
+    const mismatched = witnessed.filter((w) => w.head.seq <= checker.maxSeq && checker.hmacAt(w.head.seq) !== undefined && checker.hmacAt(w.head.seq) !== w.head.hmac);
+    if (mismatched.length > 0) {
+      const first = mismatched.reduce((a, b) => (b.head.seq < a.head.seq ? b : a));
+      problems.push({
+        kind: "modified",
+        seq: first.head.seq,
+        message: `seq ${first.head.seq} in the log is not the entry ${first.name} holds (witnessed ${first.head.updated_at}): the log was cut back and rewritten from there${mismatched.length > 1 ? `; ${mismatched.length - 1} later witnessed head${mismatched.length === 2 ? "" : "s"} disagree too` : ""}`,
+      });
     }
   }
   if (checker.truncatedProblems) notes.push(`stopped collecting problems after ${options.maxProblems ?? 1000}`);
@@ -530,5 +678,7 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
     heads: heads.map((h) => h.name),
     problems,
     notes,
+    recoveries: checker.recoveries,
+    witnessedHeads: witnessed.length,
   };
 }

@@ -278,7 +278,8 @@ describe("AuditMiddleware: restarts, crashes, failures and rotation", () => {
     const secondFile = readEntries(files[1]!);
     expect(secondFile[0]!.prev_hash).toBe(firstFile.at(-1)!.hmac);
     expect(secondFile[0]!.seq).toBe(firstFile.at(-1)!.seq + 1);
-    // Shuffled on the command line, e.g. from a glob: ordered by seq, head file recognised.
+    // Shuffled on the command line, e.g. from a glob: ordered by seq, head file recognised (and current).
+    await audit.flush();
     const shuffled = [...files].reverse().concat(join(dir, "audit.jsonl.head.json"));
     const verified = await verifyAuditLog(shuffled, { secret: SECRET });
     expect(verified.problems).toEqual([]);

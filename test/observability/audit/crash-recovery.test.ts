@@ -87,8 +87,9 @@ test("SIGKILL mid-stream: answered calls are all in the log, it verifies, and a 
   expect(first.child.signalCode).toBe("SIGKILL");
   expect(answered.length).toBeGreaterThanOrEqual(80);
 
+  // The head is updated off the calls' path, so a kill may leave it a few entries behind: said so, nothing else.
   const afterCrash = await verifyAuditLog(logPath, { secret: SECRET });
-  expect(afterCrash.problems.filter((p) => p.kind !== "torn-last-line")).toEqual([]);
+  expect(afterCrash.problems.filter((p) => p.kind !== "torn-last-line" && p.kind !== "stale-head")).toEqual([]);
   const logged = new Set(readEntries(logPath).map((e) => (e.args as { reason?: string } | undefined)?.reason));
   expect(answered.filter((reason) => !logged.has(reason))).toEqual([]);
   const lastSeq = afterCrash.lastSeq!;

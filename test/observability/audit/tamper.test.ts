@@ -159,14 +159,16 @@ describe("verifyAuditLog finds and names each kind of damage at its place", () =
     expect(findings(result.problems)).toEqual([{ kind: "truncated-tail", line: undefined, seq: 7 }]);
     expect(result.problems[0]!.message).toMatch(/ends at seq 6 .* records seq 8: entries 7…8 were removed/);
 
-    // Head deleted too: undetectable from the files alone (and said so), caught by the anchor.
+    // Head deleted too: never intact; only an explicit "no head expected" passes, and says so; the anchor catches it.
     const noHead = damaged(original.slice(0, 6), { withHead: false });
     const alone = await verifyAuditLog(noHead, { secret: SECRET });
-    expect(alone.ok).toBe(true);
-    expect(alone.notes.join(" ")).toMatch(/cannot be detected/);
+    expect(findings(alone.problems)).toEqual([{ kind: "missing-head", line: undefined, seq: undefined }]);
+    const told = await verifyAuditLog(noHead, { secret: SECRET, head: false });
+    expect(told.ok).toBe(true);
+    expect(told.notes.join(" ")).toMatch(/cannot be detected/);
     const anchor = join(dir, "anchor.json");
     writeFileSync(anchor, head);
-    expect(findings((await verifyAuditLog(noHead, { secret: SECRET, anchor })).problems)).toEqual([{ kind: "truncated-tail", line: undefined, seq: 7 }]);
+    expect(findings((await verifyAuditLog(noHead, { secret: SECRET, anchor, head: false })).problems)).toEqual([{ kind: "truncated-tail", line: undefined, seq: 7 }]);
   });
 
   test("a forged head is refused", async () => {
@@ -224,8 +226,10 @@ describe("lantern audit verify", () => {
     const anchor = join(dir, "cli-anchor.json");
     writeFileSync(anchor, head);
     const cut = damaged(original.slice(0, 7), { withHead: false });
-    expect(await auditCommand(["verify", cut, "--secret-env", "MY_AUDIT_KEY"])).toBe(0);
-    expect(await auditCommand(["verify", cut, "--secret-env", "MY_AUDIT_KEY", "--anchor", anchor])).toBe(1);
+    expect(await auditCommand(["verify", cut, "--secret-env", "MY_AUDIT_KEY"])).toBe(1);
+    expect(output.join("\n")).toMatch(/missing-head/);
+    expect(await auditCommand(["verify", cut, "--secret-env", "MY_AUDIT_KEY", "--no-head"])).toBe(0);
+    expect(await auditCommand(["verify", cut, "--secret-env", "MY_AUDIT_KEY", "--no-head", "--anchor", anchor])).toBe(1);
     expect(output.join("\n")).toMatch(/truncated-tail/);
     delete process.env.MY_AUDIT_KEY;
   });

@@ -1,0 +1,57 @@
+import { spawn } from "node:child_process";
+import type { AuditHead } from "./audit-entry.js";
+import type { AuditWitness } from "./audit-witness.js";
+
+/** Options of {@link CommandAuditWitness}. */
+export interface CommandAuditWitnessOptions {
+  /** The program to run (no shell is involved). */
+  command: string;
+  args?: readonly string[];
+  /** Kill the command and count a failure after this long; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs a command for each signed audit head, with the head as one JSON line on its standard input;
+ * exit code 0 means the witness holds it. For instance a script that ships the line to a write-once
+ * bucket, a remote syslog or another host over ssh.
+ *
+ * @example
+ * new AuditMiddleware({ logPath, witnesses: [new CommandAuditWitness({ command: "/usr/local/bin/ship-head" })] });
+ */
+export class CommandAuditWitness implements AuditWitness {
+  readonly name: string;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: CommandAuditWitnessOptions) {
+    if (typeof options.command !== "string" || options.command === "") throw new TypeError("CommandAuditWitness: command must be the path or name of a program");
+    this.name = options.command;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  send(head: AuditHead): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const child = spawn(this.options.command, [...(this.options.args ?? [])], { stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`the witness command did not finish within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      child.stderr!.on("data", (chunk: Buffer) => {
+        if (stderr.length < 1000) stderr += chunk.toString("utf8");
+      });
+      child.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once("close", (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve();
+        else reject(new Error(`the witness command exited with ${signal ?? `code ${code}`}${stderr ? `: ${stderr.trim().slice(0, 300)}` : ""}`));
+      });
+      // A command that exits without reading its input is its own failure, reported through close.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(JSON.stringify(head) + "\n");
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import type { AuditHead } from "./audit-entry.js";
+import type { AuditWitness } from "./audit-witness.js";
+
+/** Options of {@link HttpAuditWitness}. */
+export interface HttpAuditWitnessOptions {
+  /** Where each head is POSTed as JSON. */
+  url: string;
+  /** Extra request headers (an authorization token, for instance). */
+  headers?: Readonly<Record<string, string>>;
+  /** Give up on one delivery after this long; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/**
+ * Sends each signed audit head as `POST <url>` with a JSON body (the head, one object); any 2xx
+ * answer means the witness holds it. The endpoint should append what it receives to storage the
+ * server cannot rewrite, one head per line: that file is what `lantern audit verify --witness` reads.
+ *
+ * @example
+ * new AuditMiddleware({ logPath, witnesses: [new HttpAuditWitness({ url: "https://witness.internal/heads" })] });
+ */
+export class HttpAuditWitness implements AuditWitness {
+  readonly name: string;
+  private readonly url: URL;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: HttpAuditWitnessOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new TypeError(`HttpAuditWitness: url ${JSON.stringify(options.url)} is not a URL; give an absolute http(s) URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`HttpAuditWitness: url must be http or https, not ${url.protocol}`);
+    this.url = url;
+    // The name goes into reports: never credentials that a URL may carry.
+    this.name = `${url.protocol}//${url.host}${url.pathname}`;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  async send(head: AuditHead): Promise<void> {
+    const response = await fetch(this.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...this.options.headers },
+      body: JSON.stringify(head),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    if (!response.ok) throw new Error(`the witness answered HTTP ${response.status}`);
+  }
+}
