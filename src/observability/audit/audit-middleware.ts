@@ -81,7 +81,7 @@ const AUDIT_CALL_RULES: OptionRules<AuditCallOptions> = {
   includeResult: option.boolean(),
   redact: option.secured(option.stringList(), "redact nothing"),
   resultLimitBytes: option.integer({ min: 1, unit: "bytes" }),
-  argsLimitBytes: option.integer({ min: 1, unit: "bytes" }),
+  argsLimitBytes: option.integer({ min: 64, unit: "bytes" }),
 };
 const AUDIT_CALL_HINTS = { redacted: USE_REDACT, redactFields: USE_REDACT, redactKeys: USE_REDACT, redaction: USE_REDACT, includeArguments: 'use "includeArgs"', includeResults: 'use "includeResult"' };
 /** The rules of {@link AuditOptions}. */
@@ -127,9 +127,6 @@ class AuditRecorder implements MiddlewareObject {
     this.redact = Redaction.of(options.redact);
     this.limit = options.resultLimitBytes ?? 4096;
     this.argsLimit = options.argsLimitBytes ?? DEFAULT_ARGS_LIMIT;
-    if (!(Number.isSafeInteger(this.argsLimit) && this.argsLimit >= 64)) {
-      throw new DefinitionError(`AuditMiddleware: argsLimitBytes must be a whole number of at least 64 bytes, not ${JSON.stringify(options.argsLimitBytes)}`);
-    }
   }
 
   async handle(ctx: CallContext, next: Next): Promise<unknown> {
@@ -229,34 +226,25 @@ class AuditRecorder implements MiddlewareObject {
  * per-call option, checked where `@Audited` options are too: in AuditRecorder.)
  */
 function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recover" | "keyEvolution" | "witnesses" | "witnessIntervalMs" | "retention"> {
-  const positive = (value: unknown, name: string, min = 1, max = Number.MAX_SAFE_INTEGER): void => {
-    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= min && value <= max)) {
-      throw new DefinitionError(`AuditMiddleware: ${name} must be a number from ${min} to ${max}, not ${JSON.stringify(value)}`);
-    }
-  };
-  // Longer timer delays overflow Node's timers, which then fire every millisecond.
-  const MAX_TIMER_MS = 2 ** 31 - 1;
-  if (options.recover !== undefined && options.recover !== "accept-tail") {
-    throw new DefinitionError(`AuditMiddleware: recover must be "accept-tail" (or left out), not ${JSON.stringify(options.recover)}`);
-  }
-  const evolution = options.keyEvolution;
-  if (evolution !== undefined && evolution !== false) {
-    if (typeof evolution !== "object" || evolution === null) throw new DefinitionError(`AuditMiddleware: keyEvolution must be { entries?, intervalMs? } or false, not ${JSON.stringify(evolution)}`);
-    if (evolution.entries !== undefined && !Number.isSafeInteger(evolution.entries)) throw new DefinitionError("AuditMiddleware: keyEvolution.entries must be a whole number of entries");
-    positive(evolution.entries, "keyEvolution.entries");
-    positive(evolution.intervalMs, "keyEvolution.intervalMs", 1000, MAX_TIMER_MS);
-  }
+  // Types and bounds were checked with the other options (AUDIT_OPTIONS); a witness must also be able to receive heads.
   const witnesses = options.witnesses;
   if (witnesses !== undefined) {
-    if (!Array.isArray(witnesses)) throw new DefinitionError("AuditMiddleware: witnesses must be an array of witnesses (new HttpAuditWitness({ url }), new CommandAuditWitness({ command }), or objects with name and send(head))");
+    if (!Array.isArray(witnesses)) throw new TypeError("AuditMiddleware options: \"witnesses\" must be a list of witnesses (new HttpAuditWitness({ url }), new CommandAuditWitness({ command }), or objects with name and send(head))");
     for (const [i, w] of witnesses.entries()) {
-      if (typeof w?.send !== "function" || typeof w?.name !== "string") throw new DefinitionError(`AuditMiddleware: witnesses[${i}] has no send(head) method and name; use HttpAuditWitness, CommandAuditWitness or an object { name, send }`);
+      if (typeof w?.send !== "function" || typeof w?.name !== "string") throw new TypeError(`AuditMiddleware options: witnesses[${i}] has no send(head) method and name; use HttpAuditWitness, CommandAuditWitness or an object { name, send }`);
     }
   }
-  positive(options.witnessIntervalMs, "witnessIntervalMs", 100, MAX_TIMER_MS);
+  const evolution = options.keyEvolution;
+  if (evolution) {
+    // The checker sees one of two shapes (false or an object); the object's numbers are checked here.
+    if (evolution.entries !== undefined && !(Number.isSafeInteger(evolution.entries) && evolution.entries >= 1)) {
+      throw new RangeError(`AuditMiddleware options: "keyEvolution.entries" must be a whole number of entries of at least 1, got ${JSON.stringify(evolution.entries)}`);
+    }
+    if (evolution.intervalMs !== undefined && !(Number.isSafeInteger(evolution.intervalMs) && evolution.intervalMs >= 1000 && evolution.intervalMs <= 2 ** 31 - 1)) {
+      throw new RangeError(`AuditMiddleware options: "keyEvolution.intervalMs" must be a whole number of ms from 1000 to 2147483647, got ${JSON.stringify(evolution.intervalMs)}`);
+    }
+  }
   const rotate = options.rotate;
-  if (rotate?.keep !== undefined && !(Number.isSafeInteger(rotate.keep) && rotate.keep >= 0)) throw new DefinitionError(`AuditMiddleware: rotate.keep must be a whole number of files (0 or more), not ${JSON.stringify(rotate.keep)}`);
-  positive(rotate?.maxAgeMs, "rotate.maxAgeMs");
   const retention = rotate && (rotate.keep !== undefined || rotate.maxAgeMs !== undefined) ? { keep: rotate.keep, maxAgeMs: rotate.maxAgeMs } : undefined;
   return { recover: options.recover, keyEvolution: evolution, witnesses, witnessIntervalMs: options.witnessIntervalMs, retention };
 }

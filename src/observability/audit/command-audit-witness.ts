@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { spawn } from "node:child_process";
 import type { AuditHead } from "./audit-entry.js";
 import type { AuditWitness } from "./audit-witness.js";
@@ -19,12 +20,20 @@ export interface CommandAuditWitnessOptions {
  * @example
  * new AuditMiddleware({ logPath, witnesses: [new CommandAuditWitness({ command: "/usr/local/bin/ship-head" })] });
  */
+const COMMAND_WITNESS_OPTIONS = defineOptions<CommandAuditWitnessOptions>("CommandAuditWitness options", {
+  command: option.required(option.string({ nonEmpty: true }), "it is the program that receives each head"),
+  args: option.stringList(),
+  timeoutMs: option.milliseconds(1),
+}, { cmd: 'use "command"', arguments: 'use "args"', timeout: 'use "timeoutMs"' });
+
 export class CommandAuditWitness implements AuditWitness {
   readonly name: string;
   private readonly timeoutMs: number;
 
-  constructor(private readonly options: CommandAuditWitnessOptions) {
-    if (typeof options.command !== "string" || options.command === "") throw new TypeError("CommandAuditWitness: command must be the path or name of a program");
+  private readonly options: CommandAuditWitnessOptions;
+
+  constructor(options: CommandAuditWitnessOptions) {
+    this.options = options = checkOptions(COMMAND_WITNESS_OPTIONS, options);
     this.name = options.command;
     this.timeoutMs = options.timeoutMs ?? 5000;
   }

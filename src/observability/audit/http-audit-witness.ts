@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import type { AuditHead } from "./audit-entry.js";
 import type { AuditWitness } from "./audit-witness.js";
 
@@ -19,12 +20,21 @@ export interface HttpAuditWitnessOptions {
  * @example
  * new AuditMiddleware({ logPath, witnesses: [new HttpAuditWitness({ url: "https://witness.internal/heads" })] });
  */
+const HTTP_WITNESS_OPTIONS = defineOptions<HttpAuditWitnessOptions>("HttpAuditWitness options", {
+  url: option.required(option.string({ nonEmpty: true }), "it is where heads are sent"),
+  headers: option.object(undefined, "header names and values"),
+  timeoutMs: option.milliseconds(1),
+}, { endpoint: 'use "url"', timeout: 'use "timeoutMs"' });
+
 export class HttpAuditWitness implements AuditWitness {
   readonly name: string;
   private readonly url: URL;
   private readonly timeoutMs: number;
 
-  constructor(private readonly options: HttpAuditWitnessOptions) {
+  private readonly options: HttpAuditWitnessOptions;
+
+  constructor(options: HttpAuditWitnessOptions) {
+    this.options = options = checkOptions(HTTP_WITNESS_OPTIONS, options);
     let url: URL;
     try {
       url = new URL(options.url);

@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { createReadStream } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { basename } from "node:path";
@@ -94,6 +95,18 @@ export interface VerifyAuditLogOptions {
   /** Stop collecting problems after this many. */
   maxProblems?: number;
 }
+
+const VERIFY_OPTIONS = defineOptions<VerifyAuditLogOptions>("verifyAuditLog options", {
+  secret: option.string({ nonEmpty: true }),
+  secrets: option.anyOf(option.stringList({ nonEmpty: true }), option.object(undefined, "{ keyId: secret }")),
+  anchor: option.anyOf(option.string({ nonEmpty: true }), option.object(undefined, "a parsed head")),
+  head: option.anyOf(option.string({ nonEmpty: true }), option.literal(false)),
+  live: option.boolean(),
+  witness: option.stringOrList({ nonEmpty: true }),
+  unsigned: option.boolean(),
+  window: option.integer({ min: 1 }),
+  maxProblems: option.integer({ min: 1 }),
+}, { hmacSecret: 'use "secret"', key: 'use "secret"', noHead: 'use "head: false"', witnesses: 'use "witness"' });
 
 interface Link {
   seq: number;
@@ -525,6 +538,7 @@ async function loadHead(source: string | AuditHead): Promise<{ head?: AuditHead;
  * if (!result.ok) for (const p of result.problems) console.error(p.kind, p.message);
  */
 export async function verifyAuditLog(paths: string | readonly string[], options: VerifyAuditLogOptions = {}): Promise<AuditVerification> {
+  options = checkOptions(VERIFY_OPTIONS, options);
   const given = typeof paths === "string" ? [paths] : [...paths];
   const keys = keyMap(options);
   if (keys.size === 0 && !options.unsigned) {

@@ -80,7 +80,7 @@ describe("argsLimitBytes: arguments of any call, refused ones included, cannot f
     expect(short!.args).toEqual({ text: "short" });
     const json = JSON.stringify({ text: "y".repeat(90) });
     expect(long!.args).toMatchObject({ $truncated: true, limit: 64, bytes: json.length, sha256: createHash("sha256").update(json).digest("hex") });
-    expect(() => new AuditMiddleware({ hmacSecret: SECRET, argsLimitBytes: -1 })).toThrow(/argsLimitBytes must be a whole number of at least 64 bytes/);
+    expect(() => new AuditMiddleware({ hmacSecret: SECRET, argsLimitBytes: -1 })).toThrow(/"argsLimitBytes" must be a whole number of bytes of at least 64, got the number -1/);
   });
 });
 

@@ -10,10 +10,7 @@ import { IsString } from "class-validator";
 import {
   AuditChainError,
   AuditMiddleware,
-  auditKeyId,
-  canonicalJson,
   CommandAuditWitness,
-  GENESIS_HASH,
   HttpAuditWitness,
   McpServer,
   Server,
@@ -23,6 +20,8 @@ import {
   type AuditHead,
   type AuditOptions,
 } from "lantern-mcp";
+import { auditKeyId, GENESIS_HASH } from "../../../src/observability/audit/audit-entry.js";
+import { canonicalJson } from "../../../src/observability/audit/canonical-json.js";
 import { createTestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
@@ -181,7 +180,7 @@ describe("a cut tail is never intact", () => {
     expect(kinds(await verifyAuditLog(logPath, { secret: SECRET }))).toEqual(["modified"]);
 
     // The option stays refused for anything but its one value.
-    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, recover: "yes" as never })).toThrow(/recover must be "accept-tail"/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, recover: "yes" as never })).toThrow(/"recover" must be one of "accept-tail", got the string "yes"/);
   });
 
   test("a head left behind by a crash (not a clean close) resumes when the entries after it verify, and refuses when they do not", async () => {
@@ -404,9 +403,9 @@ describe("forward security: the signing key evolves per epoch", () => {
     await run(logPath, 1, { keyEvolution: false });
     expect(readEntries(logPath).map((e) => e.epoch)).toEqual([undefined, undefined, undefined]);
     expect((await verifyAuditLog(logPath, { secret: SECRET })).problems).toEqual([]);
-    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { entries: 0 } })).toThrow(/keyEvolution.entries must be a number from 1 to/);
-    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { intervalMs: 30 * 24 * 3600_000 } })).toThrow(/keyEvolution.intervalMs must be a number from 1000 to 2147483647/);
-    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnessIntervalMs: 0 })).toThrow(/witnessIntervalMs must be a number from 100/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { entries: 0 } })).toThrow(/"keyEvolution.entries" must be a whole number of entries of at least 1, got 0/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { intervalMs: 30 * 24 * 3600_000 } })).toThrow(/"keyEvolution.intervalMs" must be a whole number of ms from 1000 to 2147483647/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnessIntervalMs: 0 })).toThrow(/"witnessIntervalMs" must be a whole number of ms from 100/);
     expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnesses: [{ name: "x" } as never] })).toThrow(/witnesses\[0\] has no send\(head\) method/);
   });
 });
