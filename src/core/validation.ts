@@ -5,6 +5,7 @@ import { getMetadataStorage, validateSync, type ValidationError } from "class-va
 import { validationMetadatasToSchemas } from "class-validator-jsonschema";
 import type { InputClass } from "./definitions.js";
 import { InvalidParamsError, type ValidationIssue } from "./errors.js";
+import { compileInputCheck } from "./input-check.js";
 
 /** A JSON Schema object, as published in tools/list. */
 export type JsonSchema = { type: "object"; properties?: Record<string, object>; required?: string[]; [key: string]: unknown };
@@ -12,7 +13,12 @@ export type JsonSchema = { type: "object"; properties?: Record<string, object>; 
 /** Turns raw arguments into a validated instance, or throws {@link InvalidParamsError}. */
 export type InputValidator = (args: Record<string, unknown>) => object;
 
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * Keys refused at every level of the arguments: ones that reach prototypes, and the names of
+ * `Object.prototype`'s members, which would shadow them on the instance (class-validator's whitelist
+ * lets some of those through, e.g. `hasOwnProperty`).
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype", ...Object.getOwnPropertyNames(Object.prototype)]);
 const DEFS_PREFIX = "#/$defs/";
 const MAX_DEPTH = 64;
 
@@ -78,22 +84,30 @@ function hasNoTransformRules(cls: InputClass): boolean {
   return true;
 }
 
+const VALIDATE_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
+
 /**
  * Builds, once per input class, the function that validates each call's arguments:
  * class-transformer (no implicit conversion) then class-validator with whitelisting, so unknown
  * properties and wrong types are both -32602 errors that name the field. A class without any
  * class-transformer rule is filled by plain assignment, which is what plainToInstance does for it,
  * at a fraction of the cost.
+ *
+ * class-validator's rules for the class are read here, once (see {@link compileInputCheck}): a call
+ * runs the same constraint functions directly, and `validateSync` runs only when something is
+ * wrong, to write the error report. A class with a rule the compiled check cannot reproduce uses
+ * `validateSync` on every call.
  */
 export function createInputValidator(cls: InputClass, what: string): InputValidator {
-  const options = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
   const instantiate: (args: Record<string, unknown>) => object = hasNoTransformRules(cls)
     ? (args) => Object.assign(new cls(), args)
     : (args) => plainToInstance(cls, args) as object;
+  const check = compileInputCheck(cls);
   return (args) => {
     assertNoForbiddenKeys(args, "", 0);
     const instance = instantiate(args);
-    const errors = validateSync(instance, options);
+    if (check?.(instance)) return instance;
+    const errors = validateSync(instance, VALIDATE_OPTIONS);
     if (errors.length > 0) {
       const issues = flattenIssues(errors);
       throw new InvalidParamsError(`Invalid arguments for ${what}: ${describeIssues(issues)}`, issues);
