@@ -18,6 +18,7 @@ export {
   TimeoutError,
   ToolError,
   UnauthorizedError,
+  UnsendableResultError,
   type CallStatus,
   type ValidationIssue,
 } from "./errors.js";

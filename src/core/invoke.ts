@@ -1,7 +1,7 @@
 import { ErrorCode, McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
-import { CancelledError, ForbiddenError, LanternError, ToolError } from "./errors.js";
+import { CancelledError, ForbiddenError, LanternError, ToolError, UnsendableResultError } from "./errors.js";
 import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outcome.js";
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
@@ -68,7 +68,9 @@ export interface ToolRuntime {
 /**
  * The innermost step of a tool's chain: authorise, validate, run, shape the result. A thrown
  * {@link LanternError} stays a JSON-RPC error; anything else the tool throws becomes an `isError`
- * result with a safe message, its details going to `internalError`.
+ * result with a safe message, its details going to `internalError`. A return value the protocol
+ * cannot carry ({@link UnsendableResultError}) also becomes an `isError` result: `ctx.outcome` is
+ * always what the client gets.
  */
 export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink): Terminal {
   return async (ctx) => {
@@ -77,11 +79,17 @@ export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink
       if (tool.validate) ctx.input = tool.validate(ctx.args as Record<string, unknown>);
       let value = tool.run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx);
-      const result = toToolResult(value);
+      const result = toToolResult(value, ctx.name);
       if (tool.outputClass && !result.isError) checkOutput(tool.outputClass, result, ctx);
       ctx.outcome = result.isError ? toolErrorOutcome(result) : OK_OUTCOME;
       return result;
     } catch (error) {
+      if (error instanceof UnsendableResultError) {
+        // The tool ran and its answer cannot be sent: a failed call, told to the client as one.
+        ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
+        internalError(ctx, error);
+        return toolErrorResult(error);
+      }
       if (error instanceof LanternError) {
         ctx.outcome = outcomeOfError(error);
         throw error;
@@ -103,6 +111,8 @@ function checkOutput(outputClass: InputClass, result: CallToolResult, ctx: CallC
 
 /** Turns an exception of a resource or prompt handler into a JSON-RPC error without internals. */
 function rethrowSafely(ctx: CallContext, error: unknown, internalError: InternalErrorSink): never {
+  // A result that cannot be sent is a fault of the handler: the server log hears of it too.
+  if (error instanceof UnsendableResultError) internalError(ctx, error);
   if (error instanceof LanternError || error instanceof McpError) {
     ctx.outcome = outcomeOfError(error);
     throw error;
@@ -148,7 +158,7 @@ export function promptTerminal(
       if (validate) ctx.input = validate(ctx.args as Record<string, unknown>);
       let value = run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx);
-      const result = toPromptResult(value, description);
+      const result = toPromptResult(value, description, ctx.name);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {
