@@ -32,3 +32,8 @@ export function readValue<T>(key: symbol, target: object): T | undefined {
 export function readParamTypes(prototype: object, method: string): Function[] | undefined {
   return Reflect.getMetadata("design:paramtypes", prototype, method) as Function[] | undefined;
 }
+
+/** TypeScript's emitted type of a property (`design:type`), if it emitted one. */
+export function readPropertyType(prototype: object, property: string): Function | undefined {
+  return Reflect.getMetadata("design:type", prototype, property) as Function | undefined;
+}
