@@ -4,7 +4,7 @@ import { IsInt, IsOptional, IsString, Max, MaxLength, Min, validateSync } from "
 /**
  * A process of its own, forked by the core section with the number of input classes to load (so
  * that nothing else is loaded): it defines them, builds the validator of one of them, warms up, then
- * answers each `{ system }` message with the ns per call of one measured round.
+ * answers each `{ system, iterations }` message with the ns per call of one measured round.
  */
 
 type InputValidator = (args: Record<string, unknown>) => object;
@@ -31,7 +31,6 @@ for (let i = 1; i < classes; i++) {
 
 const ARGS = { query: "lamp", limit: 20 };
 const OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
-const ITERATIONS = 20_000;
 const WARMUP = 500_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -43,16 +42,16 @@ const SYSTEMS: Record<string, () => unknown> = {
   },
 };
 
-function nsPerCall(fn: () => unknown): number {
+function nsPerCall(fn: () => unknown, iterations: number): number {
   // Each round starts from a collected heap: one system's garbage must not be collected in another's time.
   gc?.();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ITERATIONS; i++) fn();
-  return Number(process.hrtime.bigint() - t0) / ITERATIONS;
+  for (let i = 0; i < iterations; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / iterations;
 }
 
 for (const fn of Object.values(SYSTEMS)) for (let i = 0; i < WARMUP; i++) fn();
-process.on("message", (message: { system: string }) => {
-  process.send!({ ns: nsPerCall(SYSTEMS[message.system]!) });
+process.on("message", (message: { system: string; iterations: number }) => {
+  process.send!({ ns: nsPerCall(SYSTEMS[message.system]!, message.iterations) });
 });
 process.send!({ ready: true });
