@@ -1,3 +1,4 @@
+import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
 import * as classValidator from "class-validator";
 import { getMetadataStorage, ValidationTypes, type ValidationArguments } from "class-validator";
 
@@ -118,8 +119,11 @@ function planConstraint(cls: Function, metadata: Metadata): ConstraintStep | und
 export function compileInputCheck(cls: Function): InputCheck | undefined {
   const root = planClass(cls);
   if (!root) return undefined;
-  // Nested values are checked against their own class, planned once when first met.
   const plans = new Map<Function, ClassPlan | null>([[cls, root]]);
+  // The nested classes class-transformer will make (`@Type(() => X)`) are planned now; when one of
+  // them cannot be, the whole input stays on validateSync rather than paying for both.
+  if (!planNested(cls, root, plans)) return undefined;
+  // Any other value met in a nested property is checked against its own class, planned once when first met.
   const planOf = (ctor: Function): ClassPlan | null => {
     let plan = plans.get(ctor);
     if (plan === undefined) {
@@ -158,6 +162,24 @@ export function compileInputCheck(cls: Function): InputCheck | undefined {
   };
 
   return (instance) => checkObject(instance as Record<string, unknown>, 0);
+}
+
+function planNested(cls: Function, plan: ClassPlan, plans: Map<Function, ClassPlan | null>): boolean {
+  for (const property of plan.properties) {
+    if (!property.nested) continue;
+    let nested: unknown;
+    try {
+      nested = defaultMetadataStorage.findTypeMetadata(cls, property.name)?.typeFunction();
+    } catch {
+      continue;
+    }
+    if (typeof nested !== "function" || plans.has(nested)) continue;
+    const nestedPlan = planClass(nested);
+    if (!nestedPlan) return false;
+    plans.set(nested, nestedPlan);
+    if (!planNested(nested, nestedPlan, plans)) return false;
+  }
+  return true;
 }
 
 /** Past this depth the check leaves the answer to class-validator. */

@@ -119,6 +119,10 @@ class Custom {
   @Validate(IsEven) n!: number;
 }
 
+class HoldsCustom {
+  @ValidateNested() @Type(() => Custom) inner!: Custom;
+}
+
 class Conditional {
   @IsBoolean() hasCode!: boolean;
   @ValidateIf((o: Conditional) => o.hasCode) @IsString() code?: string;
@@ -146,6 +150,7 @@ const CASES: Case[] = [
   { cls: Transformed, valid: { name: "  Ada " }, compiled: true },
   { cls: Custom, valid: { n: 2 }, compiled: false },
   { cls: Conditional, valid: { hasCode: true, code: "x" }, compiled: false },
+  { cls: HoldsCustom, valid: { inner: { n: 2 } }, compiled: false },
 ];
 
 /** Values tried in place of every field: each JSON type, edge cases, and nested shapes. */
@@ -175,7 +180,7 @@ function inputsOf(valid: Record<string, unknown>): Record<string, unknown>[] {
   return inputs;
 }
 
-const hasTransformRules = (cls: Function) => cls === Nested || cls === Untyped || cls === Transformed;
+const hasTransformRules = (cls: Function) => cls === Nested || cls === Untyped || cls === Transformed || cls === HoldsCustom;
 const instantiate = (cls: new () => object, input: Record<string, unknown>): object =>
   hasTransformRules(cls) ? (plainToInstance(cls, input) as object) : Object.assign(new cls(), input);
 
