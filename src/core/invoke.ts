@@ -97,7 +97,7 @@ export function toolTerminal(tool: ToolRuntime, internalError: InternalErrorSink
       ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
       // A ToolError is an answer meant for the client, not a fault: only other exceptions are reported.
       if (!(error instanceof ToolError)) internalError(ctx, error);
-      return toolErrorResult(error);
+      return toolErrorResult(error, (problem) => internalError(ctx, problem), ctx.name);
     }
   };
 }

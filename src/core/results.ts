@@ -87,16 +87,19 @@ export function toToolResult(value: unknown, name = ""): CallToolResult {
   return { content: [{ type: "text", text }], structuredContent: json as Record<string, unknown> };
 }
 
-/** The `isError` result for an error a tool threw: only a {@link ToolError}'s message is shown. */
-export function toolErrorResult(error: unknown): CallToolResult {
+/**
+ * The `isError` result for an error a tool threw: only a {@link ToolError}'s message is shown. Its
+ * `detail` travels as JSON; a detail JSON cannot carry is left out of the result and told to
+ * `report` (the server log), while the message still reaches the client.
+ */
+export function toolErrorResult(error: unknown, report?: (problem: UnsendableResultError) => void, name = ""): CallToolResult {
   const result: CallToolResult = { content: [{ type: "text", text: clientMessageOf(error) }], isError: true };
   if (error instanceof ToolError && error.detail) {
-    // The detail is the tool's own data: it travels as JSON, or not at all.
     try {
-      const detail = toJsonValue(error.detail);
-      if (detail && typeof detail === "object" && !Array.isArray(detail)) result.structuredContent = { error: detail };
-    } catch {
-      // A detail JSON cannot carry is dropped; the message still says what went wrong.
+      result.structuredContent = { error: jsonOf(error.detail, "tool", name, "structuredContent.error") };
+    } catch (problem) {
+      if (!(problem instanceof UnsendableResultError)) throw problem;
+      report?.(problem);
     }
   }
   return result;

@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { callOutcome, McpServer, Prompt, Resource, Server, text, Tool, toolResult, UnsendableResultError, type CallOutcome, type MiddlewareFn } from "lantern-mcp";
+import { callOutcome, McpServer, Prompt, Resource, Server, text, Tool, ToolError, toolResult, UnsendableResultError, type CallOutcome, type MiddlewareFn } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 
 const AT = new Date("2026-03-04T05:06:07.000Z");
@@ -36,6 +36,9 @@ class Results {
   @Tool({ description: "A result with a Map in structuredContent" }) badStructured() {
     return toolResult({ content: [text("see structured")], structuredContent: { when: AT, lookup: new Map() } });
   }
+
+  @Tool({ description: "A ToolError with a detail holding a Date" }) refusedWithDate() { throw new ToolError("Not today", { until: AT }); }
+  @Tool({ description: "A ToolError with a detail holding a Set" }) refusedWithSet() { throw new ToolError("Not these", { ids: new Set([1]) }); }
 
   @Resource("results://date") resourceDate() { return { at: AT }; }
   @Resource("results://map") resourceMap() { return { index: new Map() }; }
@@ -120,6 +123,18 @@ describe("the result boundary: what the client gets is what every middleware saw
   it("passes content helpers through unchanged", async () => {
     expect(await client.callTool("helper")).toEqual({ content: [{ type: "text", text: "fine" }] });
     expect(seen.get("helper")?.status).toBe("ok");
+  });
+
+  it("sends a ToolError's detail as JSON, and leaves out (and logs) a detail JSON cannot carry", async () => {
+    expect(await client.callTool("refused_with_date")).toEqual({
+      content: [{ type: "text", text: "Not today" }],
+      structuredContent: { error: { until: AT.toISOString() } },
+      isError: true,
+    });
+    expect(await client.callTool("refused_with_set")).toEqual({ content: [{ type: "text", text: "Not these" }], isError: true });
+    expect(seen.get("refused_with_set")?.status).toBe("error");
+    expect(logged).toHaveLength(1);
+    expect((logged[0] as Error).message).toMatch(/^The tool "refused_with_set" returned a result that cannot be sent: a Set at "structuredContent\.error\.ids"/);
   });
 
   it("reads a resource with Dates as JSON text", async () => {
