@@ -32,7 +32,6 @@ for (let i = 1; i < classes; i++) {
 const ARGS = { query: "lamp", limit: 20 };
 const OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
 const WARMUP = 500_000;
-const gc = (globalThis as { gc?: () => void }).gc;
 
 const compiled = createInputValidator(SearchInput, `tool "search"`);
 const SYSTEMS: Record<string, () => unknown> = {
@@ -43,8 +42,6 @@ const SYSTEMS: Record<string, () => unknown> = {
 };
 
 function nsPerCall(fn: () => unknown, iterations: number): number {
-  // Each round starts from a collected heap: one system's garbage must not be collected in another's time.
-  gc?.();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) fn();
   return Number(process.hrtime.bigint() - t0) / iterations;
