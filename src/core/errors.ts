@@ -141,6 +141,25 @@ export class MissingClientCapabilityError extends LanternError {
 }
 
 /**
+ * A handler returned a value the protocol's result cannot carry (a `Map`, a `BigInt`, a cycle, a
+ * content block of the wrong shape, ...). Resources and prompts answer it as JSON-RPC -32603; a
+ * tool answers it as an `isError` result with this message. Either way the call is recorded as an
+ * error, never `ok`. The message names the member, the path and what to return instead.
+ *
+ * @example
+ * server.use(async (ctx, next) => {
+ *   const result = await next();
+ *   if (ctx.outcome?.error instanceof UnsendableResultError) alertOwners(ctx.name, ctx.outcome.error.message);
+ *   return result;
+ * });
+ */
+export class UnsendableResultError extends LanternError {
+  constructor(message: string) {
+    super(LanternErrorCode.InternalError, message);
+  }
+}
+
+/**
  * Throw from a tool to fail with a message meant for the client: the call ends as a result with
  * `isError: true` and exactly this text.
  *

@@ -22,6 +22,7 @@ export {
   TimeoutError,
   ToolError,
   UnauthorizedError,
+  UnsendableResultError,
   type CallStatus,
   type ServerStateCode,
   type ValidationIssue,

@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
-import { CancelledError, ForbiddenError, LanternError, ServerShutdownError, wireFailureOf } from "./errors.js";
+import { CancelledError, ForbiddenError, LanternError, ServerShutdownError, UnsendableResultError, wireFailureOf } from "./errors.js";
 import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outcome.js";
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
@@ -78,7 +78,9 @@ export interface ToolRuntime {
 /**
  * The innermost step of a tool's chain: authorise, validate, run, shape the result. How a failure
  * reaches the client is {@link wireFailureOf}'s decision: a JSON-RPC error, or an `isError` result
- * with a safe message, the details going to `internalError`.
+ * with a safe message, the details going to `internalError`. A return value the protocol cannot
+ * carry ({@link UnsendableResultError}) also becomes an `isError` result: `ctx.outcome` is always
+ * what the client gets.
  */
 export function toolTerminal(tool: ToolRuntime, env: TerminalEnvironment): Terminal {
   return async (ctx) => {
@@ -89,13 +91,19 @@ export function toolTerminal(tool: ToolRuntime, env: TerminalEnvironment): Termi
       let value = tool.run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx, env);
       if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
-      const result = toToolResult(value);
+      const result = toToolResult(value, ctx.name);
       if (tool.outputClass && !result.isError) checkOutput(tool.outputClass, result, ctx);
       ctx.outcome = result.isError ? toolErrorOutcome(result) : OK_OUTCOME;
       return result;
     } catch (thrown) {
       const error = roundEnd(ctx, thrown);
       if (error === ROUND_ASKED) return ctx.inputs.inputRequiredResult();
+      if (error instanceof UnsendableResultError) {
+        // The tool ran and its answer cannot be sent: a failed call, told to the client as one.
+        ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
+        env.internalError(ctx, error);
+        return toolErrorResult(error);
+      }
       const failure = wireFailureOf("tool", ctx.name, error);
       if (failure.internal) env.internalError(ctx, error);
       if (failure.as === "error") {
@@ -103,7 +111,7 @@ export function toolTerminal(tool: ToolRuntime, env: TerminalEnvironment): Termi
         throw failure.error;
       }
       ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
-      return toolErrorResult(error);
+      return toolErrorResult(error, (problem) => env.internalError(ctx, problem), ctx.name);
     }
   };
 }
@@ -133,6 +141,8 @@ function roundEnd(ctx: CallContext, error: unknown): unknown {
 function rethrowForWire(ctx: CallContext, thrown: unknown, env: TerminalEnvironment): object {
   const error = roundEnd(ctx, thrown);
   if (error === ROUND_ASKED) return ctx.inputs.inputRequiredResult();
+  // A result that cannot be sent is a fault of the handler: the server log hears of it too.
+  if (error instanceof UnsendableResultError) env.internalError(ctx, error);
   const failure = wireFailureOf(ctx.kind === "prompt" ? "prompt" : "resource", ctx.name, error);
   if (failure.internal) env.internalError(ctx, error);
   const wire = (failure as { error: LanternError }).error;
@@ -179,7 +189,7 @@ export function promptTerminal(
       let value = run(ctx);
       if (isPromise(value)) value = await untilAborted(value, ctx, env);
       if (isInputRequired(value)) return ctx.inputs.wrapToolResult(value);
-      const result = toPromptResult(value, description);
+      const result = toPromptResult(value, description, ctx.name);
       ctx.outcome = OK_OUTCOME;
       return result;
     } catch (error) {

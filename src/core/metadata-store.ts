@@ -42,3 +42,8 @@ export function readParamTypes(prototype: object, method: string): Function[] | 
 export function readConstructorParamTypes(target: Function): Function[] | undefined {
   return Reflect.getOwnMetadata("design:paramtypes", target) as Function[] | undefined;
 }
+
+/** TypeScript's emitted type of a property (`design:type`), if it emitted one. */
+export function readPropertyType(prototype: object, property: string): Function | undefined {
+  return Reflect.getMetadata("design:type", prototype, property) as Function | undefined;
+}

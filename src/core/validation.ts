@@ -2,9 +2,11 @@ import { plainToInstance, TransformationType } from "class-transformer";
 // class-transformer's metadata storage, so nested `@Type(() => X)` classes show up in schemas.
 import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
 import { getMetadataStorage, validateSync, type ValidationError } from "class-validator";
-import { validationMetadatasToSchemas } from "class-validator-jsonschema";
+import { validationMetadataArrayToSchemas, validationMetadatasToSchemas } from "class-validator-jsonschema";
 import type { InputClass } from "./definitions.js";
 import { InvalidParamsError, type ValidationIssue } from "./errors.js";
+import { compileInputCheck } from "./input-check.js";
+import { readPropertyType } from "./metadata-store.js";
 
 /** A JSON Schema object, as published in tools/list. */
 export type JsonSchema = { type: "object"; properties?: Record<string, object>; required?: string[]; [key: string]: unknown };
@@ -12,7 +14,12 @@ export type JsonSchema = { type: "object"; properties?: Record<string, object>; 
 /** Turns raw arguments into a validated instance, or throws {@link InvalidParamsError}. */
 export type InputValidator = (args: Record<string, unknown>) => object;
 
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * Keys refused at every level of the arguments: ones that reach prototypes, and the names of
+ * `Object.prototype`'s members, which would shadow them on the instance (class-validator's whitelist
+ * lets some of those through, e.g. `hasOwnProperty`).
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype", ...Object.getOwnPropertyNames(Object.prototype)]);
 const DEFS_PREFIX = "#/$defs/";
 const MAX_DEPTH = 64;
 
@@ -78,22 +85,30 @@ function hasNoTransformRules(cls: InputClass): boolean {
   return true;
 }
 
+const VALIDATE_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
+
 /**
  * Builds, once per input class, the function that validates each call's arguments:
  * class-transformer (no implicit conversion) then class-validator with whitelisting, so unknown
  * properties and wrong types are both -32602 errors that name the field. A class without any
  * class-transformer rule is filled by plain assignment, which is what plainToInstance does for it,
  * at a fraction of the cost.
+ *
+ * class-validator's rules for the class are read here, once (see {@link compileInputCheck}): a call
+ * runs the same constraint functions directly, and `validateSync` runs only when something is
+ * wrong, to write the error report. A class with a rule the compiled check cannot reproduce uses
+ * `validateSync` on every call.
  */
 export function createInputValidator(cls: InputClass, what: string): InputValidator {
-  const options = { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true } as const;
   const instantiate: (args: Record<string, unknown>) => object = hasNoTransformRules(cls)
     ? (args) => Object.assign(new cls(), args)
     : (args) => plainToInstance(cls, args) as object;
+  const check = compileInputCheck(cls);
   return (args) => {
     assertNoForbiddenKeys(args, "", 0);
     const instance = instantiate(args);
-    const errors = validateSync(instance, options);
+    if (check?.(instance)) return instance;
+    const errors = validateSync(instance, VALIDATE_OPTIONS);
     if (errors.length > 0) {
       const issues = flattenIssues(errors);
       throw new InvalidParamsError(`Invalid arguments for ${what}: ${describeIssues(issues)}`, issues);
@@ -110,45 +125,107 @@ export function validateAgainst(cls: InputClass, value: unknown): ValidationIssu
   return flattenIssues(validateSync(plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
 }
 
+type SchemaObject = Record<string, unknown>;
+
 /**
- * JSON Schemas of input classes, generated from class-validator metadata. Built once per server
- * build: class-validator-jsonschema reads all metadata at once.
+ * JSON Schemas of input classes, generated from class-validator metadata (with
+ * class-validator-jsonschema's converters), one class at a time: two classes that share a name
+ * (`Query` in two files) each get their own schema, and where one tool's schema refers to two
+ * different classes of the same name, the second one's `$defs` entry is `Name_2`.
  */
 export class SchemaCatalog {
-  private readonly all: Record<string, Record<string, unknown>>;
-
-  constructor() {
-    this.all = validationMetadatasToSchemas({
-      refPointerPrefix: DEFS_PREFIX,
-      classTransformerMetadataStorage: defaultMetadataStorage,
-    }) as Record<string, Record<string, unknown>>;
-  }
+  private readonly own = new Map<Function, SchemaObject>();
+  private byName: Record<string, SchemaObject> | undefined;
+  private readonly options = { refPointerPrefix: DEFS_PREFIX, classTransformerMetadataStorage: defaultMetadataStorage };
 
   /** The schema of `cls`, with the nested classes it refers to under `$defs`, and defaults filled in. */
   schemaOf(cls: InputClass): JsonSchema {
-    const root = this.all[cls.name];
-    if (!root) return { type: "object", properties: {} };
-    const schema = structuredClone(root) as JsonSchema;
+    const schema = structuredClone(this.classSchema(cls)) as JsonSchema;
     applyDefaults(schema, cls);
-    const defs: Record<string, unknown> = {};
-    this.collectDefs(schema, defs);
+    const defs: Record<string, SchemaObject> = {};
+    this.resolveRefs(schema, cls, defs, new Map());
     if (Object.keys(defs).length > 0) schema.$defs = defs;
     return schema;
   }
 
-  private collectDefs(node: unknown, defs: Record<string, unknown>): void {
-    if (node === null || typeof node !== "object") return;
+  /** The schema of `cls` alone (its `$ref`s still name classes), made once per class. */
+  private classSchema(cls: Function): SchemaObject {
+    let schema = this.own.get(cls);
+    if (!schema) {
+      const storage = getMetadataStorage();
+      // Every rule of the class and its bases, as validation uses them; each constraint under its own name.
+      const metadatas = storage.getTargetValidationMetadatas(cls, "", false, false, undefined).map((metadata) => {
+        const constraint = metadata.constraintCls ? storage.getTargetValidatorConstraints(metadata.constraintCls)[0] : undefined;
+        return constraint ? { ...metadata, type: constraint.name } : { ...metadata };
+      });
+      const schemas = validationMetadataArrayToSchemas(metadatas as Parameters<typeof validationMetadataArrayToSchemas>[0], this.options) as Record<string, SchemaObject>;
+      for (let c: Function | null = cls; c && c !== Function.prototype && !schema; c = Object.getPrototypeOf(c)) {
+        if (Object.prototype.hasOwnProperty.call(schemas, c.name)) schema = schemas[c.name];
+      }
+      schema ??= { type: "object", properties: {} };
+      this.own.set(cls, schema);
+    }
+    return schema;
+  }
+
+  /** Points every `$ref` of `node` (part of `owner`'s schema) at a `$defs` entry of its own class. */
+  private resolveRefs(node: SchemaObject, owner: Function | undefined, defs: Record<string, SchemaObject>, names: Map<unknown, string>): void {
+    const properties = node.properties as Record<string, SchemaObject> | undefined;
     for (const [key, value] of Object.entries(node)) {
-      if (key === "$ref" && typeof value === "string" && value.startsWith(DEFS_PREFIX)) {
-        const name = value.slice(DEFS_PREFIX.length);
-        if (!(name in defs) && this.all[name]) {
-          defs[name] = structuredClone(this.all[name]);
-          this.collectDefs(defs[name], defs);
-        }
+      if (key === "properties" && properties && owner) {
+        for (const [property, schema] of Object.entries(properties)) this.walk(schema, owner, property, defs, names);
       } else {
-        this.collectDefs(value, defs);
+        this.walk(value, undefined, undefined, defs, names);
       }
     }
+  }
+
+  private walk(node: unknown, owner: Function | undefined, property: string | undefined, defs: Record<string, SchemaObject>, names: Map<unknown, string>): void {
+    if (node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) {
+      for (const item of node) this.walk(item, owner, property, defs, names);
+      return;
+    }
+    const record = node as SchemaObject;
+    const ref = record.$ref;
+    if (typeof ref === "string" && ref.startsWith(DEFS_PREFIX)) {
+      const name = ref.slice(DEFS_PREFIX.length);
+      const nested = owner && property ? nestedClassOf(owner, property) : undefined;
+      if (nested && nested.name === name) record.$ref = DEFS_PREFIX + this.define(nested, nested, defs, names);
+      else if (this.schemasByName()[name]) record.$ref = DEFS_PREFIX + this.define(name, undefined, defs, names);
+    }
+    for (const [key, value] of Object.entries(record)) if (key !== "$ref") this.walk(value, owner, property, defs, names);
+  }
+
+  /** The `$defs` name of a class (or, for a `$ref` no property explains, of a schema name), defining it once. */
+  private define(key: Function | string, cls: Function | undefined, defs: Record<string, SchemaObject>, names: Map<unknown, string>): string {
+    const known = names.get(key);
+    if (known) return known;
+    const base = typeof key === "string" ? key : key.name;
+    let name = base;
+    for (let n = 2; name in defs; n++) name = `${base}_${n}`;
+    names.set(key, name);
+    const schema = structuredClone(cls ? this.classSchema(cls) : this.schemasByName()[base]!) as JsonSchema;
+    defs[name] = schema;
+    if (cls) applyDefaults(schema, cls as InputClass);
+    this.resolveRefs(schema, cls, defs, names);
+    return name;
+  }
+
+  /** Every class's schema by name, for `$ref`s written by hand (`@JSONSchema`); made only when one appears. */
+  private schemasByName(): Record<string, SchemaObject> {
+    return (this.byName ??= validationMetadatasToSchemas(this.options) as Record<string, SchemaObject>);
+  }
+}
+
+/** The class a property holds, as the schema converters see it: `@Type(() => X)`, else the emitted type. */
+function nestedClassOf(owner: Function, property: string): Function | undefined {
+  const type = defaultMetadataStorage.findTypeMetadata(owner, property);
+  try {
+    const nested = type ? type.typeFunction() : readPropertyType(owner.prototype as object, property);
+    return typeof nested === "function" ? nested : undefined;
+  } catch {
+    return undefined;
   }
 }
 
