@@ -163,6 +163,7 @@ const TAKES_NO_OPTIONS: Record<string, string> = {
   inputResponse: "the SDK's reader of input responses (positional arguments)",
   CompletionTable: "built by the server from @Complete",
   ServerShutdownError: "raised by Lantern when a shutdown ends a call (no arguments)",
+  UnsendableResultError: "raised by Lantern's result boundary (a message)",
   AuditChainError: "raised by the audit log when a chain cannot be continued (positional arguments)",
   ServerStateError: "raised by Lantern's lifecycle checks (positional arguments)",
   mergeOptions: "merges decorator options by the declared contract (positional arguments)", SecretDigest: "takes a secret, not options",

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode as ErrorCode, ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { callOutcome, McpServer, Prompt, Resource, Server, text, Tool, ToolError, toolResult, UnsendableResultError, type CallOutcome, type MiddlewareFn } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IsString, MaxLength } from "class-validator";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { Audited, AuditMiddleware, McpServer, Server, Tool, verifyAuditLog, type AuditOptions, type AuditWitness } from "lantern-mcp";
 import { createTestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
