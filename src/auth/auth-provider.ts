@@ -22,6 +22,26 @@ import { UnauthorizedError } from "../core/errors.js";
 export interface AuthProvider {
   /** Resolves the identity `token` proves, or throws `UnauthorizedError` naming the reason. */
   verify(token: string): Promise<CallerIdentity>;
+  /**
+   * Told by `AuthMiddleware` the server's canonical resource URI (configured, or derived from the
+   * HTTP listening URL) before the first request is served. A provider of audience-bearing tokens
+   * (`JWTAuth`, `IntrospectionAuth`) then accepts only tokens issued for that URI (RFC 8707),
+   * unless it was configured with explicit audiences.
+   */
+  bindResource?(resource: string): void;
+  /** Issuer identifiers of the authorization servers whose tokens it accepts (named in the protected-resource metadata). */
+  readonly authorizationServers?: readonly string[];
+}
+
+/**
+ * Whether a token's `aud` (a string or an array of strings) names one of `accepted`.
+ *
+ * @example
+ * audienceIncludes(["https://mcp.example.com/mcp", "other"], ["https://mcp.example.com/mcp"]); // true
+ */
+export function audienceIncludes(aud: unknown, accepted: readonly string[]): boolean {
+  if (typeof aud === "string") return accepted.includes(aud);
+  return Array.isArray(aud) && aud.some((value) => typeof value === "string" && accepted.includes(value));
 }
 
 /**

@@ -35,6 +35,6 @@ export {
 export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
-export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
+export type { Authenticator, ClientLogRecord, ListeningEndpoint, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
 export type { CallObserver, ConnectOptions } from "./session-host.js";
 export { snakeCase } from "./naming.js";

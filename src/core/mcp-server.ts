@@ -21,6 +21,7 @@ import { scanServerClass, type ParameterSource, type ScannedClass, type ScannedM
 import type {
   Authenticator,
   ClientLogRecord,
+  ListeningEndpoint,
   RouteHandler,
   ServerSetup,
   SessionEvent,
@@ -87,6 +88,7 @@ export class McpServer implements ServerSetup {
   private readonly clientLogListeners: ((record: ClientLogRecord) => void)[] = [];
   private readonly sessionListeners: ((event: SessionEvent) => void)[] = [];
   private readonly callObservers: CallObserver[] = [];
+  private readonly listenListeners: ((endpoint: ListeningEndpoint) => void)[] = [];
   /** One instance per middleware type that decorators name and the server does not `use()`. */
   private readonly sharedMiddleware = new Map<ConfigurableMiddlewareClass<object>, ConfigurableMiddleware<object>>();
   private readonly toolNames = new Map<string, string>();
@@ -232,6 +234,15 @@ export class McpServer implements ServerSetup {
   /** The authenticator the transports ask, if one was set. */
   get authenticator(): Authenticator | undefined {
     return this.authenticatorValue;
+  }
+
+  onListen(listener: (endpoint: ListeningEndpoint) => void): void {
+    this.listenListeners.push(listener);
+  }
+
+  /** Tells the `onListen` listeners where the server listens; called by the transport before it serves. */
+  announceListening(endpoint: ListeningEndpoint): void {
+    for (const listener of this.listenListeners) listener(endpoint);
   }
 
   onClientLog(listener: (record: ClientLogRecord) => void): void {

@@ -5,6 +5,8 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
+import { insufficientScopeRefusal, requirementsOf } from "../auth/insufficient-scope.js";
+import { recordRefusedCalls } from "../auth/refused-call-record.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import type { RouteHandler } from "../core/server-setup.js";
@@ -260,6 +262,16 @@ export class HttpTransportHost {
         }
         return;
       }
+    }
+
+    // OAuth step-up (MCP authorization): a call needing scopes the token lacks gets HTTP 403
+    // `insufficient_scope` here; it still runs through its chain, refused, so that it is recorded.
+    const scopeRefusal = authenticator && insufficientScopeRefusal(body, identity, requirementsOf(this.host.registry), authenticator);
+    if (scopeRefusal) {
+      await recordRefusedCalls(this.host.registry, scopeRefusal, identity, req.headers);
+      res.writeHead(scopeRefusal.status, { "content-type": "application/json", "www-authenticate": scopeRefusal.wwwAuthenticate });
+      res.end(JSON.stringify(scopeRefusal.body));
+      return;
     }
 
     if (this.options.stateless) {

@@ -77,6 +77,7 @@ export async function startTransport(server: McpServer, host: SessionHost, optio
   } else if (options.transport === "http") {
     const http = new HttpTransportHost(host, server.routes, options);
     const { url, port } = await http.start();
+    server.announceListening({ transport: "http", url });
     running = {
       transport: "http",
       url,
