@@ -279,7 +279,8 @@ export class JWTAuth implements AuthProvider {
         // An explicit key set wins over discovery.
         this.key = createRemoteJWKSet(remoteUrl(source.jwksUrl, "JWTAuth({ jwksUrl })"), jwksOptions);
       } else {
-        this.key = discoveredKeySet(new AuthorizationServerDiscovery(sourceIssuer!, remote), jwksOptions);
+        const discovery = new AuthorizationServerDiscovery(sourceIssuer!, { cacheMaxAgeMs: remote.cacheMaxAgeMs, cooldownMs: remote.cooldownMs, timeoutMs: remote.timeoutMs });
+        this.key = discoveredKeySet(discovery, jwksOptions);
       }
       allowed = ASYMMETRIC_ALGORITHMS;
     } else {

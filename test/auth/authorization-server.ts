@@ -84,10 +84,11 @@ export async function startAuthorizationServer(scopes: string[], jwtResources: (
     new Provider(issuer, {
       adapter: MemoryStore as never,
       clients: [
-        { client_id: agent.id, client_secret: agent.secret, grant_types: ["client_credentials"], redirect_uris: [], response_types: [], scope: scopes.join(" ") },
-        { client_id: introspector.id, client_secret: introspector.secret, grant_types: [], redirect_uris: [], response_types: [] },
+        { client_id: agent.id, client_secret: agent.secret, grant_types: ["client_credentials"], redirect_uris: [], response_types: [], id_token_signed_response_alg: "ES256", scope: scopes.join(" ") },
+        { client_id: introspector.id, client_secret: introspector.secret, grant_types: [], redirect_uris: [], response_types: [], id_token_signed_response_alg: "ES256" },
       ],
       jwks: { keys: [key] },
+      scopes,
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
@@ -142,7 +143,8 @@ export async function startAuthorizationServer(scopes: string[], jwtResources: (
       if (response.status !== 200) throw new Error(`revocation failed: HTTP ${response.status} ${await response.text()}`);
     },
     expire(token) {
-      const record = store("AccessToken").get(token);
+      // Client-credentials grants keep their access tokens in the ClientCredentials store.
+      const record = store("ClientCredentials").get(token);
       if (!record) throw new Error("no such opaque token in the authorization server's store");
       record.exp = Math.floor(Date.now() / 1000) - 60;
     },
