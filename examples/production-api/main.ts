@@ -26,9 +26,18 @@ function developmentSecrets(): { audit: string; jwt: string } {
 const fromEnv = process.env.LANTERN_AUDIT_SECRET && process.env.LANTERN_JWT_SECRET;
 const secrets = fromEnv ? { audit: process.env.LANTERN_AUDIT_SECRET!, jwt: process.env.LANTERN_JWT_SECRET! } : developmentSecrets();
 const auditPath = join(dataDir, "audit", "audit.jsonl");
-const { server } = createProductionServer({ auditPath, auditSecret: secrets.audit, jwtSecret: secrets.jwt });
+// LANTERN_OAUTH_ISSUER puts the server behind an OAuth authorization server (LANTERN_RESOURCE_URL:
+// its public MCP URL, when clients do not reach it at the listening URL).
+const oauthIssuer = process.env.LANTERN_OAUTH_ISSUER || undefined;
+const { server } = createProductionServer({
+  auditPath,
+  auditSecret: secrets.audit,
+  jwtSecret: secrets.jwt,
+  oauthIssuer,
+  resource: process.env.LANTERN_RESOURCE_URL || undefined,
+});
 
-if (!fromEnv) {
+if (!fromEnv && !oauthIssuer) {
   // A development token for the operator, printed once per start and kept next to the secrets.
   const token = await new SignJWT({ scope: "inventory:read inventory:write", client_id: "dev-agent" })
     .setProtectedHeader({ alg: "HS256" })
