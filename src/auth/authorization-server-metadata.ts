@@ -176,6 +176,8 @@ export class AuthorizationServerDiscovery {
         this.inFlight = undefined;
         const failure = error instanceof DiscoveryError ? error : new DiscoveryError(`the metadata of ${this.issuer} could not be fetched`);
         this.failure = { error: failure, at: Date.now() };
+        // Once per attempt (attempts are at least cooldownMs apart): the operator learns why tokens are refused.
+        process.stderr.write(`[lantern] authorization server discovery failed: ${failure.message}${this.cached ? " (still using the metadata fetched before)" : ""}\n`);
         if (this.cached) return this.cached.metadata;
         throw failure;
       },

@@ -176,8 +176,8 @@ export class IntrospectionAuth implements AuthProvider {
     if (endpoint === undefined) {
       try {
         endpoint = (await this.discovery!.metadata()).introspection_endpoint;
-      } catch (error) {
-        this.report(error instanceof DiscoveryError ? error.message : "the authorization server's metadata could not be fetched");
+      } catch {
+        // The discovery has told the operator why.
         throw new UnauthorizedError("Unauthorized: the authorization server could not be reached to check the token; try again later");
       }
       if (typeof endpoint !== "string") {
