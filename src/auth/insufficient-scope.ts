@@ -35,14 +35,14 @@ export interface ScopeRefusal {
   calls: CallTarget[];
 }
 
-const METHOD_KIND: Record<string, CallKind> = { "tools/call": "tool", "resources/read": "resource", "prompts/get": "prompt" };
+const METHOD_KIND: ReadonlyMap<string, CallKind> = new Map([["tools/call", "tool"], ["resources/read", "resource"], ["prompts/get", "prompt"]]);
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The call a JSON-RPC request makes, or undefined for anything else (a notification, tools/list, a malformed call the SDK will answer). */
 export function callTargetOf(message: unknown): CallTarget | undefined {
   if (!isRecord(message) || typeof message.method !== "string") return undefined;
-  const kind = METHOD_KIND[message.method];
+  const kind = METHOD_KIND.get(message.method);
   const id = message.id;
   if (!kind || (typeof id !== "string" && typeof id !== "number") || !isRecord(message.params)) return undefined;
   const name = kind === "resource" ? message.params.uri : message.params.name;
@@ -86,21 +86,25 @@ export function insufficientScopeRefusal(
   authenticator: Pick<Authenticator, "challenge" | "scopeChallenge">,
 ): ScopeRefusal | undefined {
   if (!authenticator.scopeChallenge) return undefined;
-  const calls: CallTarget[] = [];
-  const required = new Set<string>();
-  const missing: string[] = [];
-  for (const message of Array.isArray(body) ? body : [body]) {
+  // Every request passes here: nothing is allocated until a call is found lacking a scope.
+  let calls: CallTarget[] | undefined;
+  let required: Set<string> | undefined;
+  let missing: string[] | undefined;
+  const messages = Array.isArray(body) ? body : undefined;
+  for (let i = 0, n = messages ? messages.length : 1; i < n; i++) {
+    const message = messages ? messages[i] : body;
+    if (!isRecord(message) || typeof message.method !== "string" || !METHOD_KIND.has(message.method)) continue;
     const call = callTargetOf(message);
     if (!call) continue;
     const requirement = requirementOf(call.kind, call.name);
-    if (!requirement || requirement.scopes.length === 0) continue;
-    const lacking = requirement.scopes.filter((scope) => !identity?.scopes.includes(scope));
-    if (lacking.length === 0) continue;
-    calls.push(call);
-    for (const scope of requirement.scopes) required.add(scope);
-    for (const scope of lacking) if (!missing.includes(scope)) missing.push(scope);
+    if (!requirement || requirement.scopes.every((scope) => identity?.scopes.includes(scope))) continue;
+    (calls ??= []).push(call);
+    for (const scope of requirement.scopes) {
+      (required ??= new Set()).add(scope);
+      if (!identity?.scopes.includes(scope) && !(missing ??= []).includes(scope)) missing.push(scope);
+    }
   }
-  if (calls.length === 0) return undefined;
+  if (!calls || !required || !missing) return undefined;
   const first = calls[0]!;
   const scopes = [...required];
   const what = `${first.kind} "${first.name}"`;
