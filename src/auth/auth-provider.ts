@@ -2,22 +2,23 @@ import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 
 /**
- * Proves who presents a credential. `JWTAuth` and `APIKeyAuth` implement it; implement it yourself
- * for anything else (token introspection, a session store) and hand it to `AuthMiddleware`.
+ * Proves who presents a credential. `JWTAuth`, `IntrospectionAuth` and `APIKeyAuth` implement it;
+ * implement it yourself for anything else (a session store, a proprietary token service) and hand
+ * it to `AuthMiddleware`.
  *
  * Throw `UnauthorizedError` with a reason the client may read ("the token has expired"); never put
  * the credential or its content in that reason. Any other exception is answered with a generic
  * "could not be verified" so that nothing it says can leak.
  *
  * @example
- * const introspection: AuthProvider = {
+ * const sessions: AuthProvider = {
  *   async verify(token) {
- *     const info = await introspect(token);
- *     if (!info.active) throw new UnauthorizedError("Unauthorized: the token is not active");
- *     return identityFromClaims(info, { method: "introspection" });
+ *     const session = await sessionStore.find(token);
+ *     if (!session) throw new UnauthorizedError("Unauthorized: the session is not known");
+ *     return identityFromClaims(session.claims, { method: "session" });
  *   },
  * };
- * server.use(new AuthMiddleware(introspection));
+ * server.use(new AuthMiddleware(sessions));
  */
 export interface AuthProvider {
   /** Resolves the identity `token` proves, or throws `UnauthorizedError` naming the reason. */

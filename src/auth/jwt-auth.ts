@@ -207,14 +207,16 @@ function refusal(error: unknown, accepted: readonly string[]): UnauthorizedError
 }
 
 /**
- * Verifies bearer JWTs with `jose`: the signature (shared secret, public key or JWKS URL), `exp` and
- * `nbf` always, `iss` and `aud` when configured. Algorithms are pinned to the key's type, so
+ * Verifies bearer JWTs with `jose`: the signature (shared secret, public key, JWKS URL, or the JWKS
+ * an issuer's metadata names), `exp` and `nbf` always, `iss` when configured, `aud` when configured
+ * or bound to the server's resource URI by `AuthMiddleware`. Algorithms are pinned to the key's type, so
  * `alg: "none"` and algorithm confusion are refused. Mistakes in its configuration (a secret shorter
  * than 32 bytes, an algorithm the key cannot serve, a plain-http JWKS URL) throw when it is built.
  *
  * @example
  * server.use(new AuthMiddleware(new JWTAuth({ secret: process.env.JWT_SECRET! }, { issuer: "https://idp.example" })));
  * server.use(new AuthMiddleware(new JWTAuth({ jwksUrl: "https://idp.example/.well-known/jwks.json" }, { audience: "hr-api" })));
+ * server.use(new AuthMiddleware(new JWTAuth({ issuer: "https://idp.example" }), { resource: "https://mcp.example.com/mcp" }));
  */
 export class JWTAuth implements AuthProvider {
   /** The algorithms this instance accepts. */
