@@ -1,5 +1,5 @@
 import type { CallContext, CallerIdentity } from "../core/call-context.js";
-import { LanternError, LanternErrorCode, UnauthorizedError } from "../core/errors.js";
+import { DefinitionError, LanternError, LanternErrorCode, UnauthorizedError } from "../core/errors.js";
 import type { MiddlewareObject, Next } from "../core/middleware.js";
 import type { Authenticator, ServerSetup } from "../core/server-setup.js";
 import type { AuthProvider } from "./auth-provider.js";
@@ -59,6 +59,9 @@ export interface AuthMiddlewareOptions {
 }
 
 const OPTION_KEYS = new Set<string>(["required", "realm", "resource", "authorizationServers", "scopesSupported", "resourceName", "resourceDocumentation", "resourceMetadataUrl", "hideForbiddenTools"]);
+
+/** Providers already bound to a server's resource URI: one provider cannot hold two audiences. */
+const boundProviders = new WeakSet<AuthProvider>();
 
 const stringList = (value: unknown, where: string): string[] | undefined => {
   if (value === undefined) return undefined;
@@ -149,6 +152,16 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
   }
 
   setup(server: ServerSetup): void {
+    if (this.server && this.server !== server) {
+      throw new DefinitionError(`This AuthMiddleware already serves the server "${this.server.info.name}": give each server its own (tokens are bound to one resource URI)`);
+    }
+    if (this.server) return;
+    if (this.provider.bindResource) {
+      if (boundProviders.has(this.provider)) {
+        throw new DefinitionError(`The auth provider of "${server.info.name}" already serves another server: give each server its own JWTAuth / IntrospectionAuth (tokens are bound to one resource URI)`);
+      }
+      boundProviders.add(this.provider);
+    }
     this.realm ??= server.info.name;
     this.server = server;
     server.setAuthenticator(this);

@@ -89,11 +89,13 @@ export async function startAuthorizationServer(scopes: string[], jwtResources: (
       ],
       jwks: { keys: [key] },
       scopes,
+      ttl: { ClientCredentials: 600 },
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
-        introspection: { enabled: true },
-        revocation: { enabled: true },
+        // Lantern's own client may introspect any token; a client may revoke its own.
+        introspection: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }) => client.clientId === introspector.id },
+        revocation: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId: string }) => client.clientId === token.clientId },
         resourceIndicators: {
           enabled: true,
           defaultResource: () => undefined as never,

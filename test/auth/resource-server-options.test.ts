@@ -77,6 +77,16 @@ describe("configuration mistakes fail when the server is built, naming the optio
     expect(build).toThrow(reason);
   });
 
+  test("one provider serving two servers is refused: its tokens are bound to one resource URI", async () => {
+    const { McpServer: Lantern } = await import("lantern-mcp");
+    const { Notes } = await import("./auth-fixtures.js");
+    const shared = new JWTAuth({ secret: SECRET });
+    const first = new Lantern(Notes).use(new AuthMiddleware(shared));
+    await first.build();
+    const second = new Lantern(Notes).use(new AuthMiddleware(shared));
+    await expect(second.build()).rejects.toThrow(/already serves another server: give each server its own JWTAuth/);
+  });
+
   test("the same issuer given in the key source and in the options is accepted", () => {
     expect(new JWTAuth({ issuer: "https://a.example" }, { issuer: "https://a.example" }).authorizationServers).toEqual(["https://a.example"]);
   });
