@@ -119,6 +119,8 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
   private metadataUrl: string | undefined;
   private server: ServerSetup | undefined;
   private readonly servedPaths = new Set<string>();
+  /** Why no resource URI could be derived from the listening URL (tokens are refused then). */
+  private unusableResource: string | undefined;
 
   constructor(
     private readonly provider: AuthProvider,
@@ -140,6 +142,10 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
     this.hideForbiddenTools = options.hideForbiddenTools ?? false;
     this.realm = options.realm;
     if (options.resource !== undefined) this.resourceUri = canonicalResourceUri(options.resource, "AuthMiddleware({ resource })");
+    if (options.resourceDocumentation !== undefined) canonicalIssuer(options.resourceDocumentation, "AuthMiddleware({ resourceDocumentation })");
+    if (options.resourceName !== undefined && (typeof options.resourceName !== "string" || !options.resourceName.trim())) {
+      throw new TypeError("AuthMiddleware({ resourceName }) must be a non-empty string");
+    }
     if (options.resourceMetadataUrl !== undefined) {
       canonicalIssuer(options.resourceMetadataUrl, "AuthMiddleware({ resourceMetadataUrl })");
       this.metadataUrl = options.resourceMetadataUrl;
@@ -167,7 +173,15 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
     server.setAuthenticator(this);
     if (this.resourceUri) this.useResource(this.resourceUri);
     server.onListen(({ url }) => {
-      if (!this.resourceUri) this.useResource(canonicalResourceUri(url, "the HTTP listening URL"));
+      if (!this.resourceUri) {
+        try {
+          this.useResource(canonicalResourceUri(url, "the HTTP listening URL"));
+        } catch (error) {
+          // Listening already: failing here would leave the socket open. Refuse every token instead.
+          this.unusableResource = `AuthMiddleware: ${(error as Error).message}; set AuthMiddleware({ resource: "https://<public host>/mcp" }), the URL clients use`;
+          process.stderr.write(`[lantern] ${this.unusableResource}. Every token is refused until then.\n`);
+        }
+      }
       // Clients derive the metadata path from the URL they were given: the local endpoint's too.
       this.serveMetadataFor(new URL(url).pathname);
     });
@@ -223,6 +237,7 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
       if (this.required) throw new UnauthorizedError(MISSING_CREDENTIAL_REASON);
       return undefined;
     }
+    if (this.unusableResource) throw new UnauthorizedError("Unauthorized: this server has no resource URI to check tokens against (a configuration problem, reported in its log)");
     try {
       return await this.provider.verify(token);
     } catch (error) {
