@@ -58,12 +58,20 @@ export function callTargetOf(message: unknown): CallTarget | undefined {
  * const refusal = insufficientScopeRefusal(body, identity, requirementsOf(host.registry), authenticator);
  */
 export function requirementsOf(registry: Pick<Registry, "tools" | "prompts" | "findResource">): RequirementLookup {
-  return (kind, name) => {
-    if (kind === "tool") return registry.tools.get(name)?.authorization;
-    if (kind === "prompt") return registry.prompts.get(name)?.authorization;
-    return registry.findResource(name)?.resource.authorization;
-  };
+  let lookup = lookups.get(registry);
+  if (!lookup) {
+    lookup = (kind, name) => {
+      if (kind === "tool") return registry.tools.get(name)?.authorization;
+      if (kind === "prompt") return registry.prompts.get(name)?.authorization;
+      return registry.findResource(name)?.resource.authorization;
+    };
+    lookups.set(registry, lookup);
+  }
+  return lookup;
 }
+
+// One lookup per registry: the transport asks for it on every request.
+const lookups = new WeakMap<object, RequirementLookup>();
 
 /**
  * Decides, from the parsed JSON-RPC body alone, whether an HTTP request must be refused because a
@@ -93,11 +101,15 @@ export function insufficientScopeRefusal(
   const messages = Array.isArray(body) ? body : undefined;
   for (let i = 0, n = messages ? messages.length : 1; i < n; i++) {
     const message = messages ? messages[i] : body;
-    if (!isRecord(message) || typeof message.method !== "string" || !METHOD_KIND.has(message.method)) continue;
+    if (!isRecord(message) || typeof message.method !== "string") continue;
+    const kind = METHOD_KIND.get(message.method);
+    if (!kind || !isRecord(message.params)) continue;
+    const name = kind === "resource" ? message.params.uri : message.params.name;
+    if (typeof name !== "string") continue;
+    const requirement = requirementOf(kind, name);
+    if (!requirement || requirement.scopes.every((scope) => identity?.scopes.includes(scope))) continue;
     const call = callTargetOf(message);
     if (!call) continue;
-    const requirement = requirementOf(call.kind, call.name);
-    if (!requirement || requirement.scopes.every((scope) => identity?.scopes.includes(scope))) continue;
     (calls ??= []).push(call);
     for (const scope of requirement.scopes) {
       (required ??= new Set()).add(scope);
