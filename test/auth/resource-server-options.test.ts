@@ -154,6 +154,31 @@ describe("issuer discovery failures", () => {
   });
 });
 
+describe("explicit key sets and stdio", () => {
+  test("JWTAuth({ jwksUrl, issuer }): the explicit key set wins, no metadata is fetched, and iss is checked", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const jwks = await endpoint(() => ({ json: { keys: [{ ...publicKey.export({ format: "jwk" }), kid: "k", use: "sig" }] } }));
+    try {
+      const auth = new JWTAuth({ jwksUrl: `${jwks.url}/keys`, issuer: jwks.url });
+      expect(auth.authorizationServers).toEqual([jwks.url]);
+      expect((await auth.verify(await createToken({ privateKey, kid: "k", issuer: jwks.url, clientId: "c" }))).clientId).toBe("c");
+      await expect(auth.verify(await createToken({ privateKey, kid: "k", issuer: "https://other.example", clientId: "c" }))).rejects.toThrow(/issuer \(iss\) is not accepted/);
+      expect(jwks.received.map((r) => r.path)).toEqual(["/keys"]);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  test("stdio with a configured resource: the start-up token must be issued for it", async () => {
+    const { McpServer: Lantern } = await import("lantern-mcp");
+    const { Notes } = await import("./auth-fixtures.js");
+    const server = new Lantern(Notes).use(new AuthMiddleware(new JWTAuth({ secret: SECRET }), { resource: "https://mcp.example.com/mcp" }));
+    const token = await createToken({ secret: SECRET, audience: "https://elsewhere.example/mcp", subject: "s" });
+    await expect(server.listen({ transport: "stdio", token, handleSignals: false })).rejects.toThrow(/audience \(aud\) does not include this server/);
+  });
+});
+
 describe("IntrospectionAuth against a minimal introspection endpoint", () => {
   afterEach(() => {
     jest.useRealTimers();
