@@ -33,15 +33,16 @@ async function overHttp(middleware: Middleware[], token: string | undefined) {
 export async function authSection(): Promise<SectionResult[]> {
   const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const claims = { subject: "bench-user", clientId: "bench-agent", scopes: ["echo"], expiresIn: 24 * 3600 };
+  // An explicit audience: the HTTP servers listen on random ports, so their resource URIs differ.
+  const claims = { subject: "bench-user", clientId: "bench-agent", scopes: ["echo"], expiresIn: 24 * 3600, audience: "bench" };
   const hsToken = await createToken({ secret: SECRET, ...claims });
   const rsToken = await createToken({ privateKey: rsa.privateKey, ...claims });
   const esToken = await createToken({ privateKey: ec.privateKey, ...claims });
   // Full verification on every request (the verified-token cache off), and with it on (the default).
-  const hs = new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: 0 });
-  const rs = new JWTAuth({ publicKey: rsa.publicKey }, { verifiedTokenCacheSize: 0 });
-  const es = new JWTAuth({ publicKey: ec.publicKey }, { verifiedTokenCacheSize: 0 });
-  const rsCached = new JWTAuth({ publicKey: rsa.publicKey });
+  const hs = new JWTAuth({ secret: SECRET }, { verifiedTokenCacheSize: 0, audience: "bench" });
+  const rs = new JWTAuth({ publicKey: rsa.publicKey }, { verifiedTokenCacheSize: 0, audience: "bench" });
+  const es = new JWTAuth({ publicKey: ec.publicKey }, { verifiedTokenCacheSize: 0, audience: "bench" });
+  const rsCached = new JWTAuth({ publicKey: rsa.publicKey }, { audience: "bench" });
 
   const systems = [
     { name: "http, no auth", ...(await overHttp([], undefined)) },

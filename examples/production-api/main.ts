@@ -31,6 +31,9 @@ const fromEnv = process.env.LANTERN_AUDIT_SECRET && process.env.LANTERN_JWT_SECR
 const secrets = fromEnv ? { audit: process.env.LANTERN_AUDIT_SECRET!, jwt: process.env.LANTERN_JWT_SECRET! } : developmentSecrets();
 const auditPath = join(dataDir, "audit", "audit.jsonl");
 const witnessUrl = process.env.LANTERN_AUDIT_WITNESS_URL;
+// LANTERN_OAUTH_ISSUER puts the server behind an OAuth authorization server (LANTERN_RESOURCE_URL:
+// its public MCP URL, when clients do not reach it at the listening URL).
+const oauthIssuer = process.env.LANTERN_OAUTH_ISSUER || undefined;
 const { server } = createProductionServer({
   auditPath,
   auditSecret: secrets.audit,
@@ -38,9 +41,11 @@ const { server } = createProductionServer({
   auditRecover: (process.env.LANTERN_AUDIT_RECOVER || undefined) as AuditRecoverMode | undefined,
   auditWitnesses: witnessUrl ? [new HttpAuditWitness({ url: witnessUrl })] : undefined,
   auditWitnessIntervalMs: process.env.LANTERN_AUDIT_WITNESS_INTERVAL_MS ? Number(process.env.LANTERN_AUDIT_WITNESS_INTERVAL_MS) : undefined,
+  oauthIssuer,
+  resource: process.env.LANTERN_RESOURCE_URL || undefined,
 });
 
-if (!fromEnv) {
+if (!fromEnv && !oauthIssuer) {
   // A development token for the operator, kept next to the secrets (mode 0600); only its place is printed.
   const token = await new SignJWT({ scope: "inventory:read inventory:write", client_id: "dev-agent" })
     .setProtectedHeader({ alg: "HS256" })

@@ -22,10 +22,18 @@ export interface StackOptions {
   /** The audit trail's file. */
   auditPath: string;
   auditSecret: string;
-  /** HS256 secret JWTs are verified with (at least 32 bytes). */
+  /** HS256 secret JWTs are verified with (at least 32 bytes); unused when `oauthIssuer` is set. */
   jwtSecret: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  /**
+   * An OAuth authorization server's issuer: tokens are its JWT access tokens for `resource`, their
+   * keys found through its metadata, and OAuth clients discover it from the server's
+   * protected-resource metadata.
+   */
+  oauthIssuer?: string;
+  /** The server's public MCP URL (default: the URL it listens on). */
+  resource?: string;
   durability?: AuditDurability;
   /** Start on a log whose head does not vouch for its end (recorded in the chain); for one start. */
   auditRecover?: AuditRecoverMode;
@@ -69,11 +77,10 @@ export function createProductionServer(options: StackOptions): { server: McpServ
   const metricsAuth = options.metricsToken === undefined ? {} : { bearerToken: options.metricsToken };
   server.use(new PrometheusMiddleware({ namespace: "inventory", registry: options.registry ?? new Registry(), ...metricsAuth }));
   server.use(new MetricsMiddleware(metrics));
-  server.use(
-    new AuthMiddleware(
-      new JWTAuth({ secret: options.jwtSecret }, { issuer: options.jwtIssuer ?? "lantern-dev", audience: options.jwtAudience ?? "inventory-api" }),
-    ),
-  );
+  const tokens = options.oauthIssuer
+    ? new JWTAuth({ issuer: options.oauthIssuer })
+    : new JWTAuth({ secret: options.jwtSecret }, { issuer: options.jwtIssuer ?? "lantern-dev", audience: options.jwtAudience ?? "inventory-api" });
+  server.use(new AuthMiddleware(tokens, { resourceName: "Inventory API", ...(options.resource ? { resource: options.resource } : {}) }));
   metrics.registerResource(server);
   return { server, metrics };
 }

@@ -3,26 +3,47 @@ import { UnauthorizedError } from "../core/errors.js";
 import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /**
- * Proves who presents a credential. `JWTAuth` and `APIKeyAuth` implement it; implement it yourself
- * for anything else (token introspection, a session store) and hand it to `AuthMiddleware`.
+ * Proves who presents a credential. `JWTAuth`, `IntrospectionAuth` and `APIKeyAuth` implement it;
+ * implement it yourself for anything else (a session store, a proprietary token service) and hand
+ * it to `AuthMiddleware`.
  *
  * Throw `UnauthorizedError` with a reason the client may read ("the token has expired"); never put
  * the credential or its content in that reason. Any other exception is answered with a generic
  * "could not be verified" so that nothing it says can leak.
  *
  * @example
- * const introspection: AuthProvider = {
+ * const sessions: AuthProvider = {
  *   async verify(token) {
- *     const info = await introspect(token);
- *     if (!info.active) throw new UnauthorizedError("Unauthorized: the token is not active");
- *     return identityFromClaims(info, { method: "introspection" });
+ *     const session = await sessionStore.find(token);
+ *     if (!session) throw new UnauthorizedError("Unauthorized: the session is not known");
+ *     return identityFromClaims(session.claims, { method: "session" });
  *   },
  * };
- * server.use(new AuthMiddleware(introspection));
+ * server.use(new AuthMiddleware(sessions));
  */
 export interface AuthProvider {
   /** Resolves the identity `token` proves, or throws `UnauthorizedError` naming the reason. */
   verify(token: string): Promise<CallerIdentity>;
+  /**
+   * Told by `AuthMiddleware` the server's canonical resource URI (configured, or derived from the
+   * HTTP listening URL) before the first request is served. A provider of audience-bearing tokens
+   * (`JWTAuth`, `IntrospectionAuth`) then accepts only tokens issued for that URI (RFC 8707),
+   * unless it was configured with explicit audiences.
+   */
+  bindResource?(resource: string): void;
+  /** Issuer identifiers of the authorization servers whose tokens it accepts (named in the protected-resource metadata). */
+  readonly authorizationServers?: readonly string[];
+}
+
+/**
+ * Whether a token's `aud` (a string or an array of strings) names one of `accepted`.
+ *
+ * @example
+ * audienceIncludes(["https://mcp.example.com/mcp", "other"], ["https://mcp.example.com/mcp"]); // true
+ */
+export function audienceIncludes(aud: unknown, accepted: readonly string[]): boolean {
+  if (typeof aud === "string") return accepted.includes(aud);
+  return Array.isArray(aud) && aud.some((value) => typeof value === "string" && accepted.includes(value));
 }
 
 /**

@@ -1,6 +1,10 @@
 export { APIKeyAuth, MIN_API_KEY_LENGTH, type APIKeyEntry } from "./api-key-auth.js";
 export { AuthMiddleware, type AuthMiddlewareOptions } from "./auth-middleware.js";
-export { identityFromClaims, type AuthProvider, type IdentityMapping } from "./auth-provider.js";
-export { JWTAuth, MAX_CLOCK_TOLERANCE_SEC, MIN_SECRET_BYTES, VERIFIED_TOKEN_MAX_AGE_MS, type JWTAuthOptions, type JWTKeySource } from "./jwt-auth.js";
+export { audienceIncludes, identityFromClaims, type AuthProvider, type IdentityMapping } from "./auth-provider.js";
+export { AuthorizationServerDiscovery, type AuthorizationServerMetadata, type DiscoveryOptions } from "./authorization-server-metadata.js";
+export { insufficientScopeRefusal, type CallTarget, type RequirementLookup, type ScopeRefusal } from "./insufficient-scope.js";
+export { IntrospectionAuth, type IntrospectionAuthOptions, type IntrospectionClientAuthMethod } from "./introspection-auth.js";
+export { JWTAuth, MAX_CLOCK_TOLERANCE_SEC, MIN_SECRET_BYTES, VERIFIED_TOKEN_MAX_AGE_MS, type JWTAuthOptions, type JWTKeySource, type RemoteKeyOptions } from "./jwt-auth.js";
+export { canonicalResourceUri, protectedResourceMetadataUrl, type ProtectedResourceMetadata } from "./protected-resource-metadata.js";
 export { SecretDigest, bearerTokenOf } from "./secret-digest.js";
 export type { JsonWebKeyInput, PrivateKeyInput, PublicKeyInput } from "./key-algorithms.js";

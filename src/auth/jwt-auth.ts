@@ -4,6 +4,8 @@ import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
 import { identityFromClaims, type AuthProvider } from "./auth-provider.js";
+import { AuthorizationServerDiscovery, canonicalIssuer, DiscoveryError } from "./authorization-server-metadata.js";
+import { isLoopbackHttp } from "./protected-resource-metadata.js";
 import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, secretBytes, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
 
 /**
@@ -29,16 +31,36 @@ export type JWTKeySource =
       /** RS*, PS*, ES* or EdDSA public key: PEM (SPKI), JWK or KeyObject. Its type decides the algorithms. */
       publicKey: PublicKeyInput;
     }
-  | {
+  | ({
       /** URL of the issuer's JSON Web Key Set; https, or http on a loopback address. */
       jwksUrl: string | URL;
-      /** How long fetched keys are trusted before refetching, in ms. Default 10 minutes. */
-      cacheMaxAgeMs?: number;
-      /** Least time between two refetches triggered by an unknown `kid`, in ms. Default 30 s. */
-      cooldownMs?: number;
-      /** Time limit of one fetch, in ms. Default 5 s. */
-      timeoutMs?: number;
-    };
+      /** The issuer whose key set it is: tokens must carry it as `iss`, and it is named as the authorization server. */
+      issuer?: string;
+    } & RemoteKeyOptions)
+  | ({
+      /**
+       * Issuer identifier of the authorization server (https, or http on a loopback address). Its
+       * metadata (RFC 8414 `/.well-known/oauth-authorization-server`, else OpenID Connect
+       * `/.well-known/openid-configuration`) names the JWKS; tokens must carry it as `iss`.
+       */
+      issuer: string;
+    } & RemoteKeyOptions);
+
+/**
+ * How keys fetched from an issuer are cached (the key set, and the metadata that names it).
+ *
+ * @example
+ * new JWTAuth({ issuer: "https://auth.example.com", cacheMaxAgeMs: 3_600_000, cooldownMs: 10_000 });
+ */
+export interface RemoteKeyOptions {
+  /** How long fetched keys (and discovered metadata) are trusted before refetching, in ms. Default 10 minutes. */
+  cacheMaxAgeMs?: number;
+  /** Least time between two refetches triggered by an unknown `kid` (or a failed discovery), in ms. Default 30 s. */
+  cooldownMs?: number;
+  /** Time limit of one fetch, in ms. Default 5 s. */
+  timeoutMs?: number;
+}
+
 
 /**
  * What JWTAuth checks beyond the signature.
@@ -49,7 +71,11 @@ export type JWTKeySource =
 export interface JWTAuthOptions {
   /** Accepted `iss` value(s); checked when set. */
   issuer?: string | string[];
-  /** Accepted `aud` value(s); checked when set. */
+  /**
+   * Accepted `aud` value(s). Default: under `AuthMiddleware`, the server's canonical resource URI
+   * (RFC 8707: a token issued for another resource is refused); used alone, not checked. Set it
+   * only when the authorization server names this server otherwise (an API identifier, say).
+   */
   audience?: string | string[];
   /** Accepted algorithms; must be a subset of what the key type allows (default: all of those). */
   algorithms?: string[];
@@ -118,6 +144,7 @@ const sourceHints: Record<string, string> = {
   jwks: 'use "jwksUrl"', jwksUri: 'use "jwksUrl"', key: 'use "secret" (a shared secret) or "publicKey"',
 };
 const SOURCE_KINDS = ["secret", "publicKey", "jwksUrl"] as const;
+type IssuerSource = Extract<JWTKeySource, { issuer: string }> & { jwksUrl?: never };
 const sourceOwner = "JWTAuth key source (the first argument of new JWTAuth)";
 /** The rules of each {@link JWTKeySource}; key material itself is checked when it is parsed. */
 const JWT_SOURCES = {
@@ -125,10 +152,18 @@ const JWT_SOURCES = {
   publicKey: defineOptions<{ publicKey: unknown }>(sourceOwner, { publicKey: option.any("a PEM string, JWK, KeyObject or CryptoKey") }, sourceHints),
   jwksUrl: defineOptions<JwksSource>(sourceOwner, {
     jwksUrl: option.anyOf(option.string({ nonEmpty: true }), option.instanceOf(URL)),
+    issuer: option.string({ nonEmpty: true }),
     cacheMaxAgeMs: option.milliseconds(0),
     cooldownMs: option.milliseconds(0),
     timeoutMs: option.milliseconds(),
   } satisfies OptionRules<JwksSource>, sourceHints),
+  issuer: defineOptions<IssuerSource>(sourceOwner, {
+    issuer: option.required(option.string({ nonEmpty: true }), "it is where the keys are discovered"),
+    jwksUrl: option.any("not allowed here"),
+    cacheMaxAgeMs: option.milliseconds(0),
+    cooldownMs: option.milliseconds(0),
+    timeoutMs: option.milliseconds(),
+  } satisfies OptionRules<IssuerSource>, sourceHints),
 };
 const ANY_SOURCE = defineOptions<Record<string, unknown>>(sourceOwner, { ...JWT_SOURCES.secret.rules, ...JWT_SOURCES.publicKey.rules, ...JWT_SOURCES.jwksUrl.rules }, sourceHints);
 
@@ -137,7 +172,8 @@ function checkSource(source: JWTKeySource): void {
   if (typeof source !== "object" || source === null) return;
   const kinds = SOURCE_KINDS.filter((kind) => Object.hasOwn(source, kind));
   if (kinds.length > 1) throw new TypeError(`${sourceOwner}: give exactly one key source, not ${kinds.join(" and ")}`);
-  const spec = kinds.length === 1 ? JWT_SOURCES[kinds[0]!] : ANY_SOURCE;
+  // { issuer } alone discovers the keys through the issuer's metadata.
+  const spec = kinds.length === 1 ? JWT_SOURCES[kinds[0]!] : Object.hasOwn(source, "issuer") ? JWT_SOURCES.issuer : ANY_SOURCE;
   checkOptions(spec as typeof ANY_SOURCE, source as unknown as Record<string, unknown>);
 }
 
@@ -157,7 +193,36 @@ interface VerifiedToken {
   validUntilMs: number;
 }
 
-const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+const remoteUrl = (value: string | URL, where: string): URL => {
+  const url = new URL(value);
+  if (url.protocol !== "https:" && !isLoopbackHttp(url)) {
+    throw new TypeError(`${where} must be an https URL (plain http is accepted only on loopback addresses): got ${url.protocol}//${url.host}`);
+  }
+  return url;
+};
+
+const isIssuerUrl = (issuer: string): boolean => {
+  try {
+    canonicalIssuer(issuer, "issuer");
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The key set an authorization server's metadata names (`jwks_uri`), fetched and cached by jose
+ * like an explicit one; a new `jwks_uri` in refreshed metadata starts a new key set.
+ */
+function discoveredKeySet(discovery: AuthorizationServerDiscovery, options: Parameters<typeof createRemoteJWKSet>[1]): JWTVerifyGetKey {
+  let current: { uri: string; keys: JWTVerifyGetKey } | undefined;
+  return async (header, token) => {
+    const { jwks_uri: uri } = await discovery.metadata();
+    if (typeof uri !== "string") throw new DiscoveryError(`the metadata of ${discovery.issuer} names no jwks_uri`);
+    if (current?.uri !== uri) current = { uri, keys: createRemoteJWKSet(new URL(uri), options) };
+    return current.keys(header, token);
+  };
+}
 
 /**
  * One WebCrypto HMAC key per HS algorithm, imported once: handing jose the raw secret (or a secret
@@ -208,6 +273,8 @@ function refusal(error: unknown, accepted: readonly string[]): UnauthorizedError
     case "ERR_JWKS_TIMEOUT":
     case "ERR_JWKS_INVALID":
       return new UnauthorizedError("Unauthorized: the issuer's key set (JWKS) could not be fetched; try again later");
+    case "ERR_LANTERN_DISCOVERY":
+      return new UnauthorizedError("Unauthorized: the authorization server's metadata (and so its key set) could not be fetched; try again later");
     case "ERR_JWS_INVALID":
     case "ERR_JWT_INVALID":
       return new UnauthorizedError("Unauthorized: the bearer token is not a well-formed signed JWT");
@@ -218,20 +285,25 @@ function refusal(error: unknown, accepted: readonly string[]): UnauthorizedError
 }
 
 /**
- * Verifies bearer JWTs with `jose`: the signature (shared secret, public key or JWKS URL), `exp` and
- * `nbf` always, `iss` and `aud` when configured. Algorithms are pinned to the key's type, so
+ * Verifies bearer JWTs with `jose`: the signature (shared secret, public key, JWKS URL, or the JWKS
+ * an issuer's metadata names), `exp` and `nbf` always, `iss` when configured, `aud` when configured
+ * or bound to the server's resource URI by `AuthMiddleware`. Algorithms are pinned to the key's type, so
  * `alg: "none"` and algorithm confusion are refused. Mistakes in its configuration (a secret shorter
  * than 32 bytes, an algorithm the key cannot serve, a plain-http JWKS URL) throw when it is built.
  *
  * @example
  * server.use(new AuthMiddleware(new JWTAuth({ secret: process.env.JWT_SECRET! }, { issuer: "https://idp.example" })));
  * server.use(new AuthMiddleware(new JWTAuth({ jwksUrl: "https://idp.example/.well-known/jwks.json" }, { audience: "hr-api" })));
+ * server.use(new AuthMiddleware(new JWTAuth({ issuer: "https://idp.example" }), { resource: "https://mcp.example.com/mcp" }));
  */
 export class JWTAuth implements AuthProvider {
   /** The algorithms this instance accepts. */
   readonly algorithms: readonly string[];
+  /** The issuer, when it is a URL: the authorization server the protected-resource metadata names. */
+  readonly authorizationServers: readonly string[];
+  private readonly explicitAudience: boolean;
   private readonly key: KeyObject | JWTVerifyGetKey;
-  private readonly verifyOptions: JWTVerifyOptions;
+  private readonly verifyOptions: JWTVerifyOptions & { audience?: string | string[] };
   private readonly clientIdClaim: string | undefined;
   private readonly verified = new Map<string, VerifiedToken>();
   private readonly verifiedMax: number;
@@ -247,6 +319,10 @@ export class JWTAuth implements AuthProvider {
       );
     }
     let allowed: readonly string[];
+    let sourceIssuer: string | undefined;
+    if (options.audience !== undefined && (Array.isArray(options.audience) ? options.audience.length === 0 || options.audience.some((a) => typeof a !== "string" || !a) : typeof options.audience !== "string" || !options.audience)) {
+      throw new TypeError("JWTAuth: audience must be a non-empty string or a non-empty array of them; leave it out to bind tokens to the server's resource URI");
+    }
     if (source && "secret" in source) {
       if (source.secret === undefined || source.secret === null || (typeof source.secret === "string" && source.secret.length === 0)) {
         throw new TypeError("JWTAuth({ secret }) got an empty secret: is the environment variable that holds it set?");
@@ -266,19 +342,29 @@ export class JWTAuth implements AuthProvider {
         allowed = [pinned];
       }
       this.key = key;
-    } else if (source && "jwksUrl" in source) {
-      const url = new URL(source.jwksUrl);
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
-        throw new TypeError(`JWTAuth({ jwksUrl }) must be an https URL (plain http is accepted only on loopback addresses): got ${url.protocol}//${url.host}`);
+    } else if (source && ("jwksUrl" in source || "issuer" in source)) {
+      const remote: RemoteKeyOptions = source;
+      const jwksOptions = {
+        ...(remote.cacheMaxAgeMs !== undefined ? { cacheMaxAge: remote.cacheMaxAgeMs } : {}),
+        ...(remote.cooldownMs !== undefined ? { cooldownDuration: remote.cooldownMs } : {}),
+        ...(remote.timeoutMs !== undefined ? { timeoutDuration: remote.timeoutMs } : {}),
+      };
+      if (source.issuer !== undefined) {
+        sourceIssuer = canonicalIssuer(source.issuer, "JWTAuth({ issuer })");
+        if (options.issuer !== undefined && !(typeof options.issuer === "string" ? options.issuer === sourceIssuer : options.issuer.length === 1 && options.issuer[0] === sourceIssuer)) {
+          throw new TypeError(`JWTAuth: the key source names the issuer ${sourceIssuer} and options.issuer says ${JSON.stringify(options.issuer)}; name the issuer once, in the key source`);
+        }
       }
-      this.key = createRemoteJWKSet(url, {
-        ...(source.cacheMaxAgeMs !== undefined ? { cacheMaxAge: source.cacheMaxAgeMs } : {}),
-        ...(source.cooldownMs !== undefined ? { cooldownDuration: source.cooldownMs } : {}),
-        ...(source.timeoutMs !== undefined ? { timeoutDuration: source.timeoutMs } : {}),
-      });
+      if ("jwksUrl" in source && source.jwksUrl !== undefined) {
+        // An explicit key set wins over discovery.
+        this.key = createRemoteJWKSet(remoteUrl(source.jwksUrl, "JWTAuth({ jwksUrl })"), jwksOptions);
+      } else {
+        const discovery = new AuthorizationServerDiscovery(sourceIssuer!, { cacheMaxAgeMs: remote.cacheMaxAgeMs, cooldownMs: remote.cooldownMs, timeoutMs: remote.timeoutMs });
+        this.key = discoveredKeySet(discovery, jwksOptions);
+      }
       allowed = ASYMMETRIC_ALGORITHMS;
     } else {
-      throw new TypeError("JWTAuth needs one key source: { secret }, { publicKey } or { jwksUrl }");
+      throw new TypeError("JWTAuth needs one key source: { secret }, { publicKey }, { jwksUrl } or { issuer }");
     }
 
     if (options.algorithms) {
@@ -294,13 +380,26 @@ export class JWTAuth implements AuthProvider {
     this.toleranceMs = (options.clockToleranceSec ?? 0) * 1000;
     this.algorithms = Object.freeze([...allowed]);
     this.clientIdClaim = options.clientIdClaim;
+    const issuer = sourceIssuer ?? options.issuer;
+    this.authorizationServers = Object.freeze((typeof issuer === "string" ? [issuer] : issuer ?? []).filter(isIssuerUrl));
+    this.explicitAudience = options.audience !== undefined;
     this.verifyOptions = {
       algorithms: [...allowed],
-      ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
+      ...(issuer !== undefined ? { issuer } : {}),
       ...(options.audience !== undefined ? { audience: options.audience } : {}),
       ...(options.clockToleranceSec ? { clockTolerance: options.clockToleranceSec } : {}),
       ...(options.requireExpiry === false ? {} : { requiredClaims: ["exp"] }),
     };
+  }
+
+  /**
+   * Accepts only tokens whose `aud` is `resource` (RFC 8707), unless `audience` was configured.
+   * `AuthMiddleware` calls it with the server's canonical resource URI.
+   */
+  bindResource(resource: string): void {
+    if (this.explicitAudience) return;
+    this.verifyOptions.audience = resource;
+    this.verified.clear();
   }
 
   /** Verifies `token` and maps its claims to an identity; throws `UnauthorizedError` naming the reason. */

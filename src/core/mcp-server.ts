@@ -26,6 +26,7 @@ import { scanServerClass, type ScannedClass } from "./scanner.js";
 import type {
   Authenticator,
   ClientLogRecord,
+  ListeningEndpoint,
   RouteHandler,
   ServerSetup,
   SessionEvent,
@@ -140,6 +141,7 @@ export class McpServer implements ServerSetup {
   private readonly clientLogListeners: ((record: ClientLogRecord) => void)[] = [];
   private readonly sessionListeners: ((event: SessionEvent) => void)[] = [];
   private readonly callObservers: CallObserver[] = [];
+  private readonly listenListeners: ((endpoint: ListeningEndpoint) => void)[] = [];
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
@@ -312,6 +314,15 @@ export class McpServer implements ServerSetup {
   /** The authenticator the transports ask, if one was set. */
   get authenticator(): Authenticator | undefined {
     return this.authenticatorValue;
+  }
+
+  onListen(listener: (endpoint: ListeningEndpoint) => void): void {
+    this.listenListeners.push(listener);
+  }
+
+  /** Tells the `onListen` listeners where the server listens; called by the transport before it serves. */
+  announceListening(endpoint: ListeningEndpoint): void {
+    for (const listener of this.listenListeners) listener(endpoint);
   }
 
   onClientLog(listener: (record: ClientLogRecord) => void): void {

@@ -450,6 +450,58 @@ export class ProtocolHost {
       ctx.requestState = continuation.user;
     }
     ctx.refusal = refusal;
+    try {
+      return await this.runChain(ctx, chain);
+    } finally {
+      if (controller) {
+        clearTimeout(timer);
+        clientSignal.removeEventListener("abort", onClientAbort!);
+        this.aborts.delete(controller);
+      }
+    }
+  }
+
+  /**
+   * Runs calls refused before they reached the protocol layer (an HTTP 403 `insufficient_scope`)
+   * through their own chains, so metrics, logs, spans, the audit trail and call observers record
+   * them as refused, exactly as a refusal made inside the chain. The chain's innermost step checks
+   * the same scopes first and refuses: the handler never runs. Resolves once every middleware
+   * finished (an audit entry is durable before the client gets its answer).
+   */
+  async recordRefused(calls: readonly RefusedCall[], identity: CallerIdentity | undefined, transport: TransportKind, sessionId: string | undefined): Promise<void> {
+    for (const call of calls) {
+      let chain: Chain | undefined;
+      let args = call.args;
+      if (call.kind === "tool") chain = this.registry.tools.get(call.name)?.chain;
+      else if (call.kind === "prompt") chain = this.registry.prompts.get(call.name)?.chain;
+      else {
+        const found = this.registry.findResource(call.name);
+        chain = found?.resource.chain;
+        args = found?.variables ?? {};
+      }
+      if (!chain) continue;
+      const meta = call.meta;
+      const protocolVersion = typeof meta?.[PROTOCOL_VERSION_META_KEY] === "string" ? (meta[PROTOCOL_VERSION_META_KEY] as string) : undefined;
+      const era: ProtocolEra = protocolVersion ? "modern" : "legacy";
+      const info: SessionInfo = {
+        sessionId: era === "legacy" ? sessionId : undefined,
+        transport,
+        clientInfo: meta?.[CLIENT_INFO_META_KEY] as Implementation | undefined,
+        protocolVersion,
+        era,
+      };
+      const ctx = new CallContext(call.kind, call.name, String(call.id), args, info, SILENT_CHANNEL, NEVER_ABORTED, meta, call.id);
+      ctx.identity = identity;
+      try {
+        await this.runChain(ctx, chain);
+      } catch {
+        // The refusal itself: every middleware recorded it on its way out.
+      }
+    }
+  }
+
+  /** Runs `chain` in `ctx`, counting it in flight and telling the call observers how it ended. */
+  private async runChain(ctx: CallContext, chain: Chain): Promise<unknown> {
     this.inFlight++;
     let thrown: unknown;
     try {
@@ -467,11 +519,6 @@ export class ProtocolHost {
         }
       }
       this.inFlight--;
-      if (controller) {
-        clearTimeout(timer);
-        clientSignal.removeEventListener("abort", onClientAbort!);
-        this.aborts.delete(controller);
-      }
       if (this.inFlight === 0 && this.drained) {
         this.drained();
         this.drained = undefined;
@@ -479,6 +526,30 @@ export class ProtocolHost {
     }
   }
 }
+
+/** A call refused at the transport, as its JSON-RPC request named it. */
+export interface RefusedCall {
+  kind: CallKind;
+  /** Tool or prompt name, or the resource URI. */
+  name: string;
+  id: string | number;
+  args: Record<string, unknown>;
+  meta: Record<string, unknown> | undefined;
+}
+
+// A refused call never reaches its handler, so nothing talks back to the client through it.
+const SILENT_CHANNEL: CallChannel = {
+  notify: () => Promise.resolve(),
+  request: () => Promise.reject(new Error("a refused call cannot send requests to the client")),
+  clientCapabilities: () => undefined,
+  log: () => Promise.resolve(),
+  recordLog: () => {},
+  openInputs: () => {
+    throw new Error("a refused call asks the client nothing");
+  },
+};
+
+const NEVER_ABORTED = new AbortController().signal;
 
 const methodOf = (kind: CallKind): string => (kind === "tool" ? "tools/call" : kind === "resource" ? "resources/read" : "prompts/get");
 

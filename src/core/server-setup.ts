@@ -19,6 +19,19 @@ export interface Authenticator {
   challenge(reason: string): string;
   /** When true, the tools, resources, templates and prompts lists show each caller only what it may use. */
   readonly hideForbiddenTools?: boolean;
+  /**
+   * The `WWW-Authenticate` challenge of an HTTP 403 for a call that needs `scopes` the token lacks
+   * (`error="insufficient_scope"`, RFC 6750 §3.1). Without it, such calls are refused inside the
+   * chain as JSON-RPC errors only.
+   */
+  scopeChallenge?(scopes: readonly string[], reason: string): string;
+}
+
+/** Where an HTTP server listens, once its transport accepts requests. */
+export interface ListeningEndpoint {
+  transport: "http";
+  /** The MCP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
+  url: string;
 }
 
 /** A message a tool sent with `ServerLogger`, as server-side listeners see it. */
@@ -64,6 +77,11 @@ export interface ServerSetup {
   provide<T>(token: unknown, factory: ProviderFactory<T>, options?: ProviderOptions<T>): void;
   /** Runs when the server closes, after in-flight calls finished (LIFO). */
   onShutdown(hook: () => void | Promise<void>): void;
+  /**
+   * Runs once the HTTP transport listens, before it serves the first request, with the endpoint's
+   * URL (known only then when the port was 0). Not called for stdio.
+   */
+  onListen(listener: (endpoint: ListeningEndpoint) => void): void;
   /** Settles identities at the transport, before any middleware runs. */
   setAuthenticator(authenticator: Authenticator): void;
   /** Receives every `ServerLogger` message (the structured log records them). */

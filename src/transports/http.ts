@@ -16,6 +16,7 @@ import {
   type Server as SdkServer,
 } from "@modelcontextprotocol/server";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
+import { insufficientScopeRefusal, requirementsOf } from "../auth/insufficient-scope.js";
 import { writeStderrEvent } from "../core/stderr-report.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
@@ -358,6 +359,17 @@ export class HttpTransportHost {
         }
         return;
       }
+    }
+
+    // OAuth step-up (MCP authorization): a call needing scopes the token lacks gets HTTP 403
+    // `insufficient_scope` here; it still runs through its chain, refused, so that it is recorded.
+    const scopeRefusal = authenticator && insufficientScopeRefusal(body, identity, requirementsOf(this.host.registry), authenticator);
+    if (scopeRefusal) {
+      const sessionId = req.headers["mcp-session-id"];
+      await this.host.recordRefused(scopeRefusal.calls, identity, "http", typeof sessionId === "string" ? sessionId : undefined);
+      res.writeHead(scopeRefusal.status, { "content-type": "application/json", "www-authenticate": scopeRefusal.wwwAuthenticate });
+      res.end(JSON.stringify(scopeRefusal.body));
+      return;
     }
 
     // A request on a 2025 session goes straight to it; anything else may be 2026-era.

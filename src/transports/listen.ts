@@ -137,6 +137,7 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
   } else if (options.transport === "http") {
     const http = new HttpTransportHost(host, server.routes, options);
     const { url, port } = await http.start();
+    server.announceListening({ transport: "http", url });
     running = {
       transport: "http",
       url,

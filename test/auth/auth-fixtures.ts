@@ -77,6 +77,33 @@ export async function rawInitialize(url: string, authorization?: string): Promis
   return { status: response.status, challenge: response.headers.get("www-authenticate"), body, text };
 }
 
+/**
+ * Opens a session with `token` (raw initialize), then POSTs `message` in it; resolves to the status,
+ * the `WWW-Authenticate` header and the JSON body (or the raw text of an SSE answer).
+ */
+export async function rawCallInSession(url: string, token: string, message: object): Promise<{ status: number; challenge: string | null; body: { id?: unknown; error?: { code: number; message: string; data?: unknown } }; text: string }> {
+  const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}` };
+  const init = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1.0.0" } } }),
+  });
+  await init.text();
+  const sessionId = init.headers.get("mcp-session-id");
+  if (init.status !== 200 || !sessionId) throw new Error(`initialize answered HTTP ${init.status}`);
+  const inSession = { ...headers, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" };
+  await (await fetch(url, { method: "POST", headers: inSession, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) })).text();
+  const response = await fetch(url, { method: "POST", headers: inSession, body: JSON.stringify(message) });
+  const text = await response.text();
+  let body = {};
+  try {
+    body = JSON.parse(text) as object;
+  } catch {
+    // An SSE answer: callers look at `status` and `text`.
+  }
+  return { status: response.status, challenge: response.headers.get("www-authenticate"), body, text };
+}
+
 /** A JWKS endpoint on 127.0.0.1 whose key set a test may change; counts the fetches. */
 export async function jwksServer(initial: object[]): Promise<{ url: string; keys: object[]; fetches: () => number; close: () => Promise<void> }> {
   const state = { keys: [...initial], fetches: 0 };

@@ -5,7 +5,7 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { UnsecuredJWT } from "jose";
 import { AuthMiddleware, JWTAuth, LanternErrorCode, type McpServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
-import { httpClient, listening, rawInitialize, tokenFragments } from "./auth-fixtures.js";
+import { httpClient, listening, rawCallInSession, rawInitialize, tokenFragments } from "./auth-fixtures.js";
 
 const ISSUER = "https://idp.test";
 const AUDIENCE = "notes-api";
@@ -74,9 +74,10 @@ describe("refused at the HTTP layer with 401 and a challenge, before any session
     expect(answer.challenge).toContain("error_description=");
   };
 
-  test("no Authorization header: a challenge without an error code (RFC 6750 §3.1)", async () => {
+  test("no Authorization header: a challenge without an error code (RFC 6750 §3.1), naming the metadata and the scopes", async () => {
     const answer = await expectRefused(undefined, /no credentials; send an "Authorization: Bearer <token>" header/);
-    expect(answer.challenge).toBe('Bearer realm="auth-fixture"');
+    const metadataUrl = `${new URL(url).origin}/.well-known/oauth-protected-resource/mcp`;
+    expect(answer.challenge).toBe(`Bearer realm="auth-fixture", resource_metadata="${metadataUrl}", scope="notes:write"`);
   });
 
   test.each([["Basic dXNlcjpwYXNz"], ["Bearer"], ["Bearer two words"], ["Bearer tok\u00e9n"]])("malformed header %j", async (header) => {
@@ -134,15 +135,15 @@ describe("refused at the HTTP layer with 401 and a challenge, before any session
   });
 });
 
-describe("per-tool authorisation (inside the chain, as JSON-RPC errors)", () => {
-  test("a missing scope is refused with -32003 naming the scope", async () => {
-    const client = await httpClient(url, await mint({ scopes: ["notes:read"] }));
-    clients.push(client);
-    const error = await client.callTool({ name: "write_note", arguments: { text: "hi" } }).then(() => undefined, (e: unknown) => e);
-    expect(error).toBeInstanceOf(McpError);
-    expect((error as McpError).code).toBe(LanternErrorCode.Forbidden);
-    expect((error as McpError).message).toContain('tool "write_note" requires scope "notes:write"; the caller lacks it');
-    expect((error as McpError).data).toEqual({ scopes: ["notes:write"] });
+describe("per-tool authorisation", () => {
+  test("a missing scope is refused over HTTP with 403 insufficient_scope naming the scope (step-up), and -32003 in the body", async () => {
+    const answer = await rawCallInSession(url, await mint({ scopes: ["notes:read"] }), { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "write_note", arguments: { text: "hi" } } });
+    expect(answer.status).toBe(403);
+    expect(answer.challenge).toMatch(/^Bearer realm="auth-fixture", resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp", error="insufficient_scope", scope="notes:write", error_description=/);
+    expect(answer.body.id).toBe(7);
+    expect(answer.body.error?.code).toBe(LanternErrorCode.Forbidden);
+    expect(answer.body.error?.message).toContain('tool "write_note" requires scope "notes:write"; the caller lacks it');
+    expect(answer.body.error?.data).toEqual({ scopes: ["notes:write"] });
   });
 
   test("a missing role is refused with -32003 naming the role", async () => {

@@ -26,10 +26,11 @@ afterEach(async () => {
 describe("JWTAuth with a shared secret (HS256)", () => {
   test("accepts a token signed with the secret and refuses one signed with another", async () => {
     const { url } = await serve([new AuthMiddleware(new JWTAuth({ secret: SECRET }))]);
-    const client = await connect(url, await createToken({ secret: SECRET, subject: "user-1", claims: { azp: "web-app" }, scopes: ["notes:write"] }));
+    // No audience configured: tokens are bound to the server's own resource URI, its listening URL here.
+    const client = await connect(url, await createToken({ secret: SECRET, audience: url, subject: "user-1", claims: { azp: "web-app" }, scopes: ["notes:write"] }));
     const result = await client.callTool({ name: "who_am_i", arguments: {} });
     expect(result.structuredContent).toMatchObject({ clientId: "web-app", subject: "user-1", scopes: ["notes:write"] });
-    const forged = await createToken({ secret: `${SECRET}-but-not-quite`, subject: "user-1" });
+    const forged = await createToken({ secret: `${SECRET}-but-not-quite`, audience: url, subject: "user-1" });
     expect((await rawInitialize(url, `Bearer ${forged}`)).body.error?.message).toMatch(/signature is invalid/);
   });
 
@@ -44,9 +45,9 @@ describe("JWTAuth with a shared secret (HS256)", () => {
 
   test("hideForbiddenTools: tools/list shows only what the caller may call", async () => {
     const { url } = await serve([new AuthMiddleware(new JWTAuth({ secret: SECRET }), { hideForbiddenTools: true })]);
-    const reader = await connect(url, await createToken({ secret: SECRET, clientId: "reader", scopes: ["notes:read"] }));
+    const reader = await connect(url, await createToken({ secret: SECRET, audience: url, clientId: "reader", scopes: ["notes:read"] }));
     expect((await reader.listTools()).tools.map((t) => t.name)).toEqual(["who_am_i"]);
-    const admin = await connect(url, await createToken({ secret: SECRET, clientId: "admin", scopes: ["notes:write"], roles: ["admin"] }));
+    const admin = await connect(url, await createToken({ secret: SECRET, audience: url, clientId: "admin", scopes: ["notes:write"], roles: ["admin"] }));
     expect((await admin.listTools()).tools.map((t) => t.name).sort()).toEqual(["purge", "who_am_i", "write_note"]);
   });
 });
@@ -89,10 +90,11 @@ describe("AuthMiddleware", () => {
     const anonymous = await connect(url);
     const who = await anonymous.callTool({ name: "who_am_i", arguments: {} });
     expect(who.structuredContent).toMatchObject({ clientId: "auth-test-client", method: null });
+    // A scoped tool asks an anonymous caller to authenticate: HTTP 401 (RFC 6750), before the SDK sees the call.
     const error = await anonymous.callTool({ name: "write_note", arguments: { text: "x" } }).then(() => undefined, (e: unknown) => e);
-    expect((error as McpError).code).toBe(LanternErrorCode.Forbidden);
-    expect((error as McpError).message).toContain("the call is not authenticated");
-    const expired = await createToken({ secret: SECRET, subject: "s", expiresIn: -60 });
+    expect((error as { code?: number }).code).toBe(401);
+    expect((error as Error).message).toContain('tool \\"write_note\\" requires scope \\"notes:write\\"; send a token that holds it');
+    const expired = await createToken({ secret: SECRET, audience: url, subject: "s", expiresIn: -60 });
     expect((await rawInitialize(url, `Bearer ${expired}`)).status).toBe(401);
   });
 
@@ -107,7 +109,7 @@ describe("AuthMiddleware", () => {
       expect(answer.status).toBe(401);
       expect(answer.body.error?.message).toBe("Unauthorized: the token could not be verified");
       expect(answer.text).not.toContain("sensitive-token-value");
-      expect(answer.challenge).toBe('Bearer realm="custom", resource_metadata="https://notes.test/.well-known/oauth-protected-resource", error="invalid_token", error_description="Unauthorized: the token could not be verified"');
+      expect(answer.challenge).toBe('Bearer realm="custom", resource_metadata="https://notes.test/.well-known/oauth-protected-resource", scope="notes:write", error="invalid_token", error_description="Unauthorized: the token could not be verified"');
       expect(written.join("")).toContain("the auth provider threw Error instead of UnauthorizedError");
       expect(written.join("")).not.toContain("sensitive-token-value");
     } finally {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { McpError, type CallToolResult, type ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
 import winston from "winston";
 import { verifyAuditLog, type McpServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
@@ -77,10 +77,11 @@ describe("examples/production-api (full stack over HTTP)", () => {
     const tooMany = (await writer.callTool({ name: "adjust_stock", arguments: { sku: "LMP-002", delta: -11, reason: "breakage" } })) as CallToolResult;
     expect(tooMany).toMatchObject({ isError: true, content: [{ type: "text", text: "only 10 of LMP-002 in stock" }] });
 
-    const refusal = (await reader.callTool({ name: "adjust_stock", arguments: { sku: "LMP-001", delta: 1, reason: "sneaky" } }).catch((e: unknown) => e)) as McpError;
-    expect(refusal).toBeInstanceOf(McpError);
-    expect(refusal.code).toBe(-32003);
-    expect(refusal.message).toContain('requires scope "inventory:write"');
+    // Over HTTP a missing scope is HTTP 403 insufficient_scope (OAuth step-up), -32003 in its body.
+    const refusal = (await reader.callTool({ name: "adjust_stock", arguments: { sku: "LMP-001", delta: 1, reason: "sneaky" } }).catch((e: unknown) => e)) as { code?: number; message: string };
+    expect(refusal.code).toBe(403);
+    expect(refusal.message).toContain('"code":-32003');
+    expect(refusal.message).toContain('requires scope \\"inventory:write\\"');
 
     const item = await reader.readResource({ uri: "inventory://items/BLB-100" });
     expect(JSON.parse(textOf(item))).toMatchObject({ sku: "BLB-100", quantity: 1200 });
