@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../core/options.js";
 import { isLoopbackHttp } from "./protected-resource-metadata.js";
 
 /**
@@ -137,6 +138,12 @@ const checkEndpoint = (metadata: Record<string, unknown>, member: string, issuer
  * const discovery = new AuthorizationServerDiscovery("https://auth.example.com");
  * const { jwks_uri } = await discovery.metadata();
  */
+const DISCOVERY_OPTIONS = defineOptions<DiscoveryOptions>("AuthorizationServerDiscovery options", {
+  cacheMaxAgeMs: option.milliseconds(0),
+  cooldownMs: option.milliseconds(0),
+  timeoutMs: option.milliseconds(),
+}, { cacheMaxAge: 'use "cacheMaxAgeMs"', timeout: 'use "timeoutMs"' });
+
 export class AuthorizationServerDiscovery {
   private cached: { metadata: AuthorizationServerMetadata; fetchedAt: number } | undefined;
   private failure: { error: DiscoveryError; at: number } | undefined;
@@ -150,9 +157,7 @@ export class AuthorizationServerDiscovery {
     options: DiscoveryOptions = {},
   ) {
     canonicalIssuer(issuer, "the issuer");
-    for (const [key, value] of Object.entries(options)) {
-      if (value !== undefined && !(typeof value === "number" && value >= 0)) throw new TypeError(`discovery option ${key} must be a number of milliseconds ≥ 0`);
-    }
+    options = checkOptions(DISCOVERY_OPTIONS, options);
     this.cacheMaxAgeMs = options.cacheMaxAgeMs ?? 600_000;
     this.cooldownMs = options.cooldownMs ?? 30_000;
     this.timeoutMs = options.timeoutMs ?? 5_000;

@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../core/options.js";
 import { createHash } from "node:crypto";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
@@ -54,7 +55,18 @@ export interface IntrospectionAuthOptions {
   clientIdClaim?: string;
 }
 
-const OPTION_KEYS = new Set<string>(["issuer", "introspectionEndpoint", "clientId", "clientSecret", "clientAuthMethod", "audience", "cacheMaxAgeMs", "cacheSize", "timeoutMs", "clientIdClaim"]);
+const INTROSPECTION_OPTIONS = defineOptions<IntrospectionAuthOptions>("IntrospectionAuth options", {
+  issuer: option.string({ nonEmpty: true }),
+  introspectionEndpoint: option.string({ nonEmpty: true }),
+  clientId: option.required(option.string({ nonEmpty: true }), "it is the id this server has at the authorization server"),
+  clientSecret: option.secured(option.string(), "authenticate to the introspection endpoint without a secret"),
+  clientAuthMethod: option.oneOf("client_secret_basic", "client_secret_post"),
+  audience: option.stringOrList({ nonEmpty: true }),
+  cacheMaxAgeMs: option.milliseconds(0),
+  cacheSize: option.integer({ min: 0 }),
+  timeoutMs: option.milliseconds(),
+  clientIdClaim: option.string({ nonEmpty: true }),
+}, { endpoint: 'use "introspectionEndpoint"', introspectionUrl: 'use "introspectionEndpoint"', secret: 'use "clientSecret"', client_id: 'use "clientId"' });
 
 /** An active token, remembered until `validUntilMs`. */
 interface ActiveToken {
@@ -97,9 +109,7 @@ export class IntrospectionAuth implements AuthProvider {
 
   constructor(options: IntrospectionAuthOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError("IntrospectionAuth needs { issuer or introspectionEndpoint, clientId, clientSecret }");
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) throw new TypeError(`IntrospectionAuth: unknown option "${key}" (known: ${[...OPTION_KEYS].join(", ")})`);
-    }
+    options = checkOptions(INTROSPECTION_OPTIONS, options);
     if (options.issuer === undefined && options.introspectionEndpoint === undefined) {
       throw new TypeError("IntrospectionAuth needs the authorization server: { issuer } (its metadata names the introspection endpoint) or { introspectionEndpoint }");
     }

@@ -146,6 +146,8 @@ export class McpServer implements ServerSetup {
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
   private lifecycle: Lifecycle = "open";
+  /** True while `onListen` listeners run: the transport serves nothing yet, so routes may still be added. */
+  private announcing = false;
   private built: Promise<ProtocolHost> | undefined;
   private registry: Registry | undefined;
   private host: ProtocolHost | undefined;
@@ -266,7 +268,7 @@ export class McpServer implements ServerSetup {
   }
 
   route(method: string, path: string, handler: RouteHandler): void {
-    this.assertOpen("route");
+    if (!this.announcing) this.assertOpen("route");
     this.routes.set(`${method.toUpperCase()} ${path}`, handler);
   }
 
@@ -320,9 +322,17 @@ export class McpServer implements ServerSetup {
     this.listenListeners.push(listener);
   }
 
-  /** Tells the `onListen` listeners where the server listens; called by the transport before it serves. */
+  /**
+   * Tells the `onListen` listeners where the server listens; called by the transport before it
+   * serves its first request. Listeners may still add routes (paths that depend on the URL).
+   */
   announceListening(endpoint: ListeningEndpoint): void {
-    for (const listener of this.listenListeners) listener(endpoint);
+    this.announcing = true;
+    try {
+      for (const listener of this.listenListeners) listener(endpoint);
+    } finally {
+      this.announcing = false;
+    }
   }
 
   onClientLog(listener: (record: ClientLogRecord) => void): void {

@@ -65,14 +65,14 @@ describe("configuration mistakes fail when the server is built, naming the optio
   test.each([
     ["an unknown AuthMiddleware option", () => new AuthMiddleware(new JWTAuth({ secret: SECRET }), { audience: "x" } as never), /unknown option "audience"/],
     ["authorizationServers that are not URLs", () => new AuthMiddleware(new JWTAuth({ secret: SECRET }), { authorizationServers: ["auth.example.com"] }), /authorizationServers \}\) must be an absolute URL/],
-    ["a scope with a space", () => new AuthMiddleware(new JWTAuth({ secret: SECRET }), { scopesSupported: ["a b"] }), /array of non-empty strings without spaces/],
+    ["a scope with a space", () => new AuthMiddleware(new JWTAuth({ secret: SECRET }), { scopesSupported: ["a b"] }), /"scopesSupported" takes non-empty strings without spaces/],
     ["two different issuers", () => new JWTAuth({ issuer: "https://a.example" }, { issuer: "https://b.example" }), /names the issuer https:\/\/a\.example and options\.issuer says "https:\/\/b\.example"; name the issuer once/],
-    ["an empty audience list", () => new JWTAuth({ secret: SECRET }, { audience: [] }), /audience must be a non-empty string/],
-    ["a key-source option of another source", () => new JWTAuth({ secret: SECRET, cooldownMs: 5 } as never), /JWTAuth\(\{ secret \}\) does not take "cooldownMs"/],
+    ["an empty audience list", () => new JWTAuth({ secret: SECRET }, { audience: [] }), /"audience" must be a non-empty string or a non-empty list of non-empty strings, got an array of 0/],
+    ["a key-source option of another source", () => new JWTAuth({ secret: SECRET, cooldownMs: 5 } as never), /JWTAuth key source \(the first argument of new JWTAuth\): unknown option "cooldownMs"/],
     ["a plain-http issuer off loopback", () => new JWTAuth({ issuer: "http://auth.example.com" }), /must be an https URL/],
     ["introspection without an authorization server", () => new IntrospectionAuth({ clientId: "a", clientSecret: "b" }), /needs the authorization server/],
     ["introspection with an empty secret", () => new IntrospectionAuth({ issuer: "https://a.example", clientId: "a", clientSecret: "" }), /empty clientSecret/],
-    ["an unsupported client authentication", () => new IntrospectionAuth({ issuer: "https://a.example", clientId: "a", clientSecret: "b", clientAuthMethod: "private_key_jwt" as never }), /"private_key_jwt" is not supported/],
+    ["an unsupported client authentication", () => new IntrospectionAuth({ issuer: "https://a.example", clientId: "a", clientSecret: "b", clientAuthMethod: "private_key_jwt" as never }), /"clientAuthMethod" must be one of "client_secret_basic", "client_secret_post", got the string "private_key_jwt"/],
   ])("%s", (_what, build, reason) => {
     expect(build).toThrow(reason);
   });

@@ -220,7 +220,8 @@ describe("every middleware object gets its setup, exactly once, however it was d
     const server = new McpServer(Guarded);
     const running = await server.listen({ transport: "http", port: 0, handleSignals: false });
     cleanups.push(() => server.close());
-    const token = await createToken({ secret: JWT_SECRET, clientId: "agent-9" });
+    // Under AuthMiddleware, tokens are bound to the server's resource URI (its URL here).
+    const token = await createToken({ secret: JWT_SECRET, clientId: "agent-9", audience: running.url! });
     const client = new Client({ name: "t", version: "1" });
     await client.connect(new StreamableHTTPClientTransport(new URL(running.url!), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
     cleanups.push(() => client.close());
