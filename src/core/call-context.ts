@@ -72,6 +72,8 @@ export class CallContext {
   identity: CallerIdentity | undefined;
   /** How the call ended; undefined while it runs. */
   outcome: CallOutcome | undefined = undefined;
+  /** The caller's network address, when the transport knows it (HTTP); rate limits key anonymous callers by it. */
+  remoteAddress: string | undefined = undefined;
   private correlation: string | undefined;
   private values: Map<symbol, unknown> | undefined;
 

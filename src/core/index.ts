@@ -5,7 +5,7 @@ export { Inject, Param } from "./decorators/inject.js";
 export { Prompt, Resource, Tool } from "./decorators/members.js";
 export { middlewareDecorator, UseMiddleware } from "./decorators/middleware.js";
 export { Server } from "./decorators/server.js";
-export type { AuthorizationRequirement, InputClass, PromptOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
+export type { AuthorizationRequirement, InputClass, PromptOptions, RateLimitOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
 export {
   CancelledError,
   DefinitionError,
@@ -15,10 +15,12 @@ export {
   LanternError,
   LanternErrorCode,
   NotFoundError,
+  RateLimitedError,
   TimeoutError,
   ToolError,
   UnauthorizedError,
   type CallStatus,
+  type RateLimitedData,
   type ValidationIssue,
 } from "./errors.js";
 export { McpServer, type McpServerOptions } from "./mcp-server.js";
@@ -35,6 +37,6 @@ export {
 export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
-export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
+export type { Authenticator, ClientLogRecord, RouteHandler, ServerSetup, SessionEvent, ToolLimiter, ToolSummary } from "./server-setup.js";
 export type { CallObserver, ConnectOptions } from "./session-host.js";
 export { snakeCase } from "./naming.js";

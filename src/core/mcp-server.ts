@@ -3,7 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from "tsyringe";
 import { CallContext, type TransportKind } from "./call-context.js";
-import type { InputClass, PromptOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
+import type { InputClass, PromptOptions, RateLimitRule, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
 import { DefinitionError, describeError, InvalidParamsError } from "./errors.js";
 import { promptTerminal, resourceTerminal, toolTerminal, type InternalErrorSink } from "./invoke.js";
 import {
@@ -24,6 +24,7 @@ import type {
   RouteHandler,
   ServerSetup,
   SessionEvent,
+  ToolLimiter,
   ToolSummary,
 } from "./server-setup.js";
 import { ProgressReporter, ServerLogger } from "./server-logger.js";
@@ -93,6 +94,7 @@ export class McpServer implements ServerSetup {
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
+  private toolLimiter: ToolLimiter | undefined;
   private built: Promise<SessionHost> | undefined;
   private host: SessionHost | undefined;
   private running: RunningServer | undefined;
@@ -227,6 +229,13 @@ export class McpServer implements ServerSetup {
       throw new DefinitionError("Only one authenticator can settle identities; this server already has one (use one AuthMiddleware)");
     }
     this.authenticatorValue = authenticator;
+  }
+
+  setToolLimiter(limiter: ToolLimiter): void {
+    if (this.toolLimiter && this.toolLimiter !== limiter) {
+      throw new DefinitionError("Only one limit store can keep @RateLimit counts; this server already has one (use one QuotaMiddleware)");
+    }
+    this.toolLimiter = limiter;
   }
 
   /** The authenticator the transports ask, if one was set. */
@@ -463,8 +472,21 @@ export class McpServer implements ServerSetup {
     return instance;
   }
 
+  /**
+   * `@RateLimit` runs innermost, after every middleware, so each refusal is seen (counted, logged,
+   * traced, audited) like any other. Without a `QuotaMiddleware` the counts live in process memory.
+   */
+  private async withRateLimit(chain: Middleware[], rule: RateLimitRule | undefined, member: { kind: "tool" | "resource" | "prompt"; name: string }): Promise<Middleware[]> {
+    if (!rule) return chain;
+    if (!this.toolLimiter) {
+      const { Limiter } = await import("../limits/limiter.js");
+      this.toolLimiter = new Limiter();
+    }
+    return [...chain, this.toolLimiter.limitStep(rule, member)];
+  }
+
   private async buildClassTool(tool: ScannedMember<ToolOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltTool> {
-    const chain = await this.chainMiddleware(tool.middleware);
+    const chain = await this.withRateLimit(await this.chainMiddleware(tool.middleware), tool.rateLimit, { kind: "tool", name: tool.name });
     const resolvers = this.resolvers(tool, "tool");
     const run = this.invoker(instance, tool.method, resolvers);
     return this.finishTool(tool.name, tool.label, tool.options, tool.inputClass, run, tool.authorization, chain, catalog);
@@ -518,7 +540,7 @@ export class McpServer implements ServerSetup {
   }
 
   private async buildClassResource(resource: ScannedMember<ResourceOptions & { uri: string }>, instance: object): Promise<BuiltResource> {
-    const chain = await this.chainMiddleware(resource.middleware);
+    const chain = await this.withRateLimit(await this.chainMiddleware(resource.middleware), resource.rateLimit, { kind: "resource", name: resource.options.uri });
     const run = this.invoker(instance, resource.method, this.resolvers(resource, "resource"));
     return this.finishResource(resource.options.uri, resource.label, resource.options, run, resource.authorization, chain, resource.method);
   }
@@ -561,7 +583,7 @@ export class McpServer implements ServerSetup {
   }
 
   private async buildClassPrompt(prompt: ScannedMember<PromptOptions>, instance: object, catalog: SchemaCatalog): Promise<BuiltPrompt> {
-    const chain = await this.chainMiddleware(prompt.middleware);
+    const chain = await this.withRateLimit(await this.chainMiddleware(prompt.middleware), prompt.rateLimit, { kind: "prompt", name: prompt.name });
     const run = this.invoker(instance, prompt.method, this.resolvers(prompt, "prompt"));
     return this.finishPrompt(prompt.name, prompt.label, prompt.options, prompt.inputClass, run, prompt.authorization, chain, catalog);
   }

@@ -12,4 +12,5 @@ export const METADATA = {
   middleware: Symbol.for("lantern:middleware"),
   authorization: Symbol.for("lantern:authorization"),
   completions: Symbol.for("lantern:complete"),
+  rateLimits: Symbol.for("lantern:rate-limit"),
 } as const;

@@ -3,11 +3,14 @@ import type { AuthorizationBinding } from "./decorators/authorization.js";
 import type { CompletionBinding, CompletionTarget } from "./decorators/complete.js";
 import type { ParameterBinding } from "./decorators/inject.js";
 import type { MiddlewareBinding } from "./decorators/middleware.js";
+import type { RateLimitBinding } from "../limits/rate-limit.js";
+import { windowMs } from "../limits/window.js";
 import type {
   AuthorizationRequirement,
   DeclaredMember,
   InputClass,
   PromptOptions,
+  RateLimitRule,
   ResourceOptions,
   ServerInfo,
   ToolOptions,
@@ -38,6 +41,8 @@ export interface ScannedMember<Options> {
   parameters: ParameterSource[];
   middleware: MiddlewareSpec[];
   authorization: AuthorizationRequirement;
+  /** `@RateLimit`, the method's replacing the class's. */
+  rateLimit: RateLimitRule | undefined;
 }
 
 /** Everything the decorators of one server class say. */
@@ -63,6 +68,7 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
   const bindings = readListAlongChain<ParameterBinding>(METADATA.injections, target);
   const middleware = readListAlongChain<MiddlewareBinding>(METADATA.middleware, target);
   const authorization = readListAlongChain<AuthorizationBinding>(METADATA.authorization, target);
+  const rateLimits = readListAlongChain<RateLimitBinding>(METADATA.rateLimits, target);
   const prototype = target.prototype as Record<string, unknown>;
 
   const scan = <O extends object>(
@@ -114,6 +120,8 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
     if (inputClass && !hasValidationRules(inputClass)) {
       fail(`its ${kind === "prompt" ? "arguments" : "input"} class ${inputClass.name} has no class-validator decorators, so nothing would be validated; decorate every property (e.g. @IsString())`);
     }
+    const binding = rateLimits.findLast((r) => r.method === member.method) ?? rateLimits.findLast((r) => r.method === undefined);
+    const rateLimit = binding ? checkRateLimit(binding, className, fail) : undefined;
     const scopes = authorization.filter((a) => a.method === undefined || a.method === member.method).flatMap((a) => a.scopes);
     const roles = authorization.filter((a) => a.method === undefined || a.method === member.method).flatMap((a) => a.roles);
     return {
@@ -128,6 +136,7 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
         ...middleware.filter((m) => m.method === member.method).map((m) => m.spec),
       ],
       authorization: { scopes: [...new Set([...scopes, ...((member.options as ToolOptions).scopes ?? [])])], roles: [...new Set(roles)] },
+      rateLimit,
     };
   };
 
@@ -150,4 +159,17 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
     throw new DefinitionError(`Cannot register ${className}: it has no @Server, @Tool, @Resource or @Prompt decorators`);
   }
   return { target, info, tools, resources, prompts, completions };
+}
+
+/** `@RateLimit`'s options checked: positive whole points and cost, a window `per` names. */
+function checkRateLimit(binding: RateLimitBinding, className: string, fail: (reason: string) => never): RateLimitRule {
+  const where = binding.method === undefined ? `@RateLimit on ${className}` : "@RateLimit";
+  const { points, per, cost = 1, ...unknown } = binding.options ?? ({} as RateLimitBinding["options"]);
+  const extra = Object.keys(unknown);
+  if (extra.length) fail(`${where} has unknown option ${extra.map((k) => `"${k}"`).join(", ")}; it takes points, per and cost`);
+  if (!Number.isSafeInteger(points) || points < 1) fail(`${where}: points must be a positive whole number, got ${JSON.stringify(points)}`);
+  if (!Number.isSafeInteger(cost) || cost < 1 || cost > points) fail(`${where}: cost must be a whole number from 1 to points (${points}), got ${JSON.stringify(cost)}`);
+  const ms = windowMs(per);
+  if (typeof ms === "string") fail(`${where}: ${ms}`);
+  return { points, windowMs: ms as number, cost };
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import type { CallContext, CallerIdentity, SessionInfo } from "./call-context.js";
-import type { ResourceOptions, ServerInfo } from "./definitions.js";
+import type { RateLimitRule, ResourceOptions, ServerInfo } from "./definitions.js";
+import type { Middleware } from "./middleware.js";
 import type { ResourceHandler, ToolSpec } from "./programmatic.js";
 
 /** A handler for an extra HTTP route of the Streamable HTTP transport (`/metrics`, ...). */
@@ -18,6 +19,12 @@ export interface Authenticator {
   challenge(reason: string): string;
   /** When true, tools/list shows each caller only the tools whose scopes and roles it holds. */
   readonly hideForbiddenTools?: boolean;
+}
+
+/** Turns `@RateLimit` rules into steps of the members' chains, all keeping counts in one store. */
+export interface ToolLimiter {
+  /** The innermost step of the chain of a member limited by `rule`. */
+  limitStep(rule: RateLimitRule, member: { kind: "tool" | "resource" | "prompt"; name: string }): Middleware;
 }
 
 /** A message a tool sent with `ServerLogger`, as server-side listeners see it. */
@@ -62,6 +69,8 @@ export interface ServerSetup {
   onShutdown(hook: () => void | Promise<void>): void;
   /** Settles identities at the transport, before any middleware runs. */
   setAuthenticator(authenticator: Authenticator): void;
+  /** Keeps the counts of every `@RateLimit` (a `QuotaMiddleware` sets its store); one per server. */
+  setToolLimiter(limiter: ToolLimiter): void;
   /** Receives every `ServerLogger` message (the structured log records them). */
   onClientLog(listener: (record: ClientLogRecord) => void): void;
   /** Receives session open/close events; returns a function that stops them. */

@@ -301,6 +301,8 @@ export class SessionHost {
       extra.requestId,
     );
     ctx.identity = identityOf(extra) ?? session.identity;
+    // The HTTP transport puts the caller's address in the request's auth info (rate limits key anonymous callers by it).
+    ctx.remoteAddress = (extra.authInfo?.extra as { remoteAddress?: string } | undefined)?.remoteAddress;
     this.inFlight++;
     let thrown: unknown;
     try {

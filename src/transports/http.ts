@@ -247,6 +247,10 @@ export class HttpTransportHost {
       }
     }
 
+    // The caller's address reaches CallContext.remoteAddress through the auth info (rate limits key anonymous callers by it).
+    const auth = ((req as IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> } }).auth ??= { token: "", clientId: "", scopes: [] });
+    auth.extra = { ...auth.extra, remoteAddress: req.socket.remoteAddress };
+
     let body: unknown;
     if (req.method === "POST") {
       try {

@@ -44,6 +44,7 @@ const NAMESPACE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 interface ToolSeries {
   ok: { inc(value?: number): void };
   error: { inc(value?: number): void };
+  rateLimited: { inc(value?: number): void };
   duration: { observe(seconds: number): void };
   /** Calls of this tool running now; the gauge reads it when scraped (no prom-client work per call). */
   running: number;
@@ -57,7 +58,7 @@ interface Metrics {
 
 /**
  * Prometheus metrics of every tool call with prom-client: `<ns>_tool_calls_total{tool,status}`
- * (status `ok` or `error`), `<ns>_tool_duration_seconds{tool}` and `<ns>_tool_in_flight{tool}`.
+ * (status `ok`, `error` or `rate_limited`), `<ns>_tool_duration_seconds{tool}` and `<ns>_tool_in_flight{tool}`.
  * Only registered tool names become label values. In `setup` it adds `GET /metrics` to the HTTP
  * transport (OpenMetrics when the scraper asks for it, optionally behind a bearer token) and the
  * `metrics://prometheus` resource.
@@ -155,18 +156,26 @@ export class PrometheusMiddleware implements MiddlewareObject {
   private finish(ctx: CallContext, series: ToolSeries, error: unknown, threw: boolean): void {
     series.running--;
     series.duration.observe(ctx.elapsedMs() / 1000);
-    (callOutcome(ctx, error, threw).status === "ok" ? series.ok : series.error).inc();
+    const status = callOutcome(ctx, error, threw).status;
+    (status === "ok" ? series.ok : status === "rate_limited" ? series.rateLimited : series.error).inc();
   }
 
   private addSeries(tool: string): ToolSeries {
     let series = this.series.get(tool);
     if (!series) {
       const { calls, duration } = this.metrics;
-      series = { ok: calls.labels(tool, "ok"), error: calls.labels(tool, "error"), duration: duration.labels(tool), running: 0 };
+      series = {
+        ok: calls.labels(tool, "ok"),
+        error: calls.labels(tool, "error"),
+        rateLimited: calls.labels(tool, "rate_limited"),
+        duration: duration.labels(tool),
+        running: 0,
+      };
       // Counters exist from the start (at zero), so rate() and sum() see every tool before its first
       // call; inc(0), not zero(), leaves a series shared with another middleware on this registry untouched.
       series.ok.inc(0);
       series.error.inc(0);
+      series.rateLimited.inc(0);
       this.series.set(tool, series);
     }
     return series;
