@@ -4,6 +4,7 @@ import { once } from "node:events";
 export interface RedisClientLike {
   status?: string;
   quit(): Promise<unknown>;
+  disconnect(): void;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
@@ -59,7 +60,10 @@ export class RedisStore {
   async close(): Promise<void> {
     const owned = this.owned;
     this.owned = undefined;
-    if (owned) await owned.quit().catch(() => {});
+    if (!owned) return;
+    // quit() lets pending replies arrive; when Redis is away it fails, and disconnect() stops the reconnecting.
+    if (owned.status === "ready") await owned.quit().catch(() => {});
+    owned.disconnect();
   }
 
   private async open(): Promise<RedisClientLike> {
