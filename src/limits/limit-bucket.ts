@@ -4,11 +4,8 @@ import type { RedisClientLike } from "./redis-store.js";
 
 const { RateLimiterMemory, RateLimiterRedis, RateLimiterRes: Res } = rateLimiterFlexible;
 
-/** What one consume says: allowed (with what is left), refused (with when to retry), or the store failed. */
-export type BucketVerdict =
-  | { kind: "allowed"; remaining: number; resetInMs: number }
-  | { kind: "refused"; retryAfterMs: number }
-  | { kind: "unavailable"; error: unknown };
+/** True when a consume was rejected because the allowance is spent (not because the store failed). */
+export const isRefusal = (error: unknown): error is RateLimiterRes => error instanceof Res;
 
 /** What a bucket holds for one caller right now, without consuming. */
 export interface BucketState {
@@ -43,14 +40,12 @@ export class LimitBucket {
     return this.impl !== undefined;
   }
 
-  async consume(key: string, cost: number): Promise<BucketVerdict> {
-    try {
-      const res = await this.impl!.consume(key, cost);
-      return { kind: "allowed", remaining: res.remainingPoints, resetInMs: res.msBeforeNext };
-    } catch (error) {
-      if (error instanceof Res) return { kind: "refused", retryAfterMs: Math.max(1, (error as RateLimiterRes).msBeforeNext) };
-      return { kind: "unavailable", error };
-    }
+  /**
+   * Takes `cost` points of `key`'s allowance: resolves with what is left; rejects with a
+   * `RateLimiterRes` when the allowance is spent (see {@link isRefusal}), or with the store's error.
+   */
+  consume(key: string, cost: number): Promise<RateLimiterRes> {
+    return this.impl!.consume(key, cost);
   }
 
   /** The caller's state without consuming; rejects when the store fails. */

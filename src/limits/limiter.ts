@@ -3,7 +3,7 @@ import type { RateLimitRule } from "../core/definitions.js";
 import { describeError, RateLimitedError, type RateLimitedData } from "../core/errors.js";
 import type { Middleware } from "../core/middleware.js";
 import type { ToolLimiter } from "../core/server-setup.js";
-import { LimitBucket, type BucketState } from "./limit-bucket.js";
+import { isRefusal, LimitBucket, type BucketState } from "./limit-bucket.js";
 import type { LimitStore, RedisClientLike } from "./redis-store.js";
 import { describeWait, describeWindow } from "./window.js";
 
@@ -103,10 +103,7 @@ export class Limiter implements ToolLimiter {
     const label = `${member.kind} "${member.name}"`;
     const cost = rule.cost;
     this.members.push({ bucket, cost, label });
-    return async (ctx, next) => {
-      await this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label);
-      return next();
-    };
+    return (ctx, next) => this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label).then(next);
   }
 
   /**
@@ -120,23 +117,29 @@ export class Limiter implements ToolLimiter {
   }
 
   /**
-   * Takes `cost` points from `bucket` for `key`, or throws {@link RateLimitedError}. When the store
-   * fails, `onStoreUnavailable` decides (and the decision is counted).
+   * Takes `cost` points from `bucket` for `key`, or rejects with {@link RateLimitedError}. When the
+   * store fails, `onStoreUnavailable` decides (and the decision is counted). One promise chain, no
+   * async frames: this runs on every limited call.
    */
-  async enforce(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string): Promise<void> {
-    const verdict = await bucket.consume(key, cost);
-    if (verdict.kind === "allowed") {
+  enforce(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string): Promise<void> {
+    return bucket.consume(key, cost).then(
+      (res) => {
+        if (this.storeDown) this.storeBack();
+        this.track(key, bucket, res.remainingPoints, res.msBeforeNext, false);
+      },
+      (error: unknown) => this.rejected(error, bucket, key, kind, label),
+    );
+  }
+
+  private rejected(error: unknown, bucket: LimitBucket, key: string, kind: LimitKind, label: string): void {
+    if (isRefusal(error)) {
       if (this.storeDown) this.storeBack();
-      this.track(key, bucket, verdict.remaining, verdict.resetInMs, false);
-      return;
-    }
-    if (verdict.kind === "refused") {
-      if (this.storeDown) this.storeBack();
+      const retryAfterMs = Math.max(1, error.msBeforeNext);
       this.counts.refused[kind]++;
-      this.track(key, bucket, 0, verdict.retryAfterMs, true);
-      throw this.refusal(bucket, kind, label, verdict.retryAfterMs);
+      this.track(key, bucket, 0, retryAfterMs, true);
+      throw this.refusal(bucket, kind, label, retryAfterMs);
     }
-    this.storeFailed(verdict.error);
+    this.storeFailed(error);
     if (this.policy === "allow") {
       this.counts.storeUnavailable.allowed++;
       return;
@@ -144,6 +147,11 @@ export class Limiter implements ToolLimiter {
     this.counts.storeUnavailable.denied++;
     this.counts.refused.store++;
     throw new RateLimitedError("Rate limits cannot be checked right now (the limit store is unreachable); retry shortly", { limit: "store", retryAfterMs: 1000 });
+  }
+
+  /** Every `@RateLimit` of the server: its bucket and the cost of one call. */
+  memberLimits(): readonly { bucket: LimitBucket; cost: number }[] {
+    return this.members;
   }
 
   /** The caller's standing against every `@RateLimit` of the server (for `quota://me`). */

@@ -143,16 +143,17 @@ export class QuotaMiddleware implements MiddlewareObject {
     if (options.registry) this.countIn(options.registry, options.namespace ?? "mcp");
   }
 
-  async handle(ctx: CallContext, next: Next): Promise<unknown> {
+  handle(ctx: CallContext, next: Next): Promise<unknown> {
     if (ctx.kind !== "tool") return next();
     const key = this.limiter.callerKey(ctx.identity, ctx);
     const quota = this.quotaOf(ctx.identity);
-    if (this.maxInFlight === undefined) {
-      if (quota) await this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label);
-      return next();
-    }
+    if (this.maxInFlight === undefined) return quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label).then(next) : next();
+    return this.handleCapped(key, quota, next);
+  }
+
+  private async handleCapped(key: string, quota: Quota | undefined, next: Next): Promise<unknown> {
     const running = this.inFlight.get(key) ?? 0;
-    if (running >= this.maxInFlight) {
+    if (running >= this.maxInFlight!) {
       this.limiter.counts.refused.concurrency++;
       throw new RateLimitedError(
         `Too many calls in flight: this server runs at most ${this.maxInFlight} of one caller's calls at a time; retry when one of yours has finished`,
@@ -235,7 +236,7 @@ export class QuotaMiddleware implements MiddlewareObject {
       return {
         ...base,
         quota: quota ? blank(quota.bucket, 1) : null,
-        tools: (this.limiter as unknown as { members: { bucket: LimitBucket; cost: number }[] }).members.map((m) => blank(m.bucket, m.cost)),
+        tools: this.limiter.memberLimits().map((m) => blank(m.bucket, m.cost)),
         requests: this.requestBucket ? blank(this.requestBucket, 1) : null,
         store_unavailable: true,
       };
