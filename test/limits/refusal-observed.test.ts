@@ -7,6 +7,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import winston from "winston";
 import {
   AuditMiddleware,
+  DashboardTelemetry,
   LanternErrorCode,
   McpServer,
   MetricsCollector,
@@ -41,6 +42,8 @@ const metrics = new MetricsCollector();
 const prometheus = new PrometheusMiddleware({ namespace: "lim", registry: new Registry() });
 let server: McpServer;
 let client: TestClient;
+let telemetry: DashboardTelemetry;
+let quota: QuotaMiddleware;
 const refusals: { code: number; message: string; data: Record<string, unknown> }[] = [];
 
 beforeAll(async () => {
@@ -50,8 +53,11 @@ beforeAll(async () => {
   server.use(new OTelMiddleware({ tracerProvider }));
   server.use(prometheus);
   server.use(new MetricsMiddleware(metrics));
-  server.use(new QuotaMiddleware({ roles: { free: { points: 5, per: "1d" } } }));
+  quota = new QuotaMiddleware({ roles: { free: { points: 5, per: "1d" } } });
+  server.use(quota);
   metrics.registerResource(server);
+  telemetry = new DashboardTelemetry(server);
+  telemetry.attach();
   client = await createTestClient(server, { identity: { clientId: "agent-7", roles: ["free"] } });
   for (let i = 0; i < 3; i++) await client.callTool("echo", { text: String(i) });
   refusals.push(await refusal(client.callTool("echo", { text: "4th" })));
@@ -114,4 +120,14 @@ test("each call has an audit entry with its status and the refusal", () => {
   const refused = entries.filter((e) => e.status === "rate_limited");
   expect(refused.map((e) => [e.client_id, (e.error as { type: string }).type])).toEqual([["agent-7", "-32005"], ["agent-7", "-32005"]]);
   expect((refused[1]!.error as { message: string }).message).toContain('Quota exceeded: role "free"');
+});
+
+test("the dashboard's Agents data counts each client's refusals; the quota's usage gives its standing against each limit", () => {
+  expect(telemetry.snapshot().agents.find((a) => a.clientId === "agent-7")).toMatchObject({ requests: 6, errors: 2, rateLimited: 2 });
+  const usage = quota.usage()["id:agent-7"]!;
+  expect(usage.map((u) => [u.limit, u.points, u.remaining, u.refused])).toEqual([
+    ["quota:role:free", 5, 0, 1],
+    ["tool:echo", 3, 0, 1],
+  ]);
+  expect(Date.parse(usage[0]!.resetsAt)).toBeGreaterThan(Date.now());
 });

@@ -44,6 +44,7 @@ interface AgentStats {
   sessionsSeen: number;
   requests: number;
   errors: number;
+  rateLimited: number;
   /** Most recent last; bounded by MAX_TOOLS_PER_AGENT. */
   toolsUsed: string[];
   firstSeen: number;
@@ -236,6 +237,7 @@ export class DashboardTelemetry {
     const agent = this.touchAgent(clientId, now);
     agent.requests++;
     if (failed) agent.errors++;
+    if (outcome.status === "rate_limited") agent.rateLimited++;
     if (ctx.kind === "tool") useTool(agent.toolsUsed, ctx.name);
     const open = this.openSessions.get(ctx.session);
     if (open) open.clientId = clientId;
@@ -305,6 +307,7 @@ export class DashboardTelemetry {
         connected: connectedByClient.get(agent.clientId) ?? 0,
         requests: agent.requests,
         errors: agent.errors,
+        rateLimited: agent.rateLimited,
         toolsUsed: [...agent.toolsUsed].reverse(),
         firstSeen: agent.firstSeen,
         lastActive: agent.lastActive,
@@ -423,7 +426,7 @@ export class DashboardTelemetry {
       // Move to the end: the Map's order is the LRU order.
       this.agents.delete(clientId);
     } else {
-      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, requests: 0, errors: 0, toolsUsed: [], firstSeen: now, lastActive: now };
+      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, requests: 0, errors: 0, rateLimited: 0, toolsUsed: [], firstSeen: now, lastActive: now };
       if (this.agents.size >= this.maxAgents) {
         this.agents.delete(this.agents.keys().next().value!);
       }

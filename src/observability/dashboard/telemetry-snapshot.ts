@@ -33,6 +33,8 @@ export interface DashboardAgentRow {
   connected: number;
   requests: number;
   errors: number;
+  /** Of its errors, calls a rate limit, quota or concurrency cap refused. */
+  rateLimited: number;
   /** Tool names it called, most recent first. */
   toolsUsed: string[];
   firstSeen: number;
