@@ -68,6 +68,7 @@ export class Limiter implements ToolLimiter {
   private client: RedisClientLike | undefined;
   private opened = false;
   private storeDown = false;
+  private readonly identityKeys = new WeakMap<CallerIdentity, string>();
   private readonly usageByCaller = new Map<string, Map<string, TrackedUsage>>();
 
   constructor(options: LimiterOptions = {}) {
@@ -103,7 +104,7 @@ export class Limiter implements ToolLimiter {
     const label = `${member.kind} "${member.name}"`;
     const cost = rule.cost;
     this.members.push({ bucket, cost, label });
-    return (ctx, next) => this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label).then(next);
+    return (ctx, next) => this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label, next);
   }
 
   /**
@@ -111,26 +112,36 @@ export class Limiter implements ToolLimiter {
    * `key` option, else the remote address). One client is one key whatever its sessions or replicas.
    */
   callerKey(identity: CallerIdentity | undefined, ctx?: CallContext): string {
-    if (identity) return `id:${identity.clientId}`;
+    if (identity) {
+      // Identities are settled once per session or token: build each one's key once.
+      let key = this.identityKeys.get(identity);
+      if (key === undefined) this.identityKeys.set(identity, (key = `id:${identity.clientId}`));
+      return key;
+    }
     const custom = ctx && this.key ? this.key(ctx) : undefined;
     return `anon:${custom ?? ctx?.remoteAddress ?? "local"}`;
   }
 
   /**
-   * Takes `cost` points from `bucket` for `key`, or rejects with {@link RateLimitedError}. When the
-   * store fails, `onStoreUnavailable` decides (and the decision is counted). One promise chain, no
-   * async frames: this runs on every limited call.
+   * Takes `cost` points from `bucket` for `key`, then runs `next`; or rejects with
+   * {@link RateLimitedError}. When the store fails, `onStoreUnavailable` decides (and the decision
+   * is counted). One promise chain, no async frames: this runs on every limited call.
    */
-  enforce(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string): Promise<void> {
+  enforce<T>(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string, next: () => T | Promise<T>): Promise<T> {
     return bucket.consume(key, cost).then(
       (res) => {
         if (this.storeDown) this.storeBack();
         this.track(key, bucket, res.remainingPoints, res.msBeforeNext, false);
+        return next();
       },
-      (error: unknown) => this.rejected(error, bucket, key, kind, label),
+      (error: unknown) => {
+        this.rejected(error, bucket, key, kind, label);
+        return next();
+      },
     );
   }
 
+  /** Throws the refusal, or returns when `onStoreUnavailable: "allow"` lets the call run uncounted. */
   private rejected(error: unknown, bucket: LimitBucket, key: string, kind: LimitKind, label: string): void {
     if (isRefusal(error)) {
       if (this.storeDown) this.storeBack();

@@ -79,6 +79,8 @@ export interface QuotaReport {
   store_unavailable?: true;
 }
 
+const ALLOWED: RequestDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
 const KNOWN = new Set(["store", "limit", "roles", "scopes", "clients", "concurrency", "requests", "key", "onStoreUnavailable", "resourceUri", "registry", "namespace"]);
 
 interface Quota {
@@ -147,7 +149,7 @@ export class QuotaMiddleware implements MiddlewareObject {
     if (ctx.kind !== "tool") return next();
     const key = this.limiter.callerKey(ctx.identity, ctx);
     const quota = this.quotaOf(ctx.identity);
-    if (this.maxInFlight === undefined) return quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label).then(next) : next();
+    if (this.maxInFlight === undefined) return quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label, next) : next();
     return this.handleCapped(key, quota, next);
   }
 
@@ -162,8 +164,7 @@ export class QuotaMiddleware implements MiddlewareObject {
     }
     this.inFlight.set(key, running + 1);
     try {
-      if (quota) await this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label);
-      return await next();
+      return await (quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label, next) : next());
     } finally {
       const left = this.inFlight.get(key)! - 1;
       if (left === 0) this.inFlight.delete(key);
@@ -196,10 +197,10 @@ export class QuotaMiddleware implements MiddlewareObject {
    * if (!decision.allowed) { res.writeHead(429, { "retry-after": String(Math.ceil(decision.retryAfterMs / 1000)) }); ... }
    */
   async checkRequest(key: string): Promise<RequestDecision> {
-    if (!this.requestBucket) return { allowed: true, retryAfterMs: 0 };
+    if (!this.requestBucket) return ALLOWED;
     try {
-      await this.limiter.enforce(this.requestBucket, key, 1, "requests", "this server's HTTP endpoint");
-      return { allowed: true, retryAfterMs: 0 };
+      await this.limiter.enforce(this.requestBucket, key, 1, "requests", "this server's HTTP endpoint", () => undefined);
+      return ALLOWED;
     } catch (error) {
       const refusal = error as RateLimitedError;
       return { allowed: false, retryAfterMs: refusal.detail.retryAfterMs, error: refusal };
