@@ -4,7 +4,7 @@ import { RateLimitedError } from "../core/errors.js";
 import type { MiddlewareObject, Next } from "../core/middleware.js";
 import type { ServerSetup } from "../core/server-setup.js";
 import type { LimitBucket } from "./limit-bucket.js";
-import { Limiter, type LimitUsage, type StoreUnavailablePolicy } from "./limiter.js";
+import { Limiter, type LimiterCounts, type LimitUsage, type StoreUnavailablePolicy } from "./limiter.js";
 import type { LimitStore } from "./redis-store.js";
 import { describeWindow, windowMs, type LimitWindow } from "./window.js";
 
@@ -103,7 +103,7 @@ interface Quota {
  * }));
  */
 export class QuotaMiddleware implements MiddlewareObject {
-  readonly limiter: Limiter;
+  private readonly limiter: Limiter;
   private readonly options: QuotaOptions;
   private readonly byClient = new Map<string, Quota>();
   private readonly byRole: [string, Quota][] = [];
@@ -244,7 +244,23 @@ export class QuotaMiddleware implements MiddlewareObject {
     }
   }
 
-  /** Each recently seen caller's latest standing against each limit (the dashboard's Agents tab). */
+  /**
+   * Refusals by kind of limit, and calls decided without the store, since the server started.
+   *
+   * @example
+   * quota.counts.storeUnavailable; // { allowed: 0, denied: 3 }
+   */
+  get counts(): LimiterCounts {
+    return this.limiter.counts;
+  }
+
+  /**
+   * Each recently seen caller's latest standing against each limit (the data of the dashboard's
+   * Agents tab), keyed like the counts (`id:<client id>`, `anon:<key>`).
+   *
+   * @example
+   * quota.usage()["id:alice"]; // [{ limit: "quota:role:free", points: 100, remaining: 12, resetsAt, refused: 0 }]
+   */
   usage(): Record<string, LimitUsage[]> {
     return this.limiter.usage();
   }

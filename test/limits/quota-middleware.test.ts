@@ -196,7 +196,7 @@ describe("onStoreUnavailable (a Redis nobody answers at)", () => {
     const quota = new QuotaMiddleware({ store: await unreachable(), limit: { points: 1, per: "1d" }, onStoreUnavailable: "allow", registry, namespace: "shop" });
     const alice = await clientOf(serverWith(quota), "alice");
     for (let i = 0; i < 3; i++) expect((await alice.callTool("free")).isError).toBeFalsy();
-    expect(quota.limiter.counts.storeUnavailable).toEqual({ allowed: 3, denied: 0 });
+    expect(quota.counts.storeUnavailable).toEqual({ allowed: 3, denied: 0 });
     expect((await quotaOf(alice)).store_unavailable).toBe(true);
     expect(await registry.metrics()).toContain('shop_rate_limit_store_unavailable_total{action="allowed"} 3');
   });
@@ -209,7 +209,7 @@ describe("onStoreUnavailable (a Redis nobody answers at)", () => {
     expect(error.code).toBe(LanternErrorCode.RateLimited);
     expect(error.message).toContain("the limit store is unreachable");
     expect(error.data).toEqual({ limit: "store", retryAfterMs: 1000 });
-    expect(quota.limiter.counts.storeUnavailable).toEqual({ allowed: 0, denied: 1 });
+    expect(quota.counts.storeUnavailable).toEqual({ allowed: 0, denied: 1 });
     const text = await registry.metrics();
     expect(text).toContain('mcp_rate_limit_store_unavailable_total{action="denied"} 1');
     expect(text).toContain('mcp_rate_limit_refused_total{limit="store"} 1');
