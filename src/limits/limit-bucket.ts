@@ -1,11 +1,14 @@
-import rateLimiterFlexible from "rate-limiter-flexible";
+import { createRequire } from "node:module";
 import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
 import type { RedisClientLike } from "./redis-store.js";
 
-const { RateLimiterMemory, RateLimiterRedis, RateLimiterRes: Res } = rateLimiterFlexible;
+type Library = typeof import("rate-limiter-flexible");
+let library: Library | undefined;
+// Loaded when the first limit is made, so servers without limits never load it.
+const rateLimiterFlexible = (): Library => (library ??= createRequire(import.meta.url)("rate-limiter-flexible") as Library);
 
 /** True when a consume was rejected because the allowance is spent (not because the store failed). */
-export const isRefusal = (error: unknown): error is RateLimiterRes => error instanceof Res;
+export const isRefusal = (error: unknown): error is RateLimiterRes => library !== undefined && error instanceof library.RateLimiterRes;
 
 /** What a bucket holds for one caller right now, without consuming. */
 export interface BucketState {
@@ -31,6 +34,7 @@ export class LimitBucket {
   /** Makes the counter, in memory (`client` undefined) or in Redis under `prefix`. */
   bind(client: RedisClientLike | undefined, prefix: string): void {
     const options = { points: this.points, duration: this.windowMs / 1000, keyPrefix: `${prefix}:${this.name}` };
+    const { RateLimiterMemory, RateLimiterRedis } = rateLimiterFlexible();
     this.impl = client
       ? new RateLimiterRedis({ ...options, storeClient: client, rejectIfRedisNotReady: true })
       : new RateLimiterMemory(options);
