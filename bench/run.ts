@@ -9,6 +9,7 @@ import { tracingLoggingSection } from "./sections/tracing-logging.js";
 import { auditSection } from "./sections/audit.js";
 import { dashboardSection } from "./sections/dashboard.js";
 import { fullStackSection } from "./sections/full-stack.js";
+import { limitsSection } from "./sections/limits.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   audit: auditSection,
   dashboard: dashboardSection,
   "full-stack": fullStackSection,
+  limits: limitsSection,
 };
 
 // The SDK's HTTP client hands its session's AbortSignal to every fetch, and undici keeps a listener

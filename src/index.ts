@@ -11,3 +11,4 @@ export * from "./observability/tracing/index.js";
 export * from "./observability/logging/index.js";
 export * from "./observability/dashboard/index.js";
 export * from "./observability/audit/index.js";
+export * from "./limits/index.js";

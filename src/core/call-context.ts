@@ -115,6 +115,8 @@ export class CallContext {
   traceContext: TraceCarrier | undefined = undefined;
   /** A refusal settled before the chain ran (a tampered `requestState`): the innermost step raises it. */
   refusal: Error | undefined = undefined;
+  /** The caller's network address, when the transport knows it (HTTP); rate limits key anonymous callers by it. */
+  remoteAddress: string | undefined = undefined;
   private correlation: string | undefined;
   private exchange: InputExchange | undefined;
   private values: Map<symbol, unknown> | undefined;

@@ -1,6 +1,7 @@
 import { UriTemplate } from "@modelcontextprotocol/server";
 import type { DependencyContainer, InjectionToken } from "tsyringe";
 import type { CallContext } from "./call-context.js";
+import type { ToolLimiter } from "./server-setup.js";
 import type { InputClass, MemberDefinition, PromptOptions, ResourceOptions, ToolOptions } from "./definitions.js";
 import { DefinitionError, describeError, InvalidParamsError } from "./errors.js";
 import { promptTerminal, resourceTerminal, toolTerminal, type TerminalEnvironment } from "./invoke.js";
@@ -32,6 +33,8 @@ export interface CompilerHost {
   readonly serverMiddleware: readonly Middleware[];
   readonly terminal: TerminalEnvironment;
   readonly defaultTimeoutMs: number | undefined;
+  /** Keeps the counts of `@RateLimit`s; set (by a `QuotaMiddleware`, or in memory) before a limited member compiles. */
+  toolLimiter(): ToolLimiter | undefined;
 }
 
 type Resolver = (ctx: CallContext) => unknown;
@@ -212,6 +215,12 @@ export class DefinitionCompiler {
       const index = chain.findIndex((mw) => mw instanceof type);
       if (index >= 0) chain[index] = (chain[index] as ConfigurableMiddleware<object>).withOptions(options);
       else chain.push(this.shared.get(type)!.withOptions(options));
+    }
+    // `@RateLimit` runs innermost, after every middleware, so each refusal is seen (counted, logged, traced, audited).
+    if (definition.rateLimit) {
+      const limiter = this.host.toolLimiter();
+      if (!limiter) throw new DefinitionError(`Cannot register ${definition.kind} "${definition.name}" on ${definition.label}: its @RateLimit has no limit store`);
+      chain.push(limiter.limitStep(definition.rateLimit, { kind: definition.kind, name: definition.name }));
     }
     return chain;
   }

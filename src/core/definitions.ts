@@ -122,6 +122,24 @@ export interface AuthorizationRequirement {
   roles: readonly string[];
 }
 
+/**
+ * `@RateLimit({ points, per, cost })`: `points` per window for each caller, one call weighing `cost`.
+ * `per` is `"1s"`, `"1m"`, `"1h"`, `"1d"` or milliseconds (whole seconds).
+ */
+export interface RateLimitOptions {
+  points: number;
+  per: string | number;
+  /** How many points one call takes (default 1). */
+  cost?: number;
+}
+
+/** A checked rate limit of one tool, resource or prompt (what the scanner made of `@RateLimit`). */
+export interface RateLimitRule {
+  points: number;
+  windowMs: number;
+  cost: number;
+}
+
 /** How one method parameter gets its value on each call. */
 export type ParameterResolver = (ctx: CallContext) => unknown;
 
@@ -162,6 +180,8 @@ export interface MemberDefinition {
   /** Class-level middleware first, then the method's (decorators), or the spec's `middleware`. */
   middleware: readonly MiddlewareSpec[];
   authorization: AuthorizationRequirement;
+  /** `@RateLimit` (the method's replacing the class's): runs innermost, after every middleware. */
+  rateLimit?: RateLimitRule;
   handler: MemberHandler;
 }
 

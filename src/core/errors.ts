@@ -21,6 +21,8 @@ export const LanternErrorCode = {
   Unauthorized: -32001,
   Forbidden: -32003,
   Timeout: -32004,
+  /** A rate limit, quota or concurrency cap refused the call; `data.retryAfterMs` says when to retry. */
+  RateLimited: -32005,
   Cancelled: -32800,
   /** 2026-07-28: the request needs a capability the client did not declare in its `_meta`. */
   MissingClientCapability: -32021,
@@ -49,8 +51,11 @@ export class LanternError extends ProtocolError {
   }
 }
 
-/** How a call ended. `refused` covers authentication and authorisation refusals. */
-export type CallStatus = "ok" | "error" | "timeout" | "cancelled" | "refused";
+/**
+ * How a call ended. `refused` covers authentication and authorisation refusals; `rate_limited` a
+ * rate limit, quota or concurrency cap.
+ */
+export type CallStatus = "ok" | "error" | "timeout" | "cancelled" | "refused" | "rate_limited";
 
 /** The arguments of a call failed validation: JSON-RPC -32602, data lists `[{ property, constraints }]`. */
 export class InvalidParamsError extends LanternError {
@@ -98,6 +103,28 @@ export class ForbiddenError extends LanternError {
 export class TimeoutError extends LanternError {
   constructor(name: string, timeoutMs: number) {
     super(LanternErrorCode.Timeout, `"${name}" timed out after ${timeoutMs} ms`, { timeoutMs }, "timeout");
+  }
+}
+
+/** What a client refused by a limit finds in the JSON-RPC error's `data`. */
+export interface RateLimitedData {
+  /** Which limit refused the call: `tool:search_employees`, `quota:role:free`, `concurrency`, `store`. */
+  limit: string;
+  /** Milliseconds until a retry can succeed. */
+  retryAfterMs: number;
+  /** The limit's allowance (points per window, or calls in flight). */
+  points?: number;
+  /** The limit's window in milliseconds (absent for concurrency caps). */
+  windowMs?: number;
+}
+
+/** A rate limit, quota or concurrency cap refused the call: JSON-RPC -32005, `data` is {@link RateLimitedData}. */
+export class RateLimitedError extends LanternError {
+  constructor(
+    message: string,
+    readonly detail: RateLimitedData,
+  ) {
+    super(LanternErrorCode.RateLimited, message, detail, "rate_limited");
   }
 }
 

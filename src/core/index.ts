@@ -5,7 +5,7 @@ export { Inject, Param } from "./decorators/inject.js";
 export { Prompt, Resource, Tool } from "./decorators/members.js";
 export { middlewareDecorator, UseMiddleware } from "./decorators/middleware.js";
 export { Server } from "./decorators/server.js";
-export type { AuthorizationRequirement, InputClass, PromptOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
+export type { AuthorizationRequirement, InputClass, PromptOptions, RateLimitOptions, ResourceOptions, ServerInfo, ToolOptions } from "./definitions.js";
 export {
   CancelledError,
   DefinitionError,
@@ -19,12 +19,14 @@ export {
   SERVER_SHUTDOWN,
   ServerShutdownError,
   ServerStateError,
+  RateLimitedError,
   TimeoutError,
   ToolError,
   UnauthorizedError,
   UnsendableResultError,
   type CallStatus,
   type ServerStateCode,
+  type RateLimitedData,
   type ValidationIssue,
 } from "./errors.js";
 export { McpServer, type McpServerOptions } from "./mcp-server.js";
@@ -44,5 +46,5 @@ export type { ProviderFactory, ProviderOptions, ProviderOverride, ResolveDepende
 export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
-export type { Authenticator, ClientLogRecord, ListeningEndpoint, RouteHandler, ServerSetup, SessionEvent, ToolSummary } from "./server-setup.js";
+export type { Authenticator, ClientLogRecord, ListeningEndpoint, RequestGate, RequestVerdict, RouteHandler, ServerSetup, SessionEvent, ToolLimiter, ToolSummary } from "./server-setup.js";
 export type { CacheHints, CallObserver, ConnectOptions } from "./protocol-host.js";

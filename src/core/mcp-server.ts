@@ -30,6 +30,8 @@ import type {
   RouteHandler,
   ServerSetup,
   SessionEvent,
+  RequestGate,
+  ToolLimiter,
   ToolSummary,
 } from "./server-setup.js";
 import { ProgressReporter, ServerLogger } from "./server-logger.js";
@@ -145,6 +147,8 @@ export class McpServer implements ServerSetup {
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
+  private toolLimiter: ToolLimiter | undefined;
+  private requestGateValue: RequestGate | undefined;
   private lifecycle: Lifecycle = "open";
   /** True while `onListen` listeners run: the transport serves nothing yet, so routes may still be added. */
   private announcing = false;
@@ -175,6 +179,7 @@ export class McpServer implements ServerSetup {
       serverMiddleware: this.middleware,
       terminal,
       defaultTimeoutMs: options.defaultTimeoutMs,
+      toolLimiter: () => this.toolLimiter,
     });
     if (typeof serverClassOrInfo === "function") {
       const scanned = this.scan(serverClassOrInfo);
@@ -311,6 +316,23 @@ export class McpServer implements ServerSetup {
       throw new DefinitionError("Only one authenticator can settle identities; this server already has one (use one AuthMiddleware)");
     }
     this.authenticatorValue = authenticator;
+  }
+
+  /** Keeps the counts of every `@RateLimit` (a `QuotaMiddleware` sets its store in `setup`); one per server. */
+  setToolLimiter(limiter: ToolLimiter): void {
+    this.assertOpen("setToolLimiter");
+    if (this.toolLimiter && this.toolLimiter !== limiter) {
+      throw new DefinitionError("Only one limit store can keep @RateLimit counts; this server already has one (use one QuotaMiddleware)");
+    }
+    this.toolLimiter = limiter;
+  }
+
+  setRequestGate(gate: RequestGate): void {
+    this.assertOpen("setRequestGate");
+    if (this.requestGateValue && this.requestGateValue !== gate) {
+      throw new DefinitionError("Only one request gate can limit HTTP requests; this server already has one (use one QuotaMiddleware)");
+    }
+    this.requestGateValue = gate;
   }
 
   /** The authenticator the transports ask, if one was set. */
@@ -460,6 +482,11 @@ export class McpServer implements ServerSetup {
     for (let pending = this.compiler.pendingSetup(this.definitions); pending.length; pending = this.compiler.pendingSetup(this.definitions)) {
       for (const mw of pending) await this.compiler.runSetup(mw, this);
     }
+    if (!this.toolLimiter && this.definitions.some((d) => d.rateLimit)) {
+      // Without a QuotaMiddleware, @RateLimit counts live in process memory (loaded only when used).
+      const { Limiter } = await import("../limits/limiter.js");
+      this.toolLimiter = new Limiter();
+    }
     const registry = new Registry(() => this.authenticatorValue?.hideForbiddenTools === true);
     for (const owner of this.classes) this.compiler.instantiate(owner.target);
     for (const definition of this.definitions) this.compiler.compile(definition, registry);
@@ -474,6 +501,7 @@ export class McpServer implements ServerSetup {
     this.registry = registry;
     this.host = new ProtocolHost(this.info, registry, {
       authenticator: () => this.authenticatorValue,
+      requestGate: () => this.requestGateValue,
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
       session: (event) => { for (const listener of this.sessionListeners) listener(event); },
       observers: this.callObservers,

@@ -13,6 +13,7 @@ export const METADATA = {
   authorization: Symbol.for("lantern:authorization"),
   completions: Symbol.for("lantern:complete"),
   constructorInjections: Symbol.for("lantern:inject:constructor"),
+  rateLimits: Symbol.for("lantern:rate-limit"),
 } as const;
 
 /**

@@ -32,7 +32,7 @@ import type { RequestStateSeal } from "./protocol/request-state.js";
 import { SubscriptionBook } from "./protocol/subscriptions.js";
 import type { Registry } from "./registry.js";
 import { LOG_LEVELS } from "./server-logger.js";
-import type { Authenticator, ClientLogRecord, SessionEvent } from "./server-setup.js";
+import type { Authenticator, ClientLogRecord, RequestGate, SessionEvent } from "./server-setup.js";
 
 /** How a transport hands a connection to the host. */
 export interface ConnectOptions {
@@ -56,6 +56,7 @@ export type CacheHints = Partial<Record<"tools/list" | "prompts/list" | "resourc
 
 interface HostHooks {
   authenticator(): Authenticator | undefined;
+  requestGate(): RequestGate | undefined;
   observers: readonly CallObserver[];
   clientLog(record: ClientLogRecord): void;
   session(event: SessionEvent): void;
@@ -229,6 +230,11 @@ export class ProtocolHost {
 
   get authenticator(): Authenticator | undefined {
     return this.hooks.authenticator();
+  }
+
+  /** The per-caller HTTP request limit, if a part set one. */
+  get requestGate(): RequestGate | undefined {
+    return this.hooks.requestGate();
   }
 
   /**
@@ -443,6 +449,7 @@ export class ProtocolHost {
       request.id,
     );
     ctx.identity = identity;
+    ctx.remoteAddress = (sdkCtx.http?.authInfo?.extra as { remoteAddress?: string } | undefined)?.remoteAddress;
     if (request.inputResponses) ctx.inputResponses = request.inputResponses;
     if (continuation) {
       ctx.round = continuation.round + 1;

@@ -4,6 +4,8 @@ import type { AuthorizationBinding } from "./decorators/authorization.js";
 import type { CompletionBinding, CompletionTarget } from "./decorators/complete.js";
 import type { ConstructorInjection, ParameterBinding } from "./decorators/inject.js";
 import type { MiddlewareBinding } from "./decorators/middleware.js";
+import type { RateLimitBinding } from "../limits/rate-limit.js";
+import { windowMs } from "../limits/window.js";
 import type {
   DeclaredMember,
   InputClass,
@@ -11,6 +13,7 @@ import type {
   MemberKind,
   ParameterSource,
   PromptOptions,
+  RateLimitRule,
   ResourceOptions,
   ServerInfo,
   ToolOptions,
@@ -46,6 +49,7 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
   const bindings = readListAlongChain<ParameterBinding>(METADATA.injections, target);
   const middleware = readListAlongChain<MiddlewareBinding>(METADATA.middleware, target);
   const authorization = readListAlongChain<AuthorizationBinding>(METADATA.authorization, target);
+  const rateLimits = readListAlongChain<RateLimitBinding>(METADATA.rateLimits, target);
   const prototype = target.prototype as Record<string, unknown>;
 
   const scan = <O extends object>(
@@ -103,6 +107,8 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
       ...middleware.filter((m) => m.method === member.method).map((m) => ({ spec: m.spec, at: label })),
     ];
     for (const { spec, at } of specs) checkDecoratorOptions(spec, at, fail);
+    const binding = rateLimits.findLast((r) => r.method === member.method) ?? rateLimits.findLast((r) => r.method === undefined);
+    const rateLimit = binding ? checkRateLimit(binding, className, fail) : undefined;
     const scopes = authorization.filter((a) => a.method === undefined || a.method === member.method).flatMap((a) => a.scopes);
     const roles = authorization.filter((a) => a.method === undefined || a.method === member.method).flatMap((a) => a.roles);
     return {
@@ -115,6 +121,7 @@ export function scanServerClass(target: Function, perCallTokens: ReadonlySet<unk
       middleware: specs.map((s) => s.spec),
       authorization: { scopes: [...new Set([...scopes, ...((member.options as ToolOptions).scopes ?? [])])], roles: [...new Set(roles)] },
       handler: { kind: "method", owner: target, method: member.method },
+      ...(rateLimit ? { rateLimit } : {}),
     };
   };
 
@@ -188,4 +195,17 @@ export function constructorTokens(target: Function): InjectionToken<unknown>[] {
     if (token !== undefined) tokens.push(token);
   }
   return tokens;
+}
+
+/** `@RateLimit`'s options checked: positive whole points and cost, a window `per` names. */
+function checkRateLimit(binding: RateLimitBinding, className: string, fail: (reason: string) => never): RateLimitRule {
+  const where = binding.method === undefined ? `@RateLimit on ${className}` : "@RateLimit";
+  const { points, per, cost = 1, ...unknown } = binding.options ?? ({} as RateLimitBinding["options"]);
+  const extra = Object.keys(unknown);
+  if (extra.length) fail(`${where} has unknown option ${extra.map((k) => `"${k}"`).join(", ")}; it takes points, per and cost`);
+  if (!Number.isSafeInteger(points) || points < 1) fail(`${where}: points must be a positive whole number, got ${JSON.stringify(points)}`);
+  if (!Number.isSafeInteger(cost) || cost < 1 || cost > points) fail(`${where}: cost must be a whole number from 1 to points (${points}), got ${JSON.stringify(cost)}`);
+  const ms = windowMs(per);
+  if (typeof ms === "string") fail(`${where}: ${ms}`);
+  return { points, windowMs: ms as number, cost };
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity, SessionInfo } from "./call-context.js";
-import type { ResourceOptions, ServerInfo } from "./definitions.js";
+import type { RateLimitRule, ResourceOptions, ServerInfo } from "./definitions.js";
+import type { Middleware } from "./middleware.js";
 import type { ResourceHandler, ToolSpec } from "./programmatic.js";
 import type { ProviderFactory, ProviderOptions } from "./providers.js";
 
@@ -33,6 +34,24 @@ export interface ListeningEndpoint {
   /** The MCP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
   url: string;
 }
+
+/** Turns `@RateLimit` rules into steps of the members' chains, all keeping counts in one store. */
+export interface ToolLimiter {
+  /** The innermost step of the chain of a member limited by `rule`. */
+  limitStep(rule: RateLimitRule, member: { kind: "tool" | "resource" | "prompt"; name: string }): Middleware;
+}
+
+/** What a request gate decides for one HTTP request: go on, or refuse (429) with when to retry. */
+export interface RequestVerdict {
+  allowed: boolean;
+  /** 0 when allowed; the wait to announce in `Retry-After` when not. */
+  retryAfterMs: number;
+  /** The refusal: the JSON-RPC error the 429 carries. */
+  error?: { code: number; message: string; data?: unknown };
+}
+
+/** Decides, before anything is parsed, whether a caller may make another HTTP request (per-caller request limits). */
+export type RequestGate = (identity: CallerIdentity | undefined, remoteAddress: string | undefined) => Promise<RequestVerdict>;
 
 /** A message a tool sent with `ServerLogger`, as server-side listeners see it. */
 export interface ClientLogRecord {
@@ -84,6 +103,10 @@ export interface ServerSetup {
   onListen(listener: (endpoint: ListeningEndpoint) => void): void;
   /** Settles identities at the transport, before any middleware runs. */
   setAuthenticator(authenticator: Authenticator): void;
+  /** Keeps the counts of every `@RateLimit` (a `QuotaMiddleware` sets its store); one per server. */
+  setToolLimiter(limiter: ToolLimiter): void;
+  /** Checks every HTTP request per caller before it is parsed (answered 429 when refused); one per server. */
+  setRequestGate(gate: RequestGate): void;
   /** Receives every `ServerLogger` message (the structured log records them). */
   onClientLog(listener: (record: ClientLogRecord) => void): void;
   /** Receives session open/close events; returns a function that stops them. */

@@ -340,11 +340,28 @@ export class HttpTransportHost {
         jsonRpcError(res, 401, LanternErrorCode.Unauthorized, message, { "www-authenticate": authenticator.challenge(message) });
         return;
       }
-      if (identity) {
-        authInfo = { token: "", clientId: identity.clientId, scopes: [...identity.scopes], extra: { identity } };
-        (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
+    }
+    const remoteAddress = req.socket.remoteAddress;
+    // The caller's identity and address reach CallContext through the request's auth info.
+    authInfo = identity
+      ? { token: "", clientId: identity.clientId, scopes: [...identity.scopes], extra: { identity, remoteAddress } }
+      : { token: "", clientId: "", scopes: [], extra: { remoteAddress } };
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
+    const gate = this.host.requestGate;
+    if (gate) {
+      const verdict = await gate(identity, remoteAddress);
+      if (!verdict.allowed) {
+        const error = verdict.error ?? { code: LanternErrorCode.RateLimited, message: "Too many requests" };
+        res.writeHead(429, { "content-type": "application/json", "retry-after": String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))) });
+        res.end(JSON.stringify({ jsonrpc: "2.0", error: { code: error.code, message: error.message, ...(error.data !== undefined ? { data: error.data } : {}) }, id: null }));
+        req.resume();
+        return;
       }
     }
+
+    // The caller's address reaches CallContext.remoteAddress through the auth info (rate limits key anonymous callers by it).
+    const auth = ((req as IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> } }).auth ??= { token: "", clientId: "", scopes: [] });
+    auth.extra = { ...auth.extra, remoteAddress: req.socket.remoteAddress };
 
     let body: unknown;
     if (req.method === "POST") {

@@ -56,6 +56,7 @@ interface AgentStats {
   protocolVersion: string | undefined;
   requests: number;
   errors: number;
+  rateLimited: number;
   /** Most recent last; bounded by MAX_TOOLS_PER_AGENT. */
   toolsUsed: string[];
   firstSeen: number;
@@ -250,6 +251,7 @@ export class DashboardTelemetry {
     agent.requests++;
     if (failed) agent.errors++;
     agent.protocolVersion = ctx.protocolVersion;
+    if (outcome.status === "rate_limited") agent.rateLimited++;
     if (ctx.kind === "tool") useTool(agent.toolsUsed, ctx.name);
     // A 2026-era request has no session: only 2025-era connections count as sessions.
     if (ctx.era === "legacy") {
@@ -323,6 +325,7 @@ export class DashboardTelemetry {
         protocolVersion: agent.protocolVersion ?? "-",
         requests: agent.requests,
         errors: agent.errors,
+        rateLimited: agent.rateLimited,
         toolsUsed: [...agent.toolsUsed].reverse(),
         firstSeen: agent.firstSeen,
         lastActive: agent.lastActive,
@@ -441,7 +444,7 @@ export class DashboardTelemetry {
       // Move to the end: the Map's order is the LRU order.
       this.agents.delete(clientId);
     } else {
-      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, protocolVersion: undefined, requests: 0, errors: 0, toolsUsed: [], firstSeen: now, lastActive: now };
+      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, protocolVersion: undefined, requests: 0, errors: 0, rateLimited: 0, toolsUsed: [], firstSeen: now, lastActive: now };
       if (this.agents.size >= this.maxAgents) {
         this.agents.delete(this.agents.keys().next().value!);
       }

@@ -35,6 +35,8 @@ export interface DashboardAgentRow {
   protocolVersion: string;
   requests: number;
   errors: number;
+  /** Of its errors, calls a rate limit, quota or concurrency cap refused. */
+  rateLimited: number;
   /** Tool names it called, most recent first. */
   toolsUsed: string[];
   firstSeen: number;

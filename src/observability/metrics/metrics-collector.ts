@@ -15,6 +15,8 @@ export interface CallMetrics {
   calls: number;
   /** Calls that did not end `ok`: the tool threw or returned `isError`, or the call was refused, timed out or cancelled. */
   errors: number;
+  /** Of the errors, calls refused by a rate limit, quota or concurrency cap. */
+  rate_limited: number;
   avg_latency_ms: number;
   /** Percentiles are within ±2% of the true value (a fixed log-bucket histogram; see the README). */
   p50_latency_ms: number;
@@ -87,6 +89,7 @@ const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 class Entry {
   readonly latency = new LatencyHistogram();
   errors = 0;
+  rateLimited = 0;
   lastCalledAt = 0;
 
   toJSON(): CallMetrics {
@@ -95,6 +98,7 @@ class Entry {
     return {
       calls: h.count,
       errors: this.errors,
+      rate_limited: this.rateLimited,
       avg_latency_ms: h.count ? round3(h.sum / h.count) : 0,
       p50_latency_ms: round3(p50!),
       p95_latency_ms: round3(p95!),
@@ -182,6 +186,7 @@ export class MetricsCollector {
     const failed = status !== "ok";
     entry.latency.record(durationMs);
     if (failed) entry.errors++;
+    if (status === "rate_limited") entry.rateLimited++;
     entry.lastCalledAt = now;
     if (clientId !== undefined) this.recordClient(clientId, failed, now);
   }

@@ -62,6 +62,7 @@ const PROMETHEUS_OPTIONS = defineOptions<PrometheusOptions>("PrometheusMiddlewar
 interface ToolSeries {
   ok: { inc(value?: number): void };
   error: { inc(value?: number): void };
+  rateLimited: { inc(value?: number): void };
   duration: { observe(seconds: number): void };
   /** Calls by protocol version, made when a version is first seen. */
   byProtocol: Map<string, { inc(value?: number): void }>;
@@ -81,7 +82,7 @@ const KNOWN_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_
 
 /**
  * Prometheus metrics of every tool call with prom-client: `<ns>_tool_calls_total{tool,status}`
- * (status `ok` or `error`), `<ns>_tool_duration_seconds{tool}`, `<ns>_tool_in_flight{tool}` and
+ * (status `ok`, `error` or `rate_limited`), `<ns>_tool_duration_seconds{tool}`, `<ns>_tool_in_flight{tool}` and
  * `<ns>_tool_calls_by_protocol_total{tool,protocol_version}` (the MCP revision of each call).
  * Only registered tool names become label values. In `setup` it adds `GET /metrics` to the HTTP
  * transport (OpenMetrics when the scraper asks for it, optionally behind a bearer token) and the
@@ -183,7 +184,8 @@ export class PrometheusMiddleware implements MiddlewareObject {
   private finish(ctx: CallContext, series: ToolSeries, error: unknown, threw: boolean): void {
     series.running--;
     series.duration.observe(ctx.elapsedMs() / 1000);
-    (callOutcome(ctx, error, threw).status === "ok" ? series.ok : series.error).inc();
+    const status = callOutcome(ctx, error, threw).status;
+    (status === "ok" ? series.ok : status === "rate_limited" ? series.rateLimited : series.error).inc();
     const reported = ctx.protocolVersion;
     const version = reported !== undefined && KNOWN_PROTOCOL_VERSIONS.has(reported) ? reported : "other";
     let counter = series.byProtocol.get(version);
@@ -195,11 +197,19 @@ export class PrometheusMiddleware implements MiddlewareObject {
     let series = this.series.get(tool);
     if (!series) {
       const { calls, duration } = this.metrics;
-      series = { ok: calls.labels(tool, "ok"), error: calls.labels(tool, "error"), duration: duration.labels(tool), byProtocol: new Map(), running: 0 };
+      series = {
+        ok: calls.labels(tool, "ok"),
+        error: calls.labels(tool, "error"),
+        rateLimited: calls.labels(tool, "rate_limited"),
+        duration: duration.labels(tool),
+        byProtocol: new Map(),
+        running: 0,
+      };
       // Counters exist from the start (at zero), so rate() and sum() see every tool before its first
       // call; inc(0), not zero(), leaves a series shared with another middleware on this registry untouched.
       series.ok.inc(0);
       series.error.inc(0);
+      series.rateLimited.inc(0);
       this.series.set(tool, series);
     }
     return series;

@@ -72,11 +72,12 @@ test("Tools lists every registered tool with scopes, calls, errors, avg and p95"
   expect(rowOf(frame, "never_called")).toMatch(/never_called\s+0\s+0\s+-\s+-\s+hr:admin hr:read/);
 });
 
-test("Agents shows one row per client id: sessions, protocol version, requests, errors, first seen, last active, tools used", () => {
+test("Agents shows one row per client id: sessions, protocol version, requests, errors, rate-limited calls, first seen, last active, tools used", () => {
   const frame = show(knownTelemetry(), 2).lastFrame()!;
   expect(activeTab(frame)).toBe("Agents");
-  expect(rowOf(frame, "claude-desktop")).toMatch(/claude-desktop\s+2\s+1\s+2025-11-25\s+25\s+3\s+12:00:05\s+12:02:01\s+create_employee, search_/);
-  expect(rowOf(frame, "cursor")).toMatch(/cursor\s+0\s+0\s+2026-07-28\s+15\s+1\s+12:01:00\s+12:01:30\s+search_employees/);
+  expect(frame).toMatch(/CLIENT\s+SESSIONS\s+OPEN\s+PROTOCOL\s+REQUESTS\s+ERRORS\s+LIMITED\s+FIRST SEEN/);
+  expect(rowOf(frame, "claude-desktop")).toMatch(/claude-desktop\s+2\s+1\s+2025-11-25\s+25\s+3\s+2\s+12:00:05\s+12:02:01\s+create_/);
+  expect(rowOf(frame, "cursor")).toMatch(/cursor\s+0\s+0\s+2026-07-28\s+15\s+1\s+0\s+12:01:00\s+12:01:30\s+search_/);
 });
 
 test("Logs shows the request log with time, client, tool, status, duration and error, newest last", () => {

@@ -23,8 +23,8 @@ export function knownTelemetry(overrides: Partial<DashboardSnapshot> = {}): Dash
       { name: "never_called", scopes: ["hr:admin", "hr:read"], calls: 0, errors: 0, avgMs: 0, p95Ms: 0 },
     ],
     agents: [
-      { clientId: "claude-desktop", sessions: 2, connected: 1, protocolVersion: "2025-11-25", requests: 25, errors: 3, toolsUsed: ["create_employee", "search_employees"], firstSeen: AT(12, 0, 5), lastActive: AT(12, 2, 1) },
-      { clientId: "cursor", sessions: 0, connected: 0, protocolVersion: "2026-07-28", requests: 15, errors: 1, toolsUsed: ["search_employees"], firstSeen: AT(12, 1, 0), lastActive: AT(12, 1, 30) },
+      { clientId: "claude-desktop", sessions: 2, connected: 1, protocolVersion: "2025-11-25", requests: 25, errors: 3, rateLimited: 2, toolsUsed: ["create_employee", "search_employees"], firstSeen: AT(12, 0, 5), lastActive: AT(12, 2, 1) },
+      { clientId: "cursor", sessions: 0, connected: 0, protocolVersion: "2026-07-28", requests: 15, errors: 1, rateLimited: 0, toolsUsed: ["search_employees"], firstSeen: AT(12, 1, 0), lastActive: AT(12, 1, 30) },
     ],
     requests: [
       { at: AT(12, 1, 58), kind: "tool", name: "search_employees", clientId: "cursor", status: "ok", durationMs: 1.25 },

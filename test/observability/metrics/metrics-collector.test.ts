@@ -15,7 +15,7 @@ describe("MetricsCollector", () => {
     expect(typeof snapshot.uptime_seconds).toBe("number");
     expect(snapshot.uptime_seconds).toBeGreaterThanOrEqual(0);
     expect(Object.keys(snapshot.tools.search!)).toEqual([
-      "calls", "errors", "avg_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "last_called_at",
+      "calls", "errors", "rate_limited", "avg_latency_ms", "p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "last_called_at",
     ]);
     expect(snapshot.tools.search).toMatchObject({ calls: 2, errors: 1, avg_latency_ms: 20 });
     within(snapshot.tools.search!.p50_latency_ms, 10);
@@ -57,7 +57,7 @@ describe("MetricsCollector", () => {
     const metrics = new MetricsCollector();
     metrics.declare("tool", "never_called");
     expect(metrics.snapshot().tools.never_called).toEqual({
-      calls: 0, errors: 0, avg_latency_ms: 0, p50_latency_ms: 0, p95_latency_ms: 0, p99_latency_ms: 0, last_called_at: null,
+      calls: 0, errors: 0, rate_limited: 0, avg_latency_ms: 0, p50_latency_ms: 0, p95_latency_ms: 0, p99_latency_ms: 0, last_called_at: null,
     });
   });
 

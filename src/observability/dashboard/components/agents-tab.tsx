@@ -19,6 +19,7 @@ export function AgentsTab({ snapshot, width, height }: TabProps): ReactElement {
         { header: "PROTOCOL", width: 10, value: (a) => a.protocolVersion },
         { header: "REQUESTS", width: 8, align: "right", value: (a) => formatCount(a.requests) },
         { header: "ERRORS", width: 6, align: "right", value: (a) => formatCount(a.errors), color: (a) => (a.errors > 0 ? "red" : undefined) },
+        { header: "LIMITED", width: 7, align: "right", value: (a) => formatCount(a.rateLimited), color: (a) => (a.rateLimited > 0 ? "yellow" : undefined) },
         { header: "FIRST SEEN", width: 10, value: (a) => formatClock(a.firstSeen) },
         { header: "LAST ACTIVE", width: 11, value: (a) => formatClock(a.lastActive) },
         { header: "TOOLS USED", value: (a) => (a.toolsUsed.length ? a.toolsUsed.join(", ") : "-") },

@@ -73,7 +73,7 @@ export const foldSeries = (values: readonly number[], columns: number, combine: 
 
 /** The color of a call status, the same on every tab. */
 export const statusColor = (status: string): string | undefined =>
-  status === "ok" ? "green" : status === "error" ? "red" : status === "refused" ? "yellow" : status === "timeout" ? "magenta" : status === "cancelled" ? "gray" : undefined;
+  status === "ok" ? "green" : status === "error" ? "red" : status === "refused" || status === "rate_limited" ? "yellow" : status === "timeout" ? "magenta" : status === "cancelled" ? "gray" : undefined;
 
 /** Error rates above this fraction are highlighted. */
 export const ERROR_RATE_ALERT = 0.05;
