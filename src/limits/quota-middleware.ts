@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../core/options.js";
 import { Counter, type Registry } from "prom-client";
 import type { CallContext, CallerIdentity } from "../core/call-context.js";
 import { RateLimitedError } from "../core/errors.js";
@@ -81,7 +82,6 @@ export interface QuotaReport {
 
 const ALLOWED: RequestDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
 
-const KNOWN = new Set(["store", "limit", "roles", "scopes", "clients", "concurrency", "requests", "key", "onStoreUnavailable", "resourceUri", "registry", "namespace"]);
 
 interface Quota {
   bucket: LimitBucket;
@@ -102,6 +102,22 @@ interface Quota {
  *   concurrency: 4,
  * }));
  */
+const LIMIT = "a limit { points, per }";
+const QUOTA_OPTIONS = defineOptions<QuotaOptions>("QuotaMiddleware options", {
+  store: option.any('"memory" or a RedisStore'),
+  limit: option.object(undefined, LIMIT),
+  roles: option.object(undefined, "limits by role name"),
+  scopes: option.object(undefined, "limits by scope"),
+  clients: option.object(undefined, "limits by client id"),
+  concurrency: option.integer({ min: 1 }),
+  requests: option.object(undefined, LIMIT),
+  key: option.function("a function (ctx) => string"),
+  onStoreUnavailable: option.oneOf("allow", "deny"),
+  resourceUri: option.anyOf(option.string({ nonEmpty: true }), option.literal(false)),
+  registry: option.withMethods("a prom-client Registry", "registerMetric", "getSingleMetric"),
+  namespace: option.string({ nonEmpty: true }),
+}, { quota: 'use "limit"', limits: 'use "limit" (one quota for everyone) or "roles", "scopes", "clients"', maxConcurrency: 'use "concurrency"', redis: 'use "store: new RedisStore({ url })"' });
+
 export class QuotaMiddleware implements MiddlewareObject {
   private readonly limiter: Limiter;
   private readonly options: QuotaOptions;
@@ -114,9 +130,7 @@ export class QuotaMiddleware implements MiddlewareObject {
   private readonly inFlight = new Map<string, number>();
 
   constructor(options: QuotaOptions = {}) {
-    for (const key of Object.keys(options)) {
-      if (!KNOWN.has(key)) throw new TypeError(`QuotaMiddleware: unknown option "${key}"; it takes ${[...KNOWN].join(", ")}`);
-    }
+    options = checkOptions(QUOTA_OPTIONS, options);
     const policy = options.onStoreUnavailable ?? "allow";
     if (policy !== "allow" && policy !== "deny") throw new TypeError(`QuotaMiddleware: onStoreUnavailable must be "allow" or "deny", got ${JSON.stringify(policy)}`);
     if (options.store !== undefined && options.store !== "memory" && typeof (options.store as { client?: unknown }).client !== "function") {

@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../core/options.js";
 import { once } from "node:events";
 
 /** The part of an ioredis client the limits use (rate-limiter-flexible drives it). */
@@ -23,7 +24,6 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
 }
 
-const KNOWN = new Set(["url", "client", "keyPrefix", "connectTimeoutMs"]);
 
 /**
  * Keeps rate limits and quotas in Redis, so every replica of a server counts against the same
@@ -33,6 +33,13 @@ const KNOWN = new Set(["url", "client", "keyPrefix", "connectTimeoutMs"]);
  * @example
  * server.use(new QuotaMiddleware({ store: new RedisStore({ url: process.env.REDIS_URL }), limit: { points: 1000, per: "1h" } }));
  */
+const REDIS_STORE_OPTIONS = defineOptions<RedisStoreOptions>("RedisStore options", {
+  url: option.string({ nonEmpty: true }),
+  client: option.any("an ioredis client"),
+  keyPrefix: option.string(),
+  connectTimeoutMs: option.milliseconds(),
+}, { uri: 'use "url"', host: 'use "url" (redis://host:port)', prefix: 'use "keyPrefix"' });
+
 export class RedisStore {
   readonly keyPrefix: string;
   private readonly options: RedisStoreOptions;
@@ -40,9 +47,7 @@ export class RedisStore {
   private owned: RedisClientLike | undefined;
 
   constructor(options: RedisStoreOptions) {
-    for (const key of Object.keys(options ?? {})) {
-      if (!KNOWN.has(key)) throw new TypeError(`RedisStore: unknown option "${key}"; it takes url, client, keyPrefix and connectTimeoutMs`);
-    }
+    options = checkOptions(REDIS_STORE_OPTIONS, options);
     if (!options?.url === !options?.client) throw new TypeError("RedisStore: give either url (redis://host:port) or client (an ioredis instance), not both or neither");
     if (options.url !== undefined && !/^rediss?:\/\//.test(options.url)) {
       throw new TypeError(`RedisStore: url must start with redis:// or rediss://, got "${options.url.replace(/\/\/[^@]*@/, "//***@")}"`);

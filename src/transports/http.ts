@@ -298,7 +298,7 @@ export class HttpTransportHost {
     const path = (req.url ?? "/").split("?")[0]!;
     if (path === "/healthz" && req.method === "GET") {
       res.writeHead(this.accepting ? 200 : 503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: this.accepting ? "ok" : "shutting_down", sessions: this.sessions.size, inFlight: this.host.activeCalls }));
+      res.end(JSON.stringify({ status: this.accepting ? "ok" : "shutting_down", sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
       return;
     }
     const route = this.routes.get(`${req.method} ${path}`);

@@ -219,9 +219,9 @@ describe("onStoreUnavailable (a Redis nobody answers at)", () => {
 describe("bad options are refused, naming them", () => {
   test.each([
     [{ limits: {} }, 'unknown option "limits"'],
-    [{ onStoreUnavailable: "retry" }, 'onStoreUnavailable must be "allow" or "deny", got "retry"'],
+    [{ onStoreUnavailable: "retry" }, '"onStoreUnavailable" must be one of "allow", "deny", got the string "retry"'],
     [{ store: "redis" }, 'store must be "memory" or a RedisStore, got "redis"'],
-    [{ concurrency: 0 }, "concurrency must be a positive whole number of calls in flight, got 0"],
+    [{ concurrency: 0 }, '"concurrency" must be a whole number of at least 1, got the number 0'],
     [{ roles: { free: { points: 10, per: "2d" } } }, 'roles["free"]: per "2d" is not a window'],
     [{ limit: { points: -1, per: "1d" } }, "limit.points must be a positive whole number, got -1"],
     [{ requests: { points: 1, per: "1s", burst: 2 } }, 'requests has unknown option "burst"'],

@@ -1,0 +1,80 @@
+import "reflect-metadata";
+import { AuthMiddleware, JWTAuth, McpServer, QuotaMiddleware, type RunningServer } from "lantern-mcp";
+import { createToken } from "lantern-mcp/testing";
+
+const SECRET = "http-limits-test-secret-0123456789abcdef";
+
+const initialize = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "c", version: "1" } },
+};
+const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+async function serve(configure: (server: McpServer) => void, listen: Record<string, unknown> = {}): Promise<{ server: McpServer; running: RunningServer }> {
+  const server = new McpServer({ name: "limits", version: "1.0.0" });
+  server.addTool({ name: "ping", description: "Answers pong", handler: () => "pong" });
+  configure(server);
+  const running = await server.listen({ transport: "http", port: 0, handleSignals: false, ...listen });
+  return { server, running };
+}
+
+const servers: McpServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close(500)));
+});
+
+test("one client opening sessions without closing them cannot lock out another: its least recently used session is closed", async () => {
+  const { server, running } = await serve((s) => s.use(new AuthMiddleware(new JWTAuth({ secret: SECRET }, { audience: "limits" }))), { maxSessions: 10, maxSessionsPerClient: 3 });
+  servers.push(server);
+  const token = (clientId: string) => createToken({ secret: SECRET, clientId, audience: "limits" });
+  const hog = await token("hog");
+  const open = async (bearer: string) => {
+    const response = await fetch(running.url!, { method: "POST", headers: { ...HEADERS, authorization: `Bearer ${bearer}` }, body: JSON.stringify(initialize) });
+    await response.arrayBuffer();
+    return { status: response.status, sessionId: response.headers.get("mcp-session-id") };
+  };
+  const hogSessions: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const opened = await open(hog);
+    expect(opened.status).toBe(200);
+    hogSessions.push(opened.sessionId!);
+  }
+  // The hog holds its 3 most recent sessions, not all 20: everyone else still gets in.
+  const other = await open(await token("someone-else"));
+  expect(other.status).toBe(200);
+  const health = (await (await fetch(running.url!.replace(/\/mcp$/, "/healthz"))).json()) as { sessions: number };
+  expect(health.sessions).toBe(4);
+  const probe = async (sessionId: string) => {
+    const response = await fetch(running.url!, {
+      method: "POST",
+      headers: { ...HEADERS, authorization: `Bearer ${hog}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  expect(await probe(hogSessions[0]!)).toBe(404);
+  expect(await probe(hogSessions[19]!)).toBe(200);
+});
+
+test("a per-caller request limit answers 429 with Retry-After and the JSON-RPC error, before the body is read", async () => {
+  const { server, running } = await serve((s) => s.use(new QuotaMiddleware({ requests: { points: 3, per: "1m" } })));
+  servers.push(server);
+  const post = () => fetch(running.url!, { method: "POST", headers: HEADERS, body: JSON.stringify(initialize) });
+  for (let i = 0; i < 3; i++) {
+    const allowed = await post();
+    await allowed.arrayBuffer();
+    expect(allowed.status).toBe(200);
+  }
+  const refused = await post();
+  expect(refused.status).toBe(429);
+  const retryAfter = Number(refused.headers.get("retry-after"));
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(60);
+  const body = (await refused.json()) as { error: { code: number; message: string; data: { limit: string; retryAfterMs: number } } };
+  expect(body.error.code).toBe(-32005);
+  expect(body.error.data.limit).toBe("requests");
+  expect(body.error.data.retryAfterMs).toBeGreaterThan(0);
+});
