@@ -10,6 +10,7 @@ import { auditSection } from "./sections/audit.js";
 import { dashboardSection } from "./sections/dashboard.js";
 import { fullStackSection } from "./sections/full-stack.js";
 import { limitsSection } from "./sections/limits.js";
+import { modernHttpSection } from "./sections/modern-http.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -24,6 +25,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   dashboard: dashboardSection,
   "full-stack": fullStackSection,
   limits: limitsSection,
+  "modern-http": modernHttpSection,
 };
 
 // The SDK's HTTP client hands its session's AbortSignal to every fetch, and undici keeps a listener
