@@ -115,7 +115,10 @@ try {
     check(`401 without a token (${era[0]})`, refused.status !== 0 && /401|unauthori[sz]ed|auth_required/i.test(refused.raw), refused.raw);
   }
 } finally {
+  // The server flushes its audit trail as it stops: wait for it before removing its folder.
+  const exited = new Promise((resolve) => http.child.once("exit", resolve));
   http.child.kill("SIGTERM");
+  await exited;
   rmSync(http.dataDir, { recursive: true, force: true });
 }
 

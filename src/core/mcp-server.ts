@@ -49,7 +49,10 @@ import type { ListenOptions, RunningServer } from "../transports/listen.js";
 export interface McpServerOptions {
   /** The tsyringe container server classes and injected tokens are resolved from (default: a child of tsyringe's root container). */
   container?: DependencyContainer;
-  /** Default time limit of every tool call, in ms; `@Tool({ timeoutMs })` overrides it. */
+  /**
+   * Time limit of every call (tool, resource, prompt), in ms; `@Tool({ timeoutMs })` overrides it
+   * for a tool. Default 60,000 (a hung call cannot stay in flight forever); 0 means no limit.
+   */
   defaultTimeoutMs?: number;
   /** Where exceptions' details go (they never reach clients). Default: one line on stderr. */
   onInternalError?: InternalErrorSink;
@@ -68,6 +71,9 @@ export interface McpServerOptions {
   /** How long a multi-round-trip round's state stays valid, in ms. Default 15 minutes. */
   stateTtlMs?: number;
 }
+
+/** The time limit of a call when neither `@Tool({ timeoutMs })` nor `defaultTimeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** The rules of {@link McpServerOptions}. */
 const MCP_SERVER_OPTIONS = defineOptions<McpServerOptions>("new McpServer(…, options)", {
@@ -178,7 +184,7 @@ export class McpServer implements ServerSetup {
       perCallTokens: PER_CALL_TOKENS,
       serverMiddleware: this.middleware,
       terminal,
-      defaultTimeoutMs: options.defaultTimeoutMs,
+      defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       toolLimiter: () => this.toolLimiter,
     });
     if (typeof serverClassOrInfo === "function") {
@@ -505,7 +511,7 @@ export class McpServer implements ServerSetup {
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
       session: (event) => { for (const listener of this.sessionListeners) listener(event); },
       observers: this.callObservers,
-      defaultTimeoutMs: this.options.defaultTimeoutMs,
+      defaultTimeoutMs: this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       cacheHints: this.options.cacheHints,
       seal: this.seal,
     });

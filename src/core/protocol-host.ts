@@ -318,7 +318,8 @@ export class ProtocolHost {
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
-        timer.unref();
+        // Not unref'd: a hung call with nothing else keeping the process alive must not let it exit
+        // before the shutdown hooks ran (the wait is bounded by graceMs).
         this.drained = () => { clearTimeout(timer); resolve(); };
       });
     }

@@ -60,6 +60,12 @@ export interface HttpOptions {
   eventStore?: EventStore;
   /** SSE `retry` hint sent to clients, in ms. */
   retryIntervalMs?: number;
+  /** Longest time a client may take to send a whole request (headers and body), in ms. Default 30,000. */
+  requestTimeoutMs?: number;
+  /** Longest time a client may take to send the request headers, in ms. Default 10,000. */
+  headersTimeoutMs?: number;
+  /** Most TCP connections open at once (more are refused). Default 1,024. */
+  maxConnections?: number;
 }
 
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
@@ -72,6 +78,9 @@ const DEFAULTS = {
   maxSessions: 1000,
   maxSessionsPerClient: 32,
   sessionIdleMs: 30 * 60_000,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  maxConnections: 1024,
 };
 
 interface LiveSession {
@@ -87,6 +96,8 @@ const jsonRpcError = (res: ServerResponse, status: number, code: number, message
     res.end();
     return;
   }
+  // A request refused before its body was read (401, 403, 413, ...) gets no more of our time.
+  if (status >= 400) headers = { ...headers, connection: "close" };
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }));
 };
@@ -212,7 +223,7 @@ export class HttpTransportHost {
       { maxRequestBodySize: this.options.maxBodyBytes },
     );
     this.removeNotifier = host.addNotifier(this.modern.notify);
-    this.http = createServer((req, res) => {
+    this.http = createServer({ requestTimeout: this.options.requestTimeoutMs, headersTimeout: this.options.headersTimeoutMs }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         writeStderrEvent("error", "http_request_failed", { message: describeError(error) });
         jsonRpcError(res, 500, LanternErrorCode.InternalError, "Internal server error");
@@ -222,6 +233,7 @@ export class HttpTransportHost {
 
   /** Starts listening; resolves to the endpoint's URL. */
   async start(): Promise<{ url: string; port: number }> {
+    this.http.maxConnections = this.options.maxConnections;
     await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
       this.http.listen(this.options.port, this.options.host, () => {
@@ -255,7 +267,7 @@ export class HttpTransportHost {
     if (this.activePosts === 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, graceMs);
-      timer.unref();
+      // Not unref'd: the shutdown waits here (bounded by graceMs) before its hooks run.
       this.postsDrained = () => { clearTimeout(timer); resolve(); };
     });
   }

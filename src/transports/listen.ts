@@ -43,6 +43,9 @@ const HTTP_RULES: OptionRules<HttpOptions> = {
   jsonResponse: option.boolean(),
   eventStore: option.withMethods("an EventStore (storeEvent, replayEventsAfter), e.g. new InMemoryEventStore()", "storeEvent", "replayEventsAfter"),
   retryIntervalMs: option.milliseconds(0),
+  requestTimeoutMs: option.milliseconds(1000),
+  headersTimeoutMs: option.milliseconds(1000),
+  maxConnections: option.integer({ min: 1 }),
 };
 
 const TRANSPORT = option.required(option.oneOf("stdio", "http"), 'say which: { transport: "http", port } or { transport: "stdio" }');
