@@ -78,3 +78,50 @@ test("a per-caller request limit answers 429 with Retry-After and the JSON-RPC e
   expect(body.error.data.limit).toBe("requests");
   expect(body.error.data.retryAfterMs).toBeGreaterThan(0);
 });
+
+test("a session belongs to its caller (issuer, subject, client id): the same client id with another subject gets 403", async () => {
+  const { server, running } = await serve((s) => s.use(new AuthMiddleware(new JWTAuth({ secret: SECRET }, { audience: "limits" }))));
+  servers.push(server);
+  const alice = await createToken({ secret: SECRET, clientId: "shared-app", subject: "alice", audience: "limits" });
+  const mallory = await createToken({ secret: SECRET, clientId: "shared-app", subject: "mallory", audience: "limits", scopes: ["read"] });
+  const opened = await fetch(running.url!, { method: "POST", headers: { ...HEADERS, authorization: `Bearer ${alice}` }, body: JSON.stringify(initialize) });
+  await opened.arrayBuffer();
+  const sessionId = opened.headers.get("mcp-session-id")!;
+  const use = async (bearer: string) => {
+    const response = await fetch(running.url!, {
+      method: "POST",
+      headers: { ...HEADERS, authorization: `Bearer ${bearer}`, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+  const intruder = await use(mallory);
+  expect(intruder.status).toBe(403);
+  expect(intruder.text).toContain("opened by another caller");
+  expect((await use(alice)).status).toBe(200);
+});
+
+test("a request with two Host headers is refused with 400; refusals close the connection", async () => {
+  const { server, running } = await serve(() => {});
+  servers.push(server);
+  const { request } = await import("node:http");
+  const url = new URL(running.url!);
+  const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: [["Host", url.host], ["Host", "evil.example"], ["Content-Type", "application/json"]] as unknown as Record<string, string> }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode!, connection: res.headers.connection });
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(initialize));
+  });
+  expect(answer).toEqual({ status: 400, connection: "close" });
+});
+
+test("calls have a time limit by default (60 s; 0 turns it off)", async () => {
+  const limited = new McpServer({ name: "t", version: "1" });
+  limited.addTool({ name: "slow", description: "x", handler: () => "ok" });
+  const unlimited = new McpServer({ name: "t", version: "1" }, { defaultTimeoutMs: 0 });
+  unlimited.addTool({ name: "slow", description: "x", handler: () => "ok" });
+  expect((await limited.build()).registry.tools.get("slow")!.timeoutMs).toBe(60_000);
+  expect((await unlimited.build()).registry.tools.get("slow")!.timeoutMs).toBe(0);
+});
