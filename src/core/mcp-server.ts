@@ -30,6 +30,7 @@ import type {
   RouteHandler,
   ServerSetup,
   SessionEvent,
+  RefusalEvent,
   RequestGate,
   ToolLimiter,
   ToolSummary,
@@ -150,6 +151,7 @@ export class McpServer implements ServerSetup {
   private readonly sessionListeners: ((event: SessionEvent) => void)[] = [];
   private readonly callObservers: CallObserver[] = [];
   private readonly listenListeners: ((endpoint: ListeningEndpoint) => void)[] = [];
+  private readonly refusalListeners: ((event: RefusalEvent) => void)[] = [];
   /** Extra HTTP routes, keyed `METHOD path`. */
   readonly routes = new Map<string, RouteHandler>();
   private authenticatorValue: Authenticator | undefined;
@@ -367,6 +369,14 @@ export class McpServer implements ServerSetup {
     this.clientLogListeners.push(listener);
   }
 
+  onRefusal(listener: (event: RefusalEvent) => void): () => void {
+    this.refusalListeners.push(listener);
+    return () => {
+      const index = this.refusalListeners.indexOf(listener);
+      if (index >= 0) this.refusalListeners.splice(index, 1);
+    };
+  }
+
   onSession(listener: (event: SessionEvent) => void): () => void {
     this.sessionListeners.push(listener);
     return () => {
@@ -510,6 +520,15 @@ export class McpServer implements ServerSetup {
       requestGate: () => this.requestGateValue,
       clientLog: (record) => { for (const listener of this.clientLogListeners) listener(record); },
       session: (event) => { for (const listener of this.sessionListeners) listener(event); },
+      refusal: (event) => {
+        for (const listener of this.refusalListeners) {
+          try {
+            listener(event);
+          } catch {
+            // A listener must never change how a refusal is answered.
+          }
+        }
+      },
       observers: this.callObservers,
       defaultTimeoutMs: this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
       cacheHints: this.options.cacheHints,

@@ -32,7 +32,7 @@ import type { RequestStateSeal } from "./protocol/request-state.js";
 import { SubscriptionBook } from "./protocol/subscriptions.js";
 import type { Registry } from "./registry.js";
 import { LOG_LEVELS } from "./server-logger.js";
-import type { Authenticator, ClientLogRecord, RequestGate, SessionEvent } from "./server-setup.js";
+import type { Authenticator, ClientLogRecord, RefusalEvent, RequestGate, SessionEvent } from "./server-setup.js";
 
 /** How a transport hands a connection to the host. */
 export interface ConnectOptions {
@@ -60,6 +60,7 @@ interface HostHooks {
   observers: readonly CallObserver[];
   clientLog(record: ClientLogRecord): void;
   session(event: SessionEvent): void;
+  refusal(event: RefusalEvent): void;
   defaultTimeoutMs: number | undefined;
   cacheHints: CacheHints | undefined;
   seal: RequestStateSeal;
@@ -303,6 +304,11 @@ export class ProtocolHost {
     return sent.filter((r) => r.status === "fulfilled").length;
   }
 
+  /** Tells the refusal listeners about a request that never became a call. */
+  reportRefusal(event: RefusalEvent): void {
+    this.hooks.refusal(event);
+  }
+
   /** Hands a ServerLogger message to the server-side listeners. */
   recordClientLog(record: ClientLogRecord): void {
     this.hooks.clientLog(record);
@@ -365,14 +371,14 @@ export class ProtocolHost {
     sdk.setRequestHandler("tools/list", (_request, sdkCtx) => ({ tools: registry.visibleTo(callerOf(sdkCtx)).tools }));
     sdk.setRequestHandler("tools/call", (request, sdkCtx) => {
       const tool = registry.tools.get(request.params.name);
-      if (!tool) throw new NotFoundError("tool", request.params.name);
+      if (!tool) throw this.unknown("tool", request.params.name, sdkCtx, unit);
       return this.run(tool.chain, "tool", tool.name, request.params.arguments ?? {}, sdkCtx, sdk, unit, connection, tool.timeoutMs) as never;
     });
     sdk.setRequestHandler("resources/list", (_request, sdkCtx) => ({ resources: registry.visibleTo(callerOf(sdkCtx)).resources }));
     sdk.setRequestHandler("resources/templates/list", (_request, sdkCtx) => ({ resourceTemplates: registry.visibleTo(callerOf(sdkCtx)).resourceTemplates as never }));
     sdk.setRequestHandler("resources/read", (request, sdkCtx) => {
       const found = registry.findResource(request.params.uri);
-      if (!found) throw new NotFoundError("resource", request.params.uri);
+      if (!found) throw this.unknown("resource", request.params.uri, sdkCtx, unit);
       return this.run(found.resource.chain, "resource", request.params.uri, found.variables, sdkCtx, sdk, unit, connection, this.hooks.defaultTimeoutMs) as never;
     });
     if (connection && unit.era === "legacy") {
@@ -391,9 +397,16 @@ export class ProtocolHost {
     sdk.setRequestHandler("prompts/list", (_request, sdkCtx) => ({ prompts: registry.visibleTo(callerOf(sdkCtx)).prompts }));
     sdk.setRequestHandler("prompts/get", (request, sdkCtx) => {
       const prompt = registry.prompts.get(request.params.name);
-      if (!prompt) throw new NotFoundError("prompt", request.params.name);
+      if (!prompt) throw this.unknown("prompt", request.params.name, sdkCtx, unit);
       return this.run(prompt.chain, "prompt", prompt.name, request.params.arguments ?? {}, sdkCtx, sdk, unit, connection, this.hooks.defaultTimeoutMs) as never;
     });
+  }
+
+  /** The error for a name the server does not have, reported to the refusal listeners first. */
+  private unknown(kind: "tool" | "prompt" | "resource", name: string, sdkCtx: ServerContext, unit: ServingUnit): NotFoundError {
+    const identity = identityOf(sdkCtx) ?? unit.identity;
+    this.hooks.refusal({ reason: `unknown_${kind}`, transport: unit.transport, ...(identity ? { clientId: identity.clientId } : {}), detail: name });
+    return new NotFoundError(kind, name);
   }
 
   /** Builds the call's context and runs its composed chain inside it. */

@@ -53,6 +53,20 @@ export interface RequestVerdict {
 /** Decides, before anything is parsed, whether a caller may make another HTTP request (per-caller request limits). */
 export type RequestGate = (identity: CallerIdentity | undefined, remoteAddress: string | undefined) => Promise<RequestVerdict>;
 
+/**
+ * A request refused before it reached a chain (so no call's signals record it): bad or missing
+ * credentials, or a name the server does not have. `reason` is a short fixed list (safe as a
+ * metric label); `name` is what the client asked for (untrusted: never a label).
+ */
+export interface RefusalEvent {
+  reason: "unauthorized" | "unknown_tool" | "unknown_prompt" | "unknown_resource";
+  transport: "stdio" | "http" | "memory";
+  /** The caller, when it was identified (unknown names); absent for a failed authentication. */
+  clientId?: string;
+  /** The tool or prompt name, or resource URI, asked for; or the refusal's reason for a failed authentication. */
+  detail?: string;
+}
+
 /** A message a tool sent with `ServerLogger`, as server-side listeners see it. */
 export interface ClientLogRecord {
   level: LoggingLevel;
@@ -111,6 +125,8 @@ export interface ServerSetup {
   onClientLog(listener: (record: ClientLogRecord) => void): void;
   /** Receives session open/close events; returns a function that stops them. */
   onSession(listener: (event: SessionEvent) => void): () => void;
+  /** Told about every refused request that never became a call (failed authentication, unknown names); returns a function that stops it. */
+  onRefusal(listener: (event: RefusalEvent) => void): () => void;
   /** Watches every call once it ended; returns a function that stops watching. */
   observeCalls(observer: (ctx: CallContext, error: unknown) => void): () => void;
 }

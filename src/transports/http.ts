@@ -349,6 +349,7 @@ export class HttpTransportHost {
         identity = await authenticator.authenticate(token);
       } catch (error) {
         const message = error instanceof LanternError ? error.message : "Unauthorized: the token could not be verified";
+        this.host.reportRefusal({ reason: "unauthorized", transport: "http", detail: message });
         jsonRpcError(res, 401, LanternErrorCode.Unauthorized, message, { "www-authenticate": authenticator.challenge(message) });
         return;
       }

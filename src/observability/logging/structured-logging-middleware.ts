@@ -8,7 +8,8 @@ import { mergeOptions, type ConfigurableMiddleware, type MiddlewareObject, type 
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
-import type { ClientLogRecord, ServerSetup } from "../../core/server-setup.js";
+import type { ClientLogRecord, RefusalEvent, ServerSetup } from "../../core/server-setup.js";
+import { cutToSize } from "../json-text.js";
 import { Redaction } from "../redaction.js";
 import { CALL_SPAN_CONTEXT } from "../tracing/semantic-conventions.js";
 import {
@@ -86,6 +87,9 @@ const dropRoutingLevel = winston.format((info) => {
   return info;
 });
 
+/** Most `request_refused` lines written a second; the rest are counted in the next one. */
+const REFUSAL_LINES_PER_SECOND = 10;
+
 /** The logger and its bookkeeping, shared by a middleware and its decorator variants. */
 class LogSink {
   readonly logger: winston.Logger;
@@ -142,6 +146,41 @@ class LogSink {
   }
 
   private pending: Record<string, unknown>[] = [];
+  /** Per refusal reason (a short fixed list): the current second, lines written in it, lines left out. */
+  private readonly refusalBudget = new Map<string, { second: number; written: number; suppressed: number }>();
+
+  /**
+   * One line per refused request (failed authentication, unknown names), at most
+   * {@link REFUSAL_LINES_PER_SECOND} a second for each reason: a flood of refusals must not flood
+   * the log. The next line of that reason says how many were left out.
+   */
+  refusal(event: RefusalEvent): void {
+    const second = Math.floor(Date.now() / 1000);
+    let budget = this.refusalBudget.get(event.reason);
+    if (!budget) this.refusalBudget.set(event.reason, (budget = { second, written: 0, suppressed: 0 }));
+    if (budget.second !== second) {
+      budget.second = second;
+      budget.written = 0;
+    }
+    if (++budget.written > REFUSAL_LINES_PER_SECOND) {
+      budget.suppressed++;
+      return;
+    }
+    const record: Record<string, unknown> = {
+      level: this.levels.warn,
+      event: "request_refused",
+      reason: event.reason,
+      transport: event.transport,
+      timestamp: new Date().toISOString(),
+    };
+    if (event.clientId !== undefined) record.client_id = event.clientId;
+    if (event.detail !== undefined) record.detail = cutToSize(event.detail, 200);
+    if (budget.suppressed > 0) {
+      record.suppressed = budget.suppressed;
+      budget.suppressed = 0;
+    }
+    this.write(record);
+  }
 
   private readonly writePending = (): void => {
     const batch = this.pending;
@@ -224,6 +263,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
   setup(server: ServerSetup): void {
     const sink = this.shared();
     server.onClientLog((record) => logClientMessage(sink, record));
+    server.onRefusal((event) => sink.refusal(event));
     // A logger Lantern made is Lantern's to flush (files written in full before the process exits);
     // a logger you pass in stays yours.
     if (!this.options.logger) server.onShutdown(() => sink.close());

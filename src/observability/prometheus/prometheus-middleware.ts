@@ -75,7 +75,11 @@ interface Metrics {
   duration: Histogram<"tool">;
   inFlight: Gauge<"tool">;
   byProtocol: Counter<"tool" | "protocol_version">;
+  refused: Counter<"reason">;
 }
+
+/** Why a request never became a call: the values of `<ns>_refused_requests_total`'s `reason` label. */
+const REFUSAL_REASONS = ["unauthorized", "unknown_tool", "unknown_prompt", "unknown_resource"] as const;
 
 /** Protocol versions a label may name (the SDK refuses others before a call runs); anything else is `other`. */
 const KNOWN_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
@@ -83,7 +87,9 @@ const KNOWN_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_
 /**
  * Prometheus metrics of every tool call with prom-client: `<ns>_tool_calls_total{tool,status}`
  * (status `ok`, `error` or `rate_limited`), `<ns>_tool_duration_seconds{tool}`, `<ns>_tool_in_flight{tool}` and
- * `<ns>_tool_calls_by_protocol_total{tool,protocol_version}` (the MCP revision of each call).
+ * `<ns>_tool_calls_by_protocol_total{tool,protocol_version}` (the MCP revision of each call), and
+ * `<ns>_refused_requests_total{reason}` (requests that never became a call: failed authentication,
+ * unknown tool, prompt or resource names).
  * Only registered tool names become label values. In `setup` it adds `GET /metrics` to the HTTP
  * transport (OpenMetrics when the scraper asks for it, optionally behind a bearer token) and the
  * `metrics://prometheus` resource.
@@ -126,6 +132,8 @@ export class PrometheusMiddleware implements MiddlewareObject {
         (name) => new Histogram({ name, help: "MCP tool call duration in seconds", labelNames: ["tool"], buckets, registers })),
       inFlight: reuseOrCreate(this.registry, `${namespace}_tool_in_flight`, ["tool"], undefined,
         (name) => new Gauge({ name, help: "MCP tool calls in flight", labelNames: ["tool"], registers, collect: collectInFlight })),
+      refused: reuseOrCreate(this.registry, `${namespace}_refused_requests_total`, ["reason"], undefined,
+        (name) => new Counter({ name, help: "MCP requests refused before they became a call (failed authentication, unknown names)", labelNames: ["reason"], registers })),
       byProtocol: reuseOrCreate(this.registry, `${namespace}_tool_calls_by_protocol_total`, ["tool", "protocol_version"], undefined,
         (name) => new Counter({ name, help: "MCP tool calls by the MCP protocol version they were made with", labelNames: ["tool", "protocol_version"], registers })),
     };
@@ -158,6 +166,9 @@ export class PrometheusMiddleware implements MiddlewareObject {
 
   setup(server: ServerSetup): void {
     for (const tool of server.tools()) this.addSeries(tool.name);
+    const refused = this.metrics.refused;
+    for (const reason of REFUSAL_REASONS) refused.labels(reason).inc(0);
+    server.onRefusal((event) => refused.labels(event.reason).inc());
     const path = this.options.path ?? "/metrics";
     if (path !== false) server.route("GET", path, (req, res) => this.serve(req, res));
     const uri = this.options.resourceUri ?? "metrics://prometheus";
