@@ -84,7 +84,7 @@ if [ -n "${DASHBOARD_E2E_CAPTURE_DIR:-}" ]; then
   tmux capture-pane -e -p -t "$SESSION" > "$DASHBOARD_E2E_CAPTURE_DIR/overview.ansi"
 fi
 tab 2 Tools "search_employees +4 +0 " "create_employee +2 +1 "
-tab 3 Agents "cursor +1 +1 +2 +1 " "claude-desktop +1 +1 +4 +0 .*create_employee, search_employees"
+tab 3 Agents "cursor +1 +1 +2025-11-25 +2 +1 +0 " "claude-desktop +1 +1 +2025-11-25 +4 +0 +0 +[0-9:]+ +[0-9:]+ +create_employee"
 tab 4 Logs "cursor +create_employee +error .*-32602: Invalid arguments" "6 recent calls"
 tab 5 Metrics "Throughput calls/s, last 5m" "█" "Percentiles +p50 " "-32602 +1 +create_employee +1"
 tab 6 "Raw Logs" "console\\.log +hr-api is up" "stdout +\\{.*\"message\":\"call finished\""
@@ -111,7 +111,7 @@ start_tmux "node $CLI_JS dashboard --url $URL --token \$LANTERN_DASHBOARD_TOKEN;
 wait_for "LANTERN +hr-api 1\\.0\\.0 · stdio"
 tab 1 Overview "Calls +6 +Errors +1 " "Clients +1 connected" "stdio-agent +create_employee +error" "attached to http://127\\.0\\.0\\.1:$DASHBOARD_PORT"
 tab 2 Tools "search_employees +4 +0 " "create_employee +2 +1 "
-tab 3 Agents "stdio-agent +1 +1 +6 +1 "
+tab 3 Agents "stdio-agent +1 +1 +[0-9-]+ +6 +1 +0 "
 tab 4 Logs "stdio-agent +create_employee +error .*-32602: Invalid arguments"
 tab 5 Metrics "Percentiles +p50 " "-32602 +1 +create_employee +1"
 tab 6 "Raw Logs" "stderr +\\{.*\"message\":\"call finished\""

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { NodeStreamableHTTPServerTransport, toWebRequest } from "@modelcontextprotocol/node";
 import {
   createMcpHandler,
   isInitializeRequest,
+  isJSONRPCNotification,
+  isJSONRPCRequest,
+  isJsonContentType,
   isLegacyRequest,
   legacyStatelessFallback,
   type AuthInfo,
@@ -13,7 +15,9 @@ import {
   type JSONRPCMessage,
   type LegacyHttpHandler,
   type McpHttpHandler,
+  type RequestId,
   type Server as SdkServer,
+  WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
 import { insufficientScopeRefusal, requirementsOf } from "../auth/insufficient-scope.js";
@@ -85,10 +89,12 @@ const DEFAULTS = {
 
 interface LiveSession {
   sdk: SdkServer;
-  transport: NodeStreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   lastSeen: number;
   /** Who opened the session: only the same caller (issuer, subject, client id) may use its id. */
   owner: string;
+  /** Requests in flight that came alone in their POST, by id: a cancel ends that POST's response. */
+  open: Map<RequestId, ServerResponse>;
 }
 
 const jsonRpcError = (res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: unknown = null): void => {
@@ -101,6 +107,15 @@ const jsonRpcError = (res: ServerResponse, status: number, code: number, message
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id }));
 };
+
+/** The JSON-RPC code the SDK's transport answers its HTTP-level refusals with. */
+const TRANSPORT_ERROR = -32000;
+
+/** A POST's body as parsed, and its text as received (both undefined for GET and DELETE). */
+interface Posted {
+  body: unknown;
+  text: string | undefined;
+}
 
 /** Thrown while reading a body that is too large. */
 class BodyTooLarge extends Error {}
@@ -150,6 +165,27 @@ const countHeader = (req: IncomingMessage, name: string): number => {
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === name) count++;
   return count;
 };
+
+/**
+ * The web-standard view of a request whose body was already read: its text goes along as received
+ * (re-serializing the parsed body could overflow the stack on deep nesting, and costs a copy).
+ */
+function webRequest(req: IncomingMessage, text: string | undefined, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, value);
+  }
+  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: text, signal });
+}
+
+/** Aborts when the client hangs up before its response was finished. */
+function hangUpSignal(res: ServerResponse): AbortSignal {
+  const aborted = new AbortController();
+  res.once("close", () => { if (!res.writableFinished) aborted.abort(); });
+  return aborted.signal;
+}
 
 /** Writes a web-standard `Response` to a Node response, streaming its body (SSE included). */
 async function sendResponse(res: ServerResponse, response: Response): Promise<void> {
@@ -341,7 +377,6 @@ export class HttpTransportHost {
   private async handleMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const authenticator = this.host.authenticator;
     let identity: CallerIdentity | undefined;
-    let authInfo: AuthInfo | undefined;
     if (authenticator) {
       const { token, malformed } = bearerToken(req);
       try {
@@ -356,10 +391,9 @@ export class HttpTransportHost {
     }
     const remoteAddress = req.socket.remoteAddress;
     // The caller's identity and address reach CallContext through the request's auth info.
-    authInfo = identity
+    const authInfo: AuthInfo = identity
       ? { token: "", clientId: identity.clientId, scopes: [...identity.scopes], extra: { identity, remoteAddress } }
       : { token: "", clientId: "", scopes: [], extra: { remoteAddress } };
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfo;
     const gate = this.host.requestGate;
     if (gate) {
       const verdict = await gate(identity, remoteAddress);
@@ -372,14 +406,11 @@ export class HttpTransportHost {
       }
     }
 
-    // The caller's address reaches CallContext.remoteAddress through the auth info (rate limits key anonymous callers by it).
-    const auth = ((req as IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> } }).auth ??= { token: "", clientId: "", scopes: [] });
-    auth.extra = { ...auth.extra, remoteAddress: req.socket.remoteAddress };
-
     let body: unknown;
+    let text: string | undefined;
     if (req.method === "POST") {
       try {
-        const text = await readBody(req, this.options.maxBodyBytes);
+        text = await readBody(req, this.options.maxBodyBytes);
         body = JSON.parse(text);
       } catch (error) {
         if (error instanceof BodyTooLarge) {
@@ -404,9 +435,7 @@ export class HttpTransportHost {
 
     // A request on a 2025 session goes straight to it; anything else may be 2026-era.
     if (req.headers["mcp-session-id"] === undefined || this.options.stateless) {
-      const aborted = new AbortController();
-      res.once("close", () => { if (!res.writableFinished) aborted.abort(); });
-      const request = await toWebRequest(req, body, { signal: aborted.signal });
+      const request = webRequest(req, text, hangUpSignal(res));
       if (req.method === "POST" && !(await isLegacyRequest(request, body))) {
         await sendResponse(res, await this.modern.fetch(request, { authInfo, parsedBody: body }));
         return;
@@ -416,11 +445,12 @@ export class HttpTransportHost {
         return;
       }
     }
-    await this.handleSession(req, res, body, identity);
+    await this.handleSession(req, res, { body, text }, identity, authInfo);
   }
 
   /** A 2025-era request: to its session, or (initialize) to a new one. */
-  private async handleSession(req: IncomingMessage, res: ServerResponse, body: unknown, identity: CallerIdentity | undefined): Promise<void> {
+  private async handleSession(req: IncomingMessage, res: ServerResponse, posted: Posted, identity: CallerIdentity | undefined, authInfo: AuthInfo): Promise<void> {
+    const { body } = posted;
     const sessionId = req.headers["mcp-session-id"];
     const owner = ownerOf(identity);
     if (typeof sessionId === "string") {
@@ -434,7 +464,7 @@ export class HttpTransportHost {
         return;
       }
       live.lastSeen = Date.now();
-      await live.transport.handleRequest(req, res, body);
+      await this.serveSession(live, req, res, posted, authInfo);
       return;
     }
     if (req.method !== "POST" || !isInitialize(body)) {
@@ -445,6 +475,16 @@ export class HttpTransportHost {
       jsonRpcError(res, 400, LanternErrorCode.InvalidRequest, "Bad request: initialize must be sent on its own, not in a batch");
       return;
     }
+    // What the transport would refuse anyway is refused before anything is made for it.
+    const accept = req.headers.accept ?? "";
+    if (!accept.includes("application/json") || !accept.includes("text/event-stream")) {
+      jsonRpcError(res, 406, TRANSPORT_ERROR, "Not Acceptable: the Accept header must list both application/json and text/event-stream");
+      return;
+    }
+    if (!isJsonContentType(req.headers["content-type"] ?? null)) {
+      jsonRpcError(res, 415, TRANSPORT_ERROR, "Unsupported Media Type: Content-Type must be application/json");
+      return;
+    }
     const clientKey = clientKeyOf(identity, req);
     this.makeRoomFor(clientKey);
     if (this.sessions.size >= this.options.maxSessions) {
@@ -452,10 +492,10 @@ export class HttpTransportHost {
       return;
     }
     const sdk = this.host.createServer({ era: "legacy", transport: "http", identity: undefined, perRequest: false });
-    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { sdk, transport, lastSeen: Date.now(), owner });
+        this.sessions.set(id, live);
         let mine = this.sessionsByClient.get(clientKey);
         if (!mine) this.sessionsByClient.set(clientKey, (mine = new Set()));
         mine.add(id);
@@ -472,10 +512,40 @@ export class HttpTransportHost {
       mine?.delete(id);
       if (mine?.size === 0) this.sessionsByClient.delete(clientKey);
     };
+    const live: LiveSession = { sdk, transport, lastSeen: Date.now(), owner, open: new Map() };
     await sdk.connect(transport);
-    await transport.handleRequest(req, res, body);
+    await this.serveSession(live, req, res, posted, authInfo);
     // A refused initialize (wrong Accept or content type, say) opened no session: free what was made for it.
     if (!transport.sessionId || !this.sessions.has(transport.sessionId)) await sdk.close();
+  }
+
+  /**
+   * Serves one request of a 2025-era session. A `notifications/cancelled` also ends the response of
+   * the request it cancels (the SDK stops the handler and, as the spec asks, sends no answer; without
+   * this the cancelled POST's stream would stay open until the client hung up).
+   */
+  private async serveSession(live: LiveSession, req: IncomingMessage, res: ServerResponse, { body, text }: Posted, authInfo: AuthInfo): Promise<void> {
+    const solo = !Array.isArray(body) && isJSONRPCRequest(body as JSONRPCMessage) ? (body as { id: RequestId }).id : undefined;
+    if (solo !== undefined) {
+      live.open.set(solo, res);
+      res.once("close", () => { if (live.open.get(solo) === res) live.open.delete(solo); });
+    }
+    const request = webRequest(req, text, hangUpSignal(res));
+    const answer = await live.transport.handleRequest(request, { authInfo, parsedBody: body });
+    for (const message of Array.isArray(body) ? body : [body]) {
+      if (!isJSONRPCNotification(message as JSONRPCMessage) || (message as { method: string }).method !== "notifications/cancelled") continue;
+      const cancelled = (message as { params?: { requestId?: RequestId } }).params?.requestId;
+      const response = cancelled === undefined ? undefined : live.open.get(cancelled);
+      if (cancelled === undefined || !response) continue;
+      live.open.delete(cancelled);
+      live.transport.closeSSEStream(cancelled);
+      // A JSON (not SSE) response has no stream to close: answer the abandoned POST with no content.
+      if (!response.headersSent) {
+        response.writeHead(204, { connection: "close" });
+        response.end();
+      }
+    }
+    await sendResponse(res, answer);
   }
 
   /** Keeps one client below its session cap by closing its least recently used session. */

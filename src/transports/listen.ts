@@ -16,6 +16,11 @@ export type ListenOptions = CommonListenOptions &
 interface CommonListenOptions {
   /** Exit cleanly on SIGINT/SIGTERM after in-flight calls finish. Default true. */
   handleSignals?: boolean;
+  /**
+   * On SIGINT/SIGTERM, how long in-flight calls may take to finish before they are aborted; the
+   * shutdown hooks (audit close, log flush) run after, whatever the calls do. Default 10 s.
+   */
+  shutdownGraceMs?: number;
   /** Draws the live dashboard on this terminal (HTTP only: stdio's stdout is the protocol). */
   dashboard?: boolean;
 }
@@ -25,6 +30,7 @@ const HTTP_ONLY = 'applies only to { transport: "http" }';
 
 const COMMON_LISTEN_RULES: OptionRules<CommonListenOptions> = {
   handleSignals: option.boolean(),
+  shutdownGraceMs: option.milliseconds(0),
   dashboard: option.boolean(),
 };
 
@@ -93,7 +99,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function installSignalHandlers(server: McpServer): void {
+function installSignalHandlers(server: McpServer, graceMs: number | undefined): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -101,7 +107,7 @@ function installSignalHandlers(server: McpServer): void {
     }
     stopping = true;
     process.stderr.write(`[lantern] ${signal}: finishing in-flight calls, then exiting\n`);
-    server.close().then(
+    server.close(graceMs).then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -168,6 +174,6 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
       throw error;
     });
   }
-  if (options.handleSignals !== false) installSignalHandlers(server);
+  if (options.handleSignals !== false) installSignalHandlers(server, options.shutdownGraceMs);
   return running;
 }

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -128,7 +128,7 @@ describe("the production example under load, and killed mid-load", () => {
     expect(sample(metrics, 'inventory_tool_calls_total{tool="find_items",status="error"}')).toBe(0);
     expect(sample(metrics, 'inventory_tool_duration_seconds_count{tool="find_items"}')).toBe(finds + 1);
     const health = (await (await fetch(`${server.base}/healthz`)).json()) as { inFlight: number; sessions: number };
-    expect(health).toEqual({ status: "ok", inFlight: 0, sessions: CLIENTS });
+    expect(health).toEqual({ status: "ok", inFlight: 0, sessions: CLIENTS, connections: CLIENTS });
 
     await Promise.all(clients.map((c) => c.close()));
     clients = [];
@@ -227,12 +227,15 @@ describe("the production example under load, and killed mid-load", () => {
     expect(verification).toMatchObject({ ok: true, entries: before.length + 3, lastSeq: before.length + 3 });
   });
 
-  it("npm start on a fresh data folder: generates development secrets, prints a working token, and keeps both across restarts", async () => {
+  it("npm start on a fresh data folder: generates development secrets, writes a working token to a 0600 file (never to stderr), and keeps both across restarts", async () => {
     const first = await start({});
-    const token = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(first.notices.join("\n"))?.[0];
-    expect(token).toBeDefined();
+    const tokenFile = join(dir, "dev-token.txt");
+    const token = readFileSync(tokenFile, "utf8").trim();
+    expect(token).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect(first.notices.join("\n")).toContain("generated development secrets");
-    expect(readFileSync(join(dir, "dev-token.txt"), "utf8").trim()).toBe(token);
+    expect(first.notices.join("\n")).toContain(tokenFile);
+    expect(first.notices.join("\n")).not.toContain(token);
     const { client } = await connectClient(first.url, token!, "operator");
     clients.push(client);
     const found = (await client.callTool({ name: "find_items", arguments: { query: "lamp" } })) as CallToolResult;
@@ -246,8 +249,9 @@ describe("the production example under load, and killed mid-load", () => {
 
     const second = await start({});
     expect(second.notices.join("\n")).not.toContain("generated development secrets");
-    const secondToken = /eyJ[\w-]+\.[\w-]+\.[\w-]+/.exec(second.notices.join("\n"))?.[0];
-    const reconnected = await connectClient(second.url, secondToken!, "operator");
+    const secondToken = readFileSync(tokenFile, "utf8").trim();
+    expect(second.notices.join("\n")).not.toContain(secondToken);
+    const reconnected = await connectClient(second.url, secondToken, "operator");
     clients.push(reconnected.client);
     await reconnected.client.callTool({ name: "find_items", arguments: { query: "bulb" } });
     await reconnected.client.close();

@@ -125,3 +125,51 @@ test("calls have a time limit by default (60 s; 0 turns it off)", async () => {
   expect((await limited.build()).registry.tools.get("slow")!.timeoutMs).toBe(60_000);
   expect((await unlimited.build()).registry.tools.get("slow")!.timeoutMs).toBe(0);
 });
+
+/** One POST on a connection of its own (no keep-alive pool), resolving to its status and whole body. */
+async function post(url: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const { request } = await import("node:http");
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test.each([["SSE", false], ["JSON", true]])("a cancelled call's response (%s) is ended by the server, not left open until the client hangs up", async (_mode, jsonResponse) => {
+  let started!: () => void;
+  const handlerStarted = new Promise<void>((resolve) => (started = resolve));
+  let stopped!: () => void;
+  const handlerStopped = new Promise<void>((resolve) => (stopped = resolve));
+  const { server, running } = await serve(
+    (s) =>
+      s.addTool({
+        name: "hang",
+        description: "Runs until cancelled",
+        handler: (_input, ctx) =>
+          new Promise((_resolve, reject) => {
+            ctx.signal.addEventListener("abort", () => { stopped(); reject(ctx.signal.reason); });
+            started();
+          }),
+      }),
+    { jsonResponse },
+  );
+  servers.push(server);
+  const opened = await post(running.url!, HEADERS, initialize);
+  const session = { ...HEADERS, "mcp-session-id": String(opened.headers["mcp-session-id"]), "mcp-protocol-version": "2025-11-25" };
+  const call = post(running.url!, session, { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "hang", arguments: {} } });
+  await handlerStarted;
+  const cancel = await post(running.url!, session, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 7, reason: "user gave up" } });
+  expect(cancel.status).toBe(202);
+  await handlerStopped;
+  // The cancelled call's POST ends, with no JSON-RPC answer (none is sent for a cancelled request).
+  const ended = await call;
+  expect(ended.text).not.toContain('"id":7');
+  expect(ended.status).toBe(jsonResponse ? 204 : 200);
+});

@@ -72,9 +72,11 @@ describe("PrometheusMiddleware", () => {
     await expect(client.callTool("no_such_tool_" + "x".repeat(20))).rejects.toThrow(/Unknown tool/);
     const text = await prometheus.getMetricsText();
     expect([...toolLabels(text)].sort()).toEqual(["add", "explode", "hold"]);
-    expect(text).not.toMatch(/session|client|request/i);
+    expect(text).not.toContain("no_such_tool");
     const labelNames = new Set([...text.matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
-    expect([...labelNames].sort()).toEqual(["le", "protocol_version", "status", "tool"]);
+    expect([...labelNames].sort()).toEqual(["le", "protocol_version", "reason", "status", "tool"]);
+    // The unknown name is counted as a refusal by its (bounded) reason, never by the name asked for.
+    expect(sample(text, "mcp_refused_requests_total", { reason: "unknown_tool" })).toBe(1);
     // The protocol version of each call, from the short list the SDK accepts: a bounded label.
     expect(sample(text, "mcp_tool_calls_by_protocol_total", { tool: "add", protocol_version: "2025-11-25" })).toBe(1);
   });
