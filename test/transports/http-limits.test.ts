@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { once } from "node:events";
 import { AuthMiddleware, JWTAuth, McpServer, QuotaMiddleware, type RunningServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 
@@ -172,4 +173,23 @@ test.each([["SSE", false], ["JSON", true]])("a cancelled call's response (%s) is
   const ended = await call;
   expect(ended.text).not.toContain('"id":7');
   expect(ended.status).toBe(jsonResponse ? 204 : 200);
+});
+
+test("an unauthenticated request that sends its body slowly gets its 401 and its connection closed, without waiting for the body", async () => {
+  const { server, running } = await serve((s) => s.use(new AuthMiddleware(new JWTAuth({ secret: SECRET }, { audience: "limits" }))));
+  servers.push(server);
+  const { connect } = await import("node:net");
+  const url = new URL(running.url!);
+  const socket = connect(Number(url.port), url.hostname);
+  await once(socket, "connect");
+  let received = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => (received += chunk));
+  const closed = once(socket, "close");
+  // Headers promise 100 KB; only a few bytes of it ever come.
+  socket.write(`POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nAuthorization: Bearer not-a-token\r\n\r\n{"jsonrpc"`);
+  await closed;
+  expect(received).toMatch(/^HTTP\/1\.1 401 /);
+  expect(received.toLowerCase()).toContain("connection: close");
+  expect(socket.destroyed).toBe(true);
 });
