@@ -8,6 +8,7 @@ import type {
   ResultTypeMap,
   ServerNotification,
 } from "@modelcontextprotocol/server";
+import { CallAbort } from "./call-abort.js";
 import type { CallStatus } from "./errors.js";
 import type { InputExchange } from "./protocol/input-exchange.js";
 
@@ -133,13 +134,23 @@ export class CallContext {
     readonly session: SessionInfo,
     /** Sends notifications and requests to the calling client, tied to this request. */
     readonly channel: CallChannel,
-    /** Aborted when the client cancels, the call times out or the server shuts down. */
-    readonly signal: AbortSignal,
+    /** The client's signal, or how the call ends early (client cancel, time limit, shutdown). */
+    ending: CallAbort | AbortSignal,
     /** `params._meta` as the client sent it (trace context, progress token, ...). */
     readonly meta: Readonly<Record<string, unknown>> | undefined,
     /** The raw JSON-RPC id, for replies tied to this request. */
     readonly rawRequestId: RequestId,
-  ) {}
+  ) {
+    this.ending = ending instanceof CallAbort ? ending : new CallAbort(ending, name);
+  }
+
+  /** How the call ends early; the call runner watches it. */
+  readonly ending: CallAbort;
+
+  /** Aborted when the client cancels, the call times out or the server shuts down. Made when first read. */
+  get signal(): AbortSignal {
+    return this.ending.signal;
+  }
 
   /**
    * A unique id of this logical call (the JSON-RPC id repeats across sessions); made when first

@@ -45,23 +45,19 @@ export function authorize(requirement: AuthorizationRequirement, ctx: CallContex
   });
 }
 
-/** Settles with the tool's promise, or rejects as soon as the call's signal aborts. */
+/** Settles with the tool's promise, or rejects as soon as the call ends early (cancel, time limit, shutdown). */
 function untilAborted<T>(promise: Promise<T>, ctx: CallContext, env: TerminalEnvironment): Promise<T> {
-  const signal = ctx.signal;
-  if (signal.aborted) return Promise.reject(abortError(signal, ctx, env));
+  const ending = ctx.ending;
+  if (ending.aborted) return Promise.reject(abortError(ending.reason, ctx, env));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal, ctx, env));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => { signal.removeEventListener("abort", onAbort); resolve(value); },
-      (error: unknown) => { signal.removeEventListener("abort", onAbort); reject(error); },
-    );
+    ending.watch((reason) => reject(abortError(reason, ctx, env)));
+    promise.then(resolve, reject);
   });
 }
 
-const abortError = (signal: AbortSignal, ctx: CallContext, env: TerminalEnvironment): LanternError => {
-  if (env.shuttingDown() && !(signal.reason instanceof ServerShutdownError)) return new ServerShutdownError();
-  return signal.reason instanceof LanternError ? signal.reason : new CancelledError(`"${ctx.name}" was cancelled by the client`);
+const abortError = (reason: unknown, ctx: CallContext, env: TerminalEnvironment): LanternError => {
+  if (env.shuttingDown() && !(reason instanceof ServerShutdownError)) return new ServerShutdownError();
+  return reason instanceof LanternError ? reason : new CancelledError(`"${ctx.name}" was cancelled by the client`);
 };
 
 const isPromise = (value: unknown): value is Promise<unknown> =>

@@ -25,7 +25,8 @@ import {
   type TransportKind,
 } from "./call-context.js";
 import type { ServerInfo } from "./definitions.js";
-import { CancelledError, DefinitionError, InvalidParamsError, LanternError, NotFoundError, ServerShutdownError, TimeoutError } from "./errors.js";
+import { CallAbort, CallDeadlines } from "./call-abort.js";
+import { DefinitionError, InvalidParamsError, LanternError, NotFoundError, ServerShutdownError, TimeoutError } from "./errors.js";
 import type { Chain } from "./middleware.js";
 import { InputExchange } from "./protocol/input-exchange.js";
 import type { RequestStateSeal } from "./protocol/request-state.js";
@@ -206,7 +207,9 @@ export class ProtocolHost {
   private readonly connections = new Set<Connection>();
   private inFlight = 0;
   private drained: (() => void) | undefined;
-  private readonly aborts = new Set<AbortController>();
+  /** How each call in flight ends early (shutdown aborts them all). */
+  private readonly aborts = new Set<CallAbort>();
+  private readonly deadlines = new CallDeadlines();
   private readonly subscriptions = new SubscriptionBook<Connection>();
   private readonly notifiers = new Set<ServerNotifier>();
   private readonly cacheHints: CacheHints | undefined;
@@ -331,7 +334,7 @@ export class ProtocolHost {
     }
     // The SDK sends a response a few ticks after its handler settles: let those go out first.
     await new Promise((resolve) => setImmediate(resolve));
-    for (const controller of this.aborts) controller.abort(new ServerShutdownError());
+    for (const call of this.aborts) call.abort(new ServerShutdownError());
   }
 
   /** Closes every connection's transport. */
@@ -422,20 +425,9 @@ export class ProtocolHost {
     timeoutMs: number | undefined,
   ): Promise<unknown> {
     const request = sdkCtx.mcpReq;
-    const clientSignal = request.signal;
-    let signal = clientSignal;
-    let controller: AbortController | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let onClientAbort: (() => void) | undefined;
-    if (timeoutMs !== undefined && timeoutMs > 0) {
-      controller = new AbortController();
-      const own = controller;
-      timer = setTimeout(() => own.abort(new TimeoutError(name, timeoutMs)), timeoutMs);
-      onClientAbort = () => own.abort(new CancelledError(`"${name}" was cancelled by the client`));
-      clientSignal.addEventListener("abort", onClientAbort, { once: true });
-      signal = controller.signal;
-      this.aborts.add(controller);
-    }
+    const ending = new CallAbort(request.signal, name);
+    const deadline = timeoutMs !== undefined && timeoutMs > 0 ? this.deadlines.add(ending, timeoutMs, () => new TimeoutError(name, timeoutMs)) : undefined;
+    this.aborts.add(ending);
     const era: ProtocolEra = request.envelope ? "modern" : unit.era;
     const info: SessionInfo = era === "legacy" && connection ? connection : perRequestInfo(envelopeOf(sdkCtx), unit, sdk, era);
     const sealed = request.requestState();
@@ -458,7 +450,7 @@ export class ProtocolHost {
       args,
       info,
       new RequestChannel(sdkCtx, sdk, connection, era, this, earlier),
-      signal,
+      ending,
       request._meta as Record<string, unknown> | undefined,
       request.id,
     );
@@ -474,11 +466,9 @@ export class ProtocolHost {
     try {
       return await this.runChain(ctx, chain);
     } finally {
-      if (controller) {
-        clearTimeout(timer);
-        clientSignal.removeEventListener("abort", onClientAbort!);
-        this.aborts.delete(controller);
-      }
+      if (deadline) this.deadlines.clear(deadline);
+      ending.release();
+      this.aborts.delete(ending);
     }
   }
 
@@ -511,7 +501,7 @@ export class ProtocolHost {
         protocolVersion,
         era,
       };
-      const ctx = new CallContext(call.kind, call.name, String(call.id), args, info, SILENT_CHANNEL, NEVER_ABORTED, meta, call.id);
+      const ctx = new CallContext(call.kind, call.name, String(call.id), args, info, SILENT_CHANNEL, new CallAbort(NEVER_ABORTED, call.name), meta, call.id);
       ctx.identity = identity;
       try {
         await this.runChain(ctx, chain);
