@@ -162,7 +162,7 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
     this.realm = options.realm;
     if (options.resource !== undefined) this.resourceUri = canonicalResourceUri(options.resource, "AuthMiddleware({ resource })");
     if (options.resourceDocumentation !== undefined) canonicalIssuer(options.resourceDocumentation, "AuthMiddleware({ resourceDocumentation })");
-    if (options.resourceName !== undefined && (typeof options.resourceName !== "string" || !options.resourceName.trim())) {
+    if (options.resourceName !== undefined && !options.resourceName.trim()) {
       throw new TypeError("AuthMiddleware({ resourceName }) must be a non-empty string");
     }
     if (options.resourceMetadataUrl !== undefined) {
@@ -198,7 +198,7 @@ export class AuthMiddleware implements MiddlewareObject, Authenticator {
         } catch (error) {
           // Listening already: failing here would leave the socket open. Refuse every token instead.
           this.unusableResource = `AuthMiddleware: ${(error as Error).message}; set AuthMiddleware({ resource: "https://<public host>/mcp" }), the URL clients use`;
-          process.stderr.write(`[lantern] ${this.unusableResource}. Every token is refused until then.\n`);
+          writeStderrNotice(`${this.unusableResource}. Every token is refused until then.`);
         }
       }
       // Clients derive the metadata path from the URL they were given: the local endpoint's too.

@@ -83,7 +83,14 @@ const nonEmptyString = (value: unknown): string | undefined => (typeof value ===
  * // { clientId: "dashboard", subject: "u1", scopes: ["hr:read", "hr:write"], roles: [], ... }
  */
 export function identityFromClaims(claims: Record<string, unknown>, mapping: IdentityMapping): CallerIdentity {
-  mapping = checkOptions(IDENTITY_MAPPING, mapping);
+  return identityFromTrustedMapping(claims, checkOptions(IDENTITY_MAPPING, mapping));
+}
+
+/**
+ * {@link identityFromClaims} with a mapping checked already: `JWTAuth` and `IntrospectionAuth`
+ * build theirs once, from options checked when they were built, not on every verification.
+ */
+export function identityFromTrustedMapping(claims: Record<string, unknown>, mapping: IdentityMapping): CallerIdentity {
   const clientId = mapping.clientIdClaim
     ? nonEmptyString(claims[mapping.clientIdClaim])
     : nonEmptyString(claims.client_id) ?? nonEmptyString(claims.azp) ?? nonEmptyString(claims.sub);

@@ -1,4 +1,5 @@
 import { checkOptions, defineOptions, option } from "../core/options.js";
+import { writeStderrNotice } from "../core/stderr-report.js";
 import { isLoopbackHttp } from "./protected-resource-metadata.js";
 
 /**
@@ -39,7 +40,7 @@ export class DiscoveryError extends Error {
 }
 
 /** Largest metadata or introspection answer read, in bytes. */
-export const MAX_AUTH_RESPONSE_BYTES = 256 * 1024;
+const MAX_AUTH_RESPONSE_BYTES = 256 * 1024;
 
 /**
  * Checks that `issuer` can name an authorization server (an https URL, or http on a loopback
@@ -71,7 +72,7 @@ export function canonicalIssuer(issuer: string, where: string): string {
  * metadataUrls("https://auth.example.com/tenant1");
  * // [".../.well-known/oauth-authorization-server/tenant1", ".../.well-known/openid-configuration/tenant1", ".../tenant1/.well-known/openid-configuration"]
  */
-export function metadataUrls(issuer: string): string[] {
+function metadataUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/+$/, "");
   if (!path) return [`${url.origin}/.well-known/oauth-authorization-server`, `${url.origin}/.well-known/openid-configuration`];
@@ -128,6 +129,13 @@ const checkEndpoint = (metadata: Record<string, unknown>, member: string, issuer
   }
 };
 
+/** The rules of {@link DiscoveryOptions}. */
+const DISCOVERY_OPTIONS = defineOptions<DiscoveryOptions>("AuthorizationServerDiscovery options", {
+  cacheMaxAgeMs: option.milliseconds(0),
+  cooldownMs: option.milliseconds(0),
+  timeoutMs: option.milliseconds(),
+}, { cacheMaxAge: 'use "cacheMaxAgeMs"', timeout: 'use "timeoutMs"' });
+
 /**
  * Finds an authorization server's metadata from its issuer identifier (RFC 8414, falling back to
  * OpenID Connect discovery), checks that the document names that very issuer (RFC 8414 §3.3), and
@@ -138,12 +146,6 @@ const checkEndpoint = (metadata: Record<string, unknown>, member: string, issuer
  * const discovery = new AuthorizationServerDiscovery("https://auth.example.com");
  * const { jwks_uri } = await discovery.metadata();
  */
-const DISCOVERY_OPTIONS = defineOptions<DiscoveryOptions>("AuthorizationServerDiscovery options", {
-  cacheMaxAgeMs: option.milliseconds(0),
-  cooldownMs: option.milliseconds(0),
-  timeoutMs: option.milliseconds(),
-}, { cacheMaxAge: 'use "cacheMaxAgeMs"', timeout: 'use "timeoutMs"' });
-
 export class AuthorizationServerDiscovery {
   private cached: { metadata: AuthorizationServerMetadata; fetchedAt: number } | undefined;
   private failure: { error: DiscoveryError; at: number } | undefined;
@@ -182,7 +184,7 @@ export class AuthorizationServerDiscovery {
         const failure = error instanceof DiscoveryError ? error : new DiscoveryError(`the metadata of ${this.issuer} could not be fetched`);
         this.failure = { error: failure, at: Date.now() };
         // Once per attempt (attempts are at least cooldownMs apart): the operator learns why tokens are refused.
-        process.stderr.write(`[lantern] authorization server discovery failed: ${failure.message}${this.cached ? " (still using the metadata fetched before)" : ""}\n`);
+        writeStderrNotice(`authorization server discovery failed: ${failure.message}${this.cached ? " (still using the metadata fetched before)" : ""}`);
         if (this.cached) return this.cached.metadata;
         throw failure;
       },

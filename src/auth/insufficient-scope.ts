@@ -39,8 +39,14 @@ const METHOD_KIND: ReadonlyMap<string, CallKind> = new Map([["tools/call", "tool
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/** Whether `identity` holds every one of `scopes` (a plain loop: no closure per message). */
+function holdsAll(identity: CallerIdentity | undefined, scopes: readonly string[]): boolean {
+  for (let i = 0; i < scopes.length; i++) if (!identity?.scopes.includes(scopes[i]!)) return false;
+  return true;
+}
+
 /** The call a JSON-RPC request makes, or undefined for anything else (a notification, tools/list, a malformed call the SDK will answer). */
-export function callTargetOf(message: unknown): CallTarget | undefined {
+function callTargetOf(message: unknown): CallTarget | undefined {
   if (!isRecord(message) || typeof message.method !== "string") return undefined;
   const kind = METHOD_KIND.get(message.method);
   const id = message.id;
@@ -107,7 +113,7 @@ export function insufficientScopeRefusal(
     const name = kind === "resource" ? message.params.uri : message.params.name;
     if (typeof name !== "string") continue;
     const requirement = requirementOf(kind, name);
-    if (!requirement || requirement.scopes.every((scope) => identity?.scopes.includes(scope))) continue;
+    if (!requirement || holdsAll(identity, requirement.scopes)) continue;
     const call = callTargetOf(message);
     if (!call) continue;
     (calls ??= []).push(call);

@@ -1,8 +1,9 @@
-import { checkOptions, defineOptions, option } from "../core/options.js";
 import { createHash } from "node:crypto";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
-import { audienceIncludes, identityFromClaims, type AuthProvider } from "./auth-provider.js";
+import { checkOptions, defineOptions, option } from "../core/options.js";
+import { writeStderrNotice } from "../core/stderr-report.js";
+import { audienceIncludes, identityFromTrustedMapping, type AuthProvider, type IdentityMapping } from "./auth-provider.js";
 import { AuthorizationServerDiscovery, canonicalIssuer, DiscoveryError, readJsonObject } from "./authorization-server-metadata.js";
 
 /**
@@ -103,7 +104,7 @@ export class IntrospectionAuth implements AuthProvider {
   private readonly cacheMaxAgeMs: number;
   private readonly cacheSize: number;
   private readonly timeoutMs: number;
-  private readonly clientIdClaim: string | undefined;
+  private readonly mapping: IdentityMapping;
   private readonly active = new Map<string, ActiveToken>();
   private readonly pending = new Map<string, Promise<CallerIdentity>>();
 
@@ -113,26 +114,13 @@ export class IntrospectionAuth implements AuthProvider {
     if (options.issuer === undefined && options.introspectionEndpoint === undefined) {
       throw new TypeError("IntrospectionAuth needs the authorization server: { issuer } (its metadata names the introspection endpoint) or { introspectionEndpoint }");
     }
-    if (typeof options.clientId !== "string" || !options.clientId) throw new TypeError("IntrospectionAuth needs clientId: the id this server has at the authorization server");
-    if (typeof options.clientSecret !== "string" || !options.clientSecret) {
-      throw new TypeError("IntrospectionAuth got an empty clientSecret: is the environment variable that holds it set?");
-    }
-    const method = options.clientAuthMethod ?? "client_secret_basic";
-    if (method !== "client_secret_basic" && method !== "client_secret_post") {
-      throw new TypeError(`IntrospectionAuth: clientAuthMethod ${JSON.stringify(method)} is not supported; use "client_secret_basic" or "client_secret_post"`);
-    }
-    for (const key of ["cacheMaxAgeMs", "timeoutMs"] as const) {
-      if (options[key] !== undefined && !(typeof options[key] === "number" && options[key] >= 0)) throw new TypeError(`IntrospectionAuth: ${key} must be a number of milliseconds ≥ 0`);
-    }
-    if (options.cacheSize !== undefined && !(Number.isInteger(options.cacheSize) && options.cacheSize >= 0)) throw new TypeError("IntrospectionAuth: cacheSize must be a whole number ≥ 0");
-    if (options.audience !== undefined && (Array.isArray(options.audience) ? options.audience.length === 0 || options.audience.some((a) => typeof a !== "string" || !a) : typeof options.audience !== "string" || !options.audience)) {
-      throw new TypeError("IntrospectionAuth: audience must be a non-empty string or a non-empty array of them; leave it out to bind tokens to the server's resource URI");
-    }
+    // option.string() takes "", and a key left out is undefined here: both are an unset variable.
+    if (!options.clientSecret) throw new TypeError("IntrospectionAuth got an empty clientSecret: is the environment variable that holds it set?");
     this.issuer = options.issuer === undefined ? undefined : canonicalIssuer(options.issuer, "IntrospectionAuth({ issuer })");
     this.endpoint = options.introspectionEndpoint === undefined ? undefined : canonicalIssuer(options.introspectionEndpoint, "IntrospectionAuth({ introspectionEndpoint })");
     this.discovery = this.endpoint === undefined ? new AuthorizationServerDiscovery(this.issuer!, { timeoutMs: options.timeoutMs }) : undefined;
     this.authorizationServers = Object.freeze(this.issuer ? [this.issuer] : []);
-    if (method === "client_secret_basic") {
+    if ((options.clientAuthMethod ?? "client_secret_basic") === "client_secret_basic") {
       this.authorization = `Basic ${Buffer.from(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`).toString("base64")}`;
       this.credentials = {};
     } else {
@@ -143,7 +131,7 @@ export class IntrospectionAuth implements AuthProvider {
     this.cacheMaxAgeMs = options.cacheMaxAgeMs ?? 30_000;
     this.cacheSize = options.cacheSize ?? 1024;
     this.timeoutMs = options.timeoutMs ?? 5_000;
-    this.clientIdClaim = options.clientIdClaim;
+    this.mapping = { method: "introspection", clientIdClaim: options.clientIdClaim };
   }
 
   /** Accepts only tokens whose `aud` is `resource` (RFC 8707), unless `audience` was configured. */
@@ -235,7 +223,7 @@ export class IntrospectionAuth implements AuthProvider {
     if (this.audience && !audienceIncludes(answer.aud, this.audience)) {
       throw new UnauthorizedError("Unauthorized: the token's audience (aud) does not include this server");
     }
-    return Object.freeze(identityFromClaims(answer, { method: "introspection", clientIdClaim: this.clientIdClaim }));
+    return Object.freeze(identityFromTrustedMapping(answer, this.mapping));
   }
 
   private remember(key: string, identity: CallerIdentity): void {
@@ -250,6 +238,6 @@ export class IntrospectionAuth implements AuthProvider {
 
   // What went wrong with the authorization server is the operator's business, not the client's.
   private report(problem: string): void {
-    process.stderr.write(`[lantern] IntrospectionAuth: ${problem}\n`);
+    writeStderrNotice(`IntrospectionAuth: ${problem}`);
   }
 }

@@ -3,7 +3,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOpti
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
-import { identityFromClaims, type AuthProvider } from "./auth-provider.js";
+import { identityFromTrustedMapping, type AuthProvider, type IdentityMapping } from "./auth-provider.js";
 import { AuthorizationServerDiscovery, canonicalIssuer, DiscoveryError } from "./authorization-server-metadata.js";
 import { isLoopbackHttp } from "./protected-resource-metadata.js";
 import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, secretBytes, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
@@ -304,7 +304,7 @@ export class JWTAuth implements AuthProvider {
   private readonly explicitAudience: boolean;
   private readonly key: KeyObject | JWTVerifyGetKey;
   private readonly verifyOptions: JWTVerifyOptions & { audience?: string | string[] };
-  private readonly clientIdClaim: string | undefined;
+  private readonly mapping: IdentityMapping;
   private readonly verified = new Map<string, VerifiedToken>();
   private readonly verifiedMax: number;
   private readonly toleranceMs: number;
@@ -320,11 +320,8 @@ export class JWTAuth implements AuthProvider {
     }
     let allowed: readonly string[];
     let sourceIssuer: string | undefined;
-    if (options.audience !== undefined && (Array.isArray(options.audience) ? options.audience.length === 0 || options.audience.some((a) => typeof a !== "string" || !a) : typeof options.audience !== "string" || !options.audience)) {
-      throw new TypeError("JWTAuth: audience must be a non-empty string or a non-empty array of them; leave it out to bind tokens to the server's resource URI");
-    }
     if (source && "secret" in source) {
-      if (source.secret === undefined || source.secret === null || (typeof source.secret === "string" && source.secret.length === 0)) {
+      if (source.secret === undefined || source.secret === "") {
         throw new TypeError("JWTAuth({ secret }) got an empty secret: is the environment variable that holds it set?");
       }
       const key = secretBytes(source.secret);
@@ -379,7 +376,7 @@ export class JWTAuth implements AuthProvider {
     this.maxTokenAgeSec = options.maxTokenAgeSec;
     this.toleranceMs = (options.clockToleranceSec ?? 0) * 1000;
     this.algorithms = Object.freeze([...allowed]);
-    this.clientIdClaim = options.clientIdClaim;
+    this.mapping = { method: "jwt", clientIdClaim: options.clientIdClaim };
     const issuer = sourceIssuer ?? options.issuer;
     this.authorizationServers = Object.freeze((typeof issuer === "string" ? [issuer] : issuer ?? []).filter(isIssuerUrl));
     this.explicitAudience = options.audience !== undefined;
@@ -422,7 +419,7 @@ export class JWTAuth implements AuthProvider {
       throw refusal(error, this.algorithms);
     }
     this.checkIssueTime(payload);
-    return identityFromClaims(payload, { method: "jwt", clientIdClaim: this.clientIdClaim });
+    return identityFromTrustedMapping(payload, this.mapping);
   }
 
   /**

@@ -24,7 +24,7 @@ export interface ProtectedResourceMetadata {
 }
 
 /** The well-known path prefix of RFC 9728 §3. */
-export const PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource";
+const PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 

@@ -2,7 +2,7 @@ import { UriTemplate } from "@modelcontextprotocol/server";
 import type { DependencyContainer, InjectionToken } from "tsyringe";
 import type { CallContext } from "./call-context.js";
 import type { ToolLimiter } from "./server-setup.js";
-import type { InputClass, MemberDefinition, PromptOptions, ResourceOptions, ToolOptions } from "./definitions.js";
+import type { InputClass, MemberDefinition, ParameterResolver, PromptOptions, ResourceOptions, ToolOptions } from "./definitions.js";
 import { DefinitionError, describeError, InvalidParamsError } from "./errors.js";
 import { promptTerminal, resourceTerminal, toolTerminal, type TerminalEnvironment } from "./invoke.js";
 import { PROVIDED_BY } from "./metadata-keys.js";
@@ -14,7 +14,7 @@ import {
   type Middleware,
   type MiddlewareObject,
 } from "./middleware.js";
-import { ProviderTable } from "./providers.js";
+import { nameOf, ProviderTable } from "./providers.js";
 import { withInputDialect } from "./protocol/json-schema-dialect.js";
 import type { Registry, BuiltPrompt, BuiltResource, BuiltTool } from "./registry.js";
 import { constructorTokens } from "./scanner.js";
@@ -26,7 +26,7 @@ export interface CompilerHost {
   readonly container: DependencyContainer;
   readonly providers: ProviderTable;
   /** Values every member may inject without registering anything, made per call (or per server). */
-  readonly builtIns: ReadonlyMap<unknown, (ctx: CallContext) => unknown>;
+  readonly builtIns: ReadonlyMap<unknown, ParameterResolver>;
   /** The subset of {@link builtIns} that exists only during a call (never in a constructor). */
   readonly perCallTokens: ReadonlySet<unknown>;
   /** The server's own middleware (`use()`), outermost first. */
@@ -37,17 +37,17 @@ export interface CompilerHost {
   toolLimiter(): ToolLimiter | undefined;
 }
 
-type Resolver = (ctx: CallContext) => unknown;
-
 const PRIMITIVE_TYPES = new Set<unknown>([Object, String, Number, Boolean, Array, Function, Promise, Symbol]);
-
-const nameOf = (token: unknown): string => (typeof token === "function" ? token.name || "(anonymous class)" : String(token));
 
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 
 /** A URI template with its variable names blanked: two templates with the same key match the same URIs. */
 const templateKey = (uri: string): string => uri.replace(/\{([+#./;?&]?)[^}]*\}/g, "{$1}");
+
+/** What a definition's name is unique within: its kind's names, static resource URIs, or templates by the URIs they match. */
+const claimKey = ({ kind, name }: MemberDefinition): string =>
+  kind === "resource" && UriTemplate.isTemplate(name) ? `template\u0000${templateKey(name)}` : `${kind}\u0000${name}`;
 
 /**
  * Turns member definitions (from decorated classes and from `addTool` / `addResource` /
@@ -79,7 +79,7 @@ export class DefinitionCompiler {
   claim(definition: MemberDefinition): void {
     const { kind, name, label } = definition;
     const template = kind === "resource" && UriTemplate.isTemplate(name);
-    const key = `${template ? "template" : kind}\u0000${template ? templateKey(name) : name}`;
+    const key = claimKey(definition);
     const existing = this.claims.get(key);
     if (existing) {
       const fix =
@@ -91,6 +91,11 @@ export class DefinitionCompiler {
       throw new DefinitionError(`Cannot register ${kind} "${name}" on ${label}: ${existing.split("\u0000")[0]} already registered ${what}; ${fix}`);
     }
     this.claims.set(key, `${label}\u0000${name}`);
+  }
+
+  /** Gives back the name a refused definition claimed, so that a corrected one may take it. */
+  release(definition: MemberDefinition): void {
+    this.claims.delete(claimKey(definition));
   }
 
   /**
@@ -159,14 +164,15 @@ export class DefinitionCompiler {
    * shutdown hooks would be missed).
    */
   compileLate(definition: MemberDefinition, registry: Registry): void {
-    const late = this.pendingSetup([definition]).filter((mw) => typeof mw.setup === "function");
+    const pending = this.pendingSetup([definition]);
+    const late = pending.filter((mw) => typeof mw.setup === "function");
     if (late.length) {
       throw new DefinitionError(
         `Cannot register ${definition.kind} "${definition.name}" on ${definition.label} after the server started: its middleware ${late.map((m) => m.constructor?.name ?? "object").join(", ")} has a setup() that would never run; ` +
           "use() it on the server before it starts, or add the member before listen()",
       );
     }
-    for (const mw of this.middlewareObjects([definition])) this.setUp.add(mw);
+    for (const mw of pending) this.setUp.add(mw);
     this.compile(definition, registry);
   }
 
@@ -228,7 +234,7 @@ export class DefinitionCompiler {
   /** Calls the handler with its parameters resolved; disposes what providers made once it settled. */
   private runner(definition: MemberDefinition): (ctx: CallContext) => unknown {
     let disposes = false;
-    const resolvers = definition.parameters.map((source, index): Resolver => {
+    const resolvers = definition.parameters.map((source, index): ParameterResolver => {
       switch (source.kind) {
         case "input": return (ctx) => ctx.input;
         case "variables": return (ctx) => ctx.args;
@@ -246,8 +252,8 @@ export class DefinitionCompiler {
     let call: (ctx: CallContext) => unknown;
     switch (resolvers.length) {
       case 0: call = () => fn.call(target); break;
-      case 1: { const [a] = resolvers as [Resolver]; call = (ctx) => fn.call(target, a(ctx)); break; }
-      case 2: { const [a, b] = resolvers as [Resolver, Resolver]; call = (ctx) => fn.call(target, a(ctx), b(ctx)); break; }
+      case 1: { const [a] = resolvers as [ParameterResolver]; call = (ctx) => fn.call(target, a(ctx)); break; }
+      case 2: { const [a, b] = resolvers as [ParameterResolver, ParameterResolver]; call = (ctx) => fn.call(target, a(ctx), b(ctx)); break; }
       default: call = (ctx) => fn.apply(target, resolvers.map((resolve) => resolve(ctx)));
     }
     return disposes ? this.disposingAfter(call) : call;
@@ -256,20 +262,20 @@ export class DefinitionCompiler {
   /** Tears down what the call's providers made once the handler itself settled (not when a timeout raced it). */
   private disposingAfter(call: (ctx: CallContext) => unknown): (ctx: CallContext) => unknown {
     const report = this.host.terminal.internalError;
+    const dispose = (ctx: CallContext) => ProviderTable.dispose(ctx, (error) => report(ctx, error));
     return (ctx) => {
-      const dispose = () => ProviderTable.dispose(ctx, (error) => report(ctx, error));
       let value: unknown;
       try {
         value = call(ctx);
       } catch (error) {
         if (!ProviderTable.needsDisposal(ctx)) throw error;
-        return dispose().then(() => { throw error; });
+        return dispose(ctx).then(() => { throw error; });
       }
       if (!ProviderTable.needsDisposal(ctx)) return value;
-      if (!isPromise(value)) return dispose().then(() => value);
+      if (!isPromise(value)) return dispose(ctx).then(() => value);
       return value.then(
-        (settled) => dispose().then(() => settled),
-        (error: unknown) => dispose().then(() => { throw error; }),
+        (settled) => dispose(ctx).then(() => settled),
+        (error: unknown) => dispose(ctx).then(() => { throw error; }),
       );
     };
   }
@@ -278,7 +284,7 @@ export class DefinitionCompiler {
    * How an injected token is resolved on each call, checked now: a provider (or test override), a
    * built-in per-call value, a container registration, or a class the container can construct.
    */
-  private injection(definition: MemberDefinition, token: InjectionToken<unknown>, index: number): { resolve: Resolver; scoped: boolean } {
+  private injection(definition: MemberDefinition, token: InjectionToken<unknown>, index: number): { resolve: ParameterResolver; scoped: boolean } {
     const { providers, builtIns } = this.host;
     if (providers.has(token)) return { resolve: providers.resolver(token), scoped: true };
     const builtIn = builtIns.get(token);

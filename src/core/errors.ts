@@ -245,6 +245,7 @@ const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
  * |---|---|---|---|
  * | `LanternError` (refusal, invalid params, ...) | that JSON-RPC error | same | same |
  * | another `ProtocolError` | `isError` result, "Internal error" | its code and message (once) | same |
+ * | `UnsendableResultError` | `isError` result, its message (logged) | that -32603 (logged) | same |
  * | `ToolError` | `isError` result, its message | -32602 with `data.uri` (not found), its message | -32602, its message |
  * | anything else | `isError` result, "Internal error" | -32603, "Internal error" | -32603, "Internal error" |
  *
@@ -252,7 +253,11 @@ const MCP_ERROR_PREFIX = /^MCP error -?\d+: /;
  * const failure = wireFailureOf("resource", "hr://employees/99", new ToolError("No employee with id 99"));
  * // { as: "error", error: LanternError(-32602, "No employee with id 99", { uri }), internal: false }
  */
+export function wireFailureOf(kind: "resource" | "prompt", name: string, error: unknown): Extract<WireFailure, { as: "error" }>;
+export function wireFailureOf(kind: "tool" | "resource" | "prompt", name: string, error: unknown): WireFailure;
 export function wireFailureOf(kind: "tool" | "resource" | "prompt", name: string, error: unknown): WireFailure {
+  // The handler ran and its answer cannot be sent: a fault of the handler, which the server log hears of too.
+  if (error instanceof UnsendableResultError) return kind === "tool" ? { as: "result", internal: true } : { as: "error", error, internal: true };
   if (error instanceof LanternError) return { as: "error", error, internal: false };
   // A tool ran: whatever else it threw (a ProtocolError of a nested request included) is its failure.
   if (kind === "tool") return { as: "result", internal: !(error instanceof ToolError) };

@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity } from "./call-context.js";
 import type { AuthorizationRequirement, InputClass } from "./definitions.js";
-import { CancelledError, ForbiddenError, LanternError, ServerShutdownError, UnsendableResultError, wireFailureOf } from "./errors.js";
+import { CancelledError, ForbiddenError, LanternError, ServerShutdownError, type UnsendableResultError, wireFailureOf } from "./errors.js";
 import { OK_OUTCOME, outcomeOfError, TOOL_ERROR, toolErrorOutcome } from "./outcome.js";
 import { toolErrorResult, toPromptResult, toResourceResult, toToolResult } from "./results.js";
 import type { Terminal } from "./middleware.js";
@@ -94,12 +94,6 @@ export function toolTerminal(tool: ToolRuntime, env: TerminalEnvironment): Termi
     } catch (thrown) {
       const error = roundEnd(ctx, thrown);
       if (error === ROUND_ASKED) return ctx.inputs.inputRequiredResult();
-      if (error instanceof UnsendableResultError) {
-        // The tool ran and its answer cannot be sent: a failed call, told to the client as one.
-        ctx.outcome = { status: "error", error, errorType: TOOL_ERROR };
-        env.internalError(ctx, error);
-        return toolErrorResult(error);
-      }
       const failure = wireFailureOf("tool", ctx.name, error);
       if (failure.internal) env.internalError(ctx, error);
       if (failure.as === "error") {
@@ -137,13 +131,10 @@ function roundEnd(ctx: CallContext, error: unknown): unknown {
 function rethrowForWire(ctx: CallContext, thrown: unknown, env: TerminalEnvironment): object {
   const error = roundEnd(ctx, thrown);
   if (error === ROUND_ASKED) return ctx.inputs.inputRequiredResult();
-  // A result that cannot be sent is a fault of the handler: the server log hears of it too.
-  if (error instanceof UnsendableResultError) env.internalError(ctx, error);
   const failure = wireFailureOf(ctx.kind === "prompt" ? "prompt" : "resource", ctx.name, error);
   if (failure.internal) env.internalError(ctx, error);
-  const wire = (failure as { error: LanternError }).error;
-  ctx.outcome = outcomeOfError(wire);
-  throw wire;
+  ctx.outcome = outcomeOfError(failure.error);
+  throw failure.error;
 }
 
 /** The innermost step of a resource read. */

@@ -28,7 +28,13 @@ const QUICK_SCAN_DEPTH = 64;
  */
 export function toJsonValue(value: unknown): unknown {
   if (isPlainJson(value, 0)) return value;
-  const converted = convert(value, "", "", []);
+  let converted: unknown;
+  try {
+    converted = convert(value, "", []);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    throw new NotJsonError(error.what, error.keys.reduceRight<string>(join, ""), error.hint);
+  }
   // Nothing at all (a function, a symbol): JSON.stringify gives undefined too.
   return converted === OMITTED ? undefined : converted;
 }
@@ -67,13 +73,25 @@ const OMITTED = Symbol("omitted");
 const join = (path: string, key: string | number): string =>
   typeof key === "number" ? `${path}[${key}]` : path ? `${path}.${key}` : key;
 
-function convert(input: unknown, key: string, path: string, stack: object[]): unknown {
+/**
+ * A refusal on its way out of the walk. The path is written only when something is refused: on the
+ * way out each level adds its key (innermost first), so a value that converts builds no path strings.
+ */
+class Refusal {
+  readonly keys: (string | number)[] = [];
+  constructor(
+    readonly what: string,
+    readonly hint: string,
+  ) {}
+}
+
+function convert(input: unknown, key: string | number, stack: object[]): unknown {
   let value = input;
   if (typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") {
     try {
-      value = (value as { toJSON: (key: string) => unknown }).toJSON(key);
+      value = (value as { toJSON: (key: string) => unknown }).toJSON(String(key));
     } catch (error) {
-      throw new NotJsonError(`a value whose toJSON() threw (${error instanceof Error ? error.message : String(error)})`, path, "make toJSON() return plain data");
+      throw new Refusal(`a value whose toJSON() threw (${error instanceof Error ? error.message : String(error)})`, "make toJSON() return plain data");
     }
   }
   if (value instanceof Number || value instanceof String || value instanceof Boolean) value = value.valueOf();
@@ -84,7 +102,7 @@ function convert(input: unknown, key: string, path: string, stack: object[]): un
     case "number":
       return Number.isFinite(value) ? value : null;
     case "bigint":
-      throw new NotJsonError("a BigInt", path, "JSON has no BigInt: convert it with String() or Number()");
+      throw new Refusal("a BigInt", "JSON has no BigInt: convert it with String() or Number()");
     case "undefined":
     case "function":
     case "symbol":
@@ -93,32 +111,39 @@ function convert(input: unknown, key: string, path: string, stack: object[]): un
   if (value === null) return null;
   const object = value as object;
   if (object instanceof Map || object instanceof WeakMap) {
-    throw new NotJsonError("a Map", path, "JSON would send it as {}: return Object.fromEntries(map) or [...map]");
+    throw new Refusal("a Map", "JSON would send it as {}: return Object.fromEntries(map) or [...map]");
   }
   if (object instanceof Set || object instanceof WeakSet) {
-    throw new NotJsonError("a Set", path, "JSON would send it as {}: return [...set]");
+    throw new Refusal("a Set", "JSON would send it as {}: return [...set]");
   }
-  if (stack.includes(object)) throw new NotJsonError("a cycle", path, "a value refers back to itself; return a tree");
-  if (stack.length >= MAX_DEPTH) throw new NotJsonError(`nesting deeper than ${MAX_DEPTH} levels`, path, "return a flatter value");
+  if (stack.includes(object)) throw new Refusal("a cycle", "a value refers back to itself; return a tree");
+  if (stack.length >= MAX_DEPTH) throw new Refusal(`nesting deeper than ${MAX_DEPTH} levels`, "return a flatter value");
   stack.push(object);
+  // The key of the child being converted, added to the path of a refusal on its way out.
+  let child: string | number = 0;
   try {
     if (Array.isArray(object)) {
       const out: unknown[] = new Array(object.length);
       for (let i = 0; i < object.length; i++) {
-        const item = convert(object[i], String(i), join(path, i), stack);
+        child = i;
+        const item = convert(object[i], i, stack);
         out[i] = item === OMITTED ? null : item;
       }
       return out;
     }
     const out: Record<string, unknown> = {};
     for (const name of Object.keys(object)) {
-      const item = convert((object as Record<string, unknown>)[name], name, join(path, name), stack);
+      child = name;
+      const item = convert((object as Record<string, unknown>)[name], name, stack);
       if (item === OMITTED) continue;
       // An own "__proto__" key (JSON.parse makes them) stays data; assigning it would set the prototype.
       if (name === "__proto__") Object.defineProperty(out, name, { value: item, enumerable: true, writable: true, configurable: true });
       else out[name] = item;
     }
     return out;
+  } catch (error) {
+    if (error instanceof Refusal) error.keys.push(child);
+    throw error;
   } finally {
     stack.pop();
   }

@@ -120,6 +120,15 @@ const defaultInternalErrorSink: InternalErrorSink = (ctx, error) => {
   });
 };
 
+/** Adds `item` to `list`; the returned function removes it again. */
+function attach<T>(list: T[], item: T): () => void {
+  list.push(item);
+  return () => {
+    const index = list.indexOf(item);
+    if (index >= 0) list.splice(index, 1);
+  };
+}
+
 /** Where a server is in its life: mutators are accepted while it is `open` (and while middleware set up). */
 type Lifecycle = "open" | "building" | "started" | "closing";
 
@@ -139,6 +148,8 @@ export class McpServer implements ServerSetup {
   readonly info: ServerInfo;
   readonly container: DependencyContainer;
   private readonly options: McpServerOptions;
+  /** `defaultTimeoutMs`, or {@link DEFAULT_TIMEOUT_MS}. */
+  private readonly defaultTimeoutMs: number;
   private readonly classes: ScannedClass[] = [];
   /** Every member, in registration order: classes' and `add*` ones alike. */
   private readonly definitions: MemberDefinition[] = [];
@@ -170,6 +181,7 @@ export class McpServer implements ServerSetup {
   constructor(serverClassOrInfo: Function | ServerInfo, options: McpServerOptions = {}) {
     options = checkOptions(MCP_SERVER_OPTIONS, options);
     this.options = options;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.container = options.container ?? rootContainer.createChildContainer();
     this.seal = new RequestStateSeal({ secret: options.stateSecret, ttlMs: options.stateTtlMs });
     this.providerTable = new ProviderTable(this.container, this.builtIns);
@@ -186,7 +198,7 @@ export class McpServer implements ServerSetup {
       perCallTokens: PER_CALL_TOKENS,
       serverMiddleware: this.middleware,
       terminal,
-      defaultTimeoutMs: options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+      defaultTimeoutMs: this.defaultTimeoutMs,
       toolLimiter: () => this.toolLimiter,
     });
     if (typeof serverClassOrInfo === "function") {
@@ -370,19 +382,11 @@ export class McpServer implements ServerSetup {
   }
 
   onRefusal(listener: (event: RefusalEvent) => void): () => void {
-    this.refusalListeners.push(listener);
-    return () => {
-      const index = this.refusalListeners.indexOf(listener);
-      if (index >= 0) this.refusalListeners.splice(index, 1);
-    };
+    return attach(this.refusalListeners, listener);
   }
 
   onSession(listener: (event: SessionEvent) => void): () => void {
-    this.sessionListeners.push(listener);
-    return () => {
-      const index = this.sessionListeners.indexOf(listener);
-      if (index >= 0) this.sessionListeners.splice(index, 1);
-    };
+    return attach(this.sessionListeners, listener);
   }
 
   /**
@@ -391,11 +395,7 @@ export class McpServer implements ServerSetup {
    * observers only watch.
    */
   observeCalls(observer: CallObserver): () => void {
-    this.callObservers.push(observer);
-    return () => {
-      const index = this.callObservers.indexOf(observer);
-      if (index >= 0) this.callObservers.splice(index, 1);
-    };
+    return attach(this.callObservers, observer);
   }
 
   /**
@@ -467,13 +467,24 @@ export class McpServer implements ServerSetup {
     this.definitions.push(...scanned.members);
   }
 
-  /** One path for every `add*`: claim the name, then compile now (started) or with the rest (not yet). */
+  /**
+   * One path for every `add*`: claim the name, then compile now (started) or with the rest (not yet).
+   * A definition refused after the start keeps neither its name nor a place in `tools()`.
+   */
   private addDefinition(definition: MemberDefinition): void {
     if (this.lifecycle === "closing") throw new ServerStateError("LANTERN_ERR_CLOSING", `${definition.label} was called while the server is closing`);
     this.compiler.claim(definition);
+    if (this.lifecycle !== "started") {
+      this.definitions.push(definition);
+      return;
+    }
+    try {
+      this.compiler.compileLate(definition, this.registry!);
+    } catch (error) {
+      this.compiler.release(definition);
+      throw error;
+    }
     this.definitions.push(definition);
-    if (this.lifecycle !== "started") return;
-    this.compiler.compileLate(definition, this.registry!);
     // Telling clients is best-effort: one that went away must not fail the registration.
     this.host!.announceListChanged().catch(() => {});
   }
@@ -504,8 +515,6 @@ export class McpServer implements ServerSetup {
       this.toolLimiter = new Limiter();
     }
     const registry = new Registry(() => this.authenticatorValue?.hideForbiddenTools === true);
-    for (const owner of this.classes) this.compiler.instantiate(owner.target);
-    for (const definition of this.definitions) this.compiler.compile(definition, registry);
     for (const owner of this.classes) {
       const instance = this.compiler.instantiate(owner.target);
       for (const completion of owner.completions) {
@@ -513,6 +522,7 @@ export class McpServer implements ServerSetup {
         registry.completions.add(completion.target, (value, context) => fn.call(instance, value, context), completion.label);
       }
     }
+    for (const definition of this.definitions) this.compiler.compile(definition, registry);
     registry.completions.check(registry);
     this.registry = registry;
     this.host = new ProtocolHost(this.info, registry, {
@@ -530,7 +540,7 @@ export class McpServer implements ServerSetup {
         }
       },
       observers: this.callObservers,
-      defaultTimeoutMs: this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS,
+      defaultTimeoutMs: this.defaultTimeoutMs,
       cacheHints: this.options.cacheHints,
       seal: this.seal,
     });

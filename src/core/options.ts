@@ -283,6 +283,12 @@ function unknownKeyMessage(spec: OptionsSpec<object>, owner: string, key: string
   return `${owner}: unknown option "${name}"${near ? `; did you mean "${near}"?` : ""} (${list}). Remove it or fix its name: unknown options are refused so that a misspelled one cannot silently leave a default in place`;
 }
 
+/** Why a value of the wrong type or out of bounds is refused, with the rule's hint when it has one for it. */
+function refusedValue(owner: string, name: string, rule: OptionRule, value: unknown): string {
+  const extra = rule.hint?.(value);
+  return `${owner}: "${name}" must be ${rule.expected}, got ${describeValue(value)}${extra ? `; ${extra}` : ""}`;
+}
+
 function check(spec: OptionsSpec<object>, given: unknown, path: string, owner: string): Record<string, unknown> {
   if (given === undefined) return {};
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
@@ -314,13 +320,8 @@ function check(spec: OptionsSpec<object>, given: unknown, path: string, owner: s
       throw new TypeError(`${owner}: "${name}" is null; it must be ${rule.expected} (leave the key out for the default)`);
     }
     if (value !== null) {
-      const extra = rule.hint?.(value);
-      if (!rule.isType(value)) {
-        throw new TypeError(`${owner}: "${name}" must be ${rule.expected}, got ${describeValue(value)}${extra ? `; ${extra}` : ""}`);
-      }
-      if (rule.inRange && !rule.inRange(value)) {
-        throw new RangeError(`${owner}: "${name}" must be ${rule.expected}, got ${describeValue(value)}${extra ? `; ${extra}` : ""}`);
-      }
+      if (!rule.isType(value)) throw new TypeError(refusedValue(owner, name, rule, value));
+      if (rule.inRange && !rule.inRange(value)) throw new RangeError(refusedValue(owner, name, rule, value));
       if (rule.nested && !Array.isArray(value)) {
         out[key] = check(rule.nested, value, name, owner);
         continue;

@@ -25,8 +25,6 @@ export interface PromptSpec<Args extends object = object> extends PromptOptions 
   middleware?: Middleware[];
 }
 
-export type { ResourceOptions };
-
 const middlewareList = option.any("a list of middleware (functions or objects with handle(ctx, next))");
 const handler = option.required(option.function("a handler function"), "it is what the call runs");
 

@@ -148,9 +148,9 @@ class RequestChannel implements CallChannel {
 const envelopeOf = (sdkCtx: ServerContext): Readonly<Record<string, unknown>> | undefined =>
   sdkCtx.mcpReq.envelope as Readonly<Record<string, unknown>> | undefined;
 
-/** The identity a transport attached to a request (HTTP: `authInfo.extra.identity`). */
-const identityOf = (sdkCtx: ServerContext): CallerIdentity | undefined =>
-  (sdkCtx.http?.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity;
+/** The caller of a request: the identity its transport attached (HTTP), else the connection's (stdio with a token). */
+const callerOf = (sdkCtx: ServerContext, unit: ServingUnit): CallerIdentity | undefined =>
+  (sdkCtx.http?.authInfo?.extra as { identity?: CallerIdentity } | undefined)?.identity ?? unit.identity;
 
 const NO_ANSWERS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -362,7 +362,6 @@ export class ProtocolHost {
 
   private installHandlers(sdk: SdkServer, unit: ServingUnit, connection: Connection | undefined): void {
     const registry = this.registry;
-    const callerOf = (sdkCtx: ServerContext) => identityOf(sdkCtx) ?? unit.identity;
     sdk.setRequestHandler("logging/setLevel", async (request) => {
       const level = request.params.level;
       if (!severity.has(level)) {
@@ -371,14 +370,14 @@ export class ProtocolHost {
       if (connection) connection.logLevel = level;
       return {};
     });
-    sdk.setRequestHandler("tools/list", (_request, sdkCtx) => ({ tools: registry.visibleTo(callerOf(sdkCtx)).tools }));
+    sdk.setRequestHandler("tools/list", (_request, sdkCtx) => ({ tools: registry.visibleTo(callerOf(sdkCtx, unit)).tools }));
     sdk.setRequestHandler("tools/call", (request, sdkCtx) => {
       const tool = registry.tools.get(request.params.name);
       if (!tool) throw this.unknown("tool", request.params.name, sdkCtx, unit);
       return this.run(tool.chain, "tool", tool.name, request.params.arguments ?? {}, sdkCtx, sdk, unit, connection, tool.timeoutMs) as never;
     });
-    sdk.setRequestHandler("resources/list", (_request, sdkCtx) => ({ resources: registry.visibleTo(callerOf(sdkCtx)).resources }));
-    sdk.setRequestHandler("resources/templates/list", (_request, sdkCtx) => ({ resourceTemplates: registry.visibleTo(callerOf(sdkCtx)).resourceTemplates as never }));
+    sdk.setRequestHandler("resources/list", (_request, sdkCtx) => ({ resources: registry.visibleTo(callerOf(sdkCtx, unit)).resources }));
+    sdk.setRequestHandler("resources/templates/list", (_request, sdkCtx) => ({ resourceTemplates: registry.visibleTo(callerOf(sdkCtx, unit)).resourceTemplates as never }));
     sdk.setRequestHandler("resources/read", (request, sdkCtx) => {
       const found = registry.findResource(request.params.uri);
       if (!found) throw this.unknown("resource", request.params.uri, sdkCtx, unit);
@@ -397,7 +396,7 @@ export class ProtocolHost {
       });
     }
     sdk.setRequestHandler("completion/complete", (request) => registry.completions.complete(request.params, registry));
-    sdk.setRequestHandler("prompts/list", (_request, sdkCtx) => ({ prompts: registry.visibleTo(callerOf(sdkCtx)).prompts }));
+    sdk.setRequestHandler("prompts/list", (_request, sdkCtx) => ({ prompts: registry.visibleTo(callerOf(sdkCtx, unit)).prompts }));
     sdk.setRequestHandler("prompts/get", (request, sdkCtx) => {
       const prompt = registry.prompts.get(request.params.name);
       if (!prompt) throw this.unknown("prompt", request.params.name, sdkCtx, unit);
@@ -407,7 +406,7 @@ export class ProtocolHost {
 
   /** The error for a name the server does not have, reported to the refusal listeners first. */
   private unknown(kind: "tool" | "prompt" | "resource", name: string, sdkCtx: ServerContext, unit: ServingUnit): NotFoundError {
-    const identity = identityOf(sdkCtx) ?? unit.identity;
+    const identity = callerOf(sdkCtx, unit);
     this.hooks.refusal({ reason: `unknown_${kind}`, transport: unit.transport, ...(identity ? { clientId: identity.clientId } : {}), detail: name });
     return new NotFoundError(kind, name);
   }
@@ -431,7 +430,7 @@ export class ProtocolHost {
     const era: ProtocolEra = request.envelope ? "modern" : unit.era;
     const info: SessionInfo = era === "legacy" && connection ? connection : perRequestInfo(envelopeOf(sdkCtx), unit, sdk, era);
     const sealed = request.requestState();
-    const identity = identityOf(sdkCtx) ?? unit.identity;
+    const identity = callerOf(sdkCtx, unit);
     let earlier = NO_ANSWERS;
     let refusal: Error | undefined;
     let continuation: ReturnType<RequestStateSeal["open"]> | undefined;

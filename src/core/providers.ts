@@ -44,7 +44,8 @@ class CallScope {
 
 const SCOPE = Symbol("lantern:call-scope");
 
-const nameOf = (token: unknown): string =>
+/** How a token is named in messages: a class by its name, anything else as a string. */
+export const nameOf = (token: unknown): string =>
   typeof token === "function" ? token.name || "(anonymous class)" : String(token);
 
 /**

@@ -143,14 +143,17 @@ export function toResourceResult(value: unknown, uri: string, mimeType: string |
  * toPromptResult("Summarise the leave policy", undefined); // { messages: [{ role: "user", content: { type: "text", text: ... } }] }
  */
 export function toPromptResult(value: unknown, description: string | undefined, name = ""): GetPromptResult {
-  const withDescription = (messages: PromptMessage[]): GetPromptResult => (description ? { description, messages } : { messages });
-  if (typeof value === "string") return withDescription([{ role: "user", content: { type: "text", text: value } }]);
+  if (typeof value === "string") return promptResult([{ role: "user", content: { type: "text", text: value } }], description);
   let result: GetPromptResult | undefined;
-  if (Array.isArray(value)) result = withDescription(value as PromptMessage[]);
+  if (Array.isArray(value)) result = promptResult(value as PromptMessage[], description);
   else if (typeof value === "object" && value !== null) {
     if (Array.isArray((value as GetPromptResult).messages)) result = value as GetPromptResult;
-    else if ("role" in value && "content" in value) result = withDescription([value as PromptMessage]);
+    else if ("role" in value && "content" in value) result = promptResult([value as PromptMessage], description);
   }
   if (!result) throw unsendable("prompt", name, "a prompt returns a string, a message { role, content }, an array of messages or { messages }");
   return checkShape(GetPromptResultSchema, result, "prompt", name);
+}
+
+function promptResult(messages: PromptMessage[], description: string | undefined): GetPromptResult {
+  return description ? { description, messages } : { messages };
 }

@@ -25,8 +25,6 @@ import { readConstructorParamTypes, readListAlongChain, readOwnList, readParamTy
 import { snakeCase } from "./naming.js";
 import { hasValidationRules } from "./validation.js";
 
-export type { ParameterSource };
-
 /** Everything the decorators of one server class say. */
 export interface ScannedClass {
   target: Function;
@@ -169,7 +167,7 @@ function checkDecoratorOptions(spec: MiddlewareSpec, at: string, fail: (reason: 
   const allowed = Object.keys(contract);
   for (const [key, value] of Object.entries(spec.options)) {
     if (value === undefined) continue;
-    if (!(key in contract)) {
+    if (!Object.hasOwn(contract, key)) {
       fail(
         `${spec.decorator}({ ${key} }) on ${at}: "${key}" cannot be set per class or method (${spec.decorator} takes ${allowed.length ? allowed.join(", ") : "no options"}); ` +
           `it configures the middleware itself: pass it to server.use(new ${spec.type.name}({ ${key}: ... }))`,
@@ -182,8 +180,9 @@ function checkDecoratorOptions(spec: MiddlewareSpec, at: string, fail: (reason: 
 }
 
 /**
- * The tokens a class's constructor asks the container for: `@Inject(token)` where given, else the
- * emitted parameter type. Empty when TypeScript emitted nothing.
+ * The tokens a class's constructor asks the container for, at their parameter's index: `@Inject(token)`
+ * where given, else the emitted parameter type. A parameter with neither is a hole (skipped by
+ * `forEach`); empty when TypeScript emitted nothing.
  */
 export function constructorTokens(target: Function): InjectionToken<unknown>[] {
   const types = readConstructorParamTypes(target) ?? [];
@@ -192,7 +191,7 @@ export function constructorTokens(target: Function): InjectionToken<unknown>[] {
   const tokens: InjectionToken<unknown>[] = [];
   for (let index = 0; index < count; index++) {
     const token = explicit.find((e) => e.index === index)?.token ?? (types[index] as InjectionToken<unknown> | undefined);
-    if (token !== undefined) tokens.push(token);
+    if (token !== undefined) tokens[index] = token;
   }
   return tokens;
 }

@@ -4,7 +4,6 @@ import { CallContext } from "./call-context.js";
 /** The eight MCP log levels, least severe first. */
 export const LOG_LEVELS: readonly LoggingLevel[] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
-
 /**
  * Sends log messages to the calling client as `notifications/message`, on the request's own
  * stream, at the level the client asked for: `logging/setLevel` on a 2025 session, the request's

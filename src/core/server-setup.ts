@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { CallContext, CallerIdentity, SessionInfo } from "./call-context.js";
-import type { RateLimitRule, ResourceOptions, ServerInfo } from "./definitions.js";
+import type { MemberKind, RateLimitRule, ResourceOptions, ServerInfo } from "./definitions.js";
 import type { Middleware } from "./middleware.js";
 import type { ResourceHandler, ToolSpec } from "./programmatic.js";
 import type { ProviderFactory, ProviderOptions } from "./providers.js";
@@ -38,7 +38,7 @@ export interface ListeningEndpoint {
 /** Turns `@RateLimit` rules into steps of the members' chains, all keeping counts in one store. */
 export interface ToolLimiter {
   /** The innermost step of the chain of a member limited by `rule`. */
-  limitStep(rule: RateLimitRule, member: { kind: "tool" | "resource" | "prompt"; name: string }): Middleware;
+  limitStep(rule: RateLimitRule, member: { kind: MemberKind; name: string }): Middleware;
 }
 
 /** What a request gate decides for one HTTP request: go on, or refuse (429) with when to retry. */

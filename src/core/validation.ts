@@ -27,8 +27,12 @@ const MAX_DEPTH = 64;
 function assertNoForbiddenKeys(value: unknown, path: string, depth: number): void {
   if (value === null || typeof value !== "object") return;
   if (depth > MAX_DEPTH) throw new InvalidParamsError(`Arguments nest deeper than ${MAX_DEPTH} levels at "${path}"`);
+  // A path is written only for a value that is walked into (or refused): scalars cost nothing.
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) assertNoForbiddenKeys(value[i], `${path}[${i}]`, depth + 1);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item !== null && typeof item === "object") assertNoForbiddenKeys(item, `${path}[${i}]`, depth + 1);
+    }
     return;
   }
   // JSON only makes plain objects: another prototype means a "__proto__" key was assigned on the way in.
@@ -40,13 +44,14 @@ function assertNoForbiddenKeys(value: unknown, path: string, depth: number): voi
     ]);
   }
   for (const key of Object.keys(value)) {
-    const at = path ? `${path}.${key}` : key;
     if (FORBIDDEN_KEYS.has(key)) {
+      const at = path ? `${path}.${key}` : key;
       throw new InvalidParamsError(`Argument "${at}" is not allowed: "${key}" is a reserved key`, [
         { property: at, constraints: { forbiddenKey: `${key} is a reserved key and is never accepted` } },
       ]);
     }
-    assertNoForbiddenKeys((value as Record<string, unknown>)[key], at, depth + 1);
+    const item: unknown = (value as Record<string, unknown>)[key];
+    if (item !== null && typeof item === "object") assertNoForbiddenKeys(item, path ? `${path}.${key}` : key, depth + 1);
   }
 }
 

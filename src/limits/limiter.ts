@@ -3,6 +3,7 @@ import type { RateLimitRule } from "../core/definitions.js";
 import { describeError, RateLimitedError, type RateLimitedData } from "../core/errors.js";
 import type { Middleware } from "../core/middleware.js";
 import type { ToolLimiter } from "../core/server-setup.js";
+import { writeStderrNotice } from "../core/stderr-report.js";
 import { isRefusal, LimitBucket, type BucketState } from "./limit-bucket.js";
 import type { LimitStore, RedisClientLike } from "./redis-store.js";
 import { describeWait, describeWindow } from "./window.js";
@@ -177,7 +178,7 @@ export class Limiter implements ToolLimiter {
     return out;
   }
 
-  refusal(bucket: LimitBucket, kind: LimitKind, label: string, retryAfterMs: number): RateLimitedError {
+  private refusal(bucket: LimitBucket, kind: LimitKind, label: string, retryAfterMs: number): RateLimitedError {
     const data: RateLimitedData = { limit: bucket.name, retryAfterMs, points: bucket.points, windowMs: bucket.windowMs };
     const head = kind === "quota" ? "Quota exceeded" : "Rate limited";
     return new RateLimitedError(`${head}: ${label} allows ${bucket.points} ${bucket.points === 1 ? "call" : "calls"} per ${describeWindow(bucket.windowMs)} for each caller; retry in ${describeWait(retryAfterMs)}`, data);
@@ -204,11 +205,11 @@ export class Limiter implements ToolLimiter {
     if (this.storeDown) return;
     this.storeDown = true;
     const action = this.policy === "allow" ? "allowed without counting" : "refused";
-    process.stderr.write(`[lantern] the rate-limit store is unreachable (${describeError(error)}); calls are ${action} until it returns (onStoreUnavailable: "${this.policy}")\n`);
+    writeStderrNotice(`the rate-limit store is unreachable (${describeError(error)}); calls are ${action} until it returns (onStoreUnavailable: "${this.policy}")`);
   }
 
   private storeBack(): void {
     this.storeDown = false;
-    process.stderr.write("[lantern] the rate-limit store is reachable again; limits apply\n");
+    writeStderrNotice("the rate-limit store is reachable again; limits apply");
   }
 }

@@ -81,27 +81,14 @@ export interface QuotaReport {
 }
 
 const ALLOWED: RequestDecision = Object.freeze({ allowed: true, retryAfterMs: 0 });
-
+/** What a request "runs" once its point is taken: nothing (the transport goes on by itself). */
+const nothingNext = (): undefined => undefined;
 
 interface Quota {
   bucket: LimitBucket;
   label: string;
 }
 
-/**
- * Server-wide quotas and concurrency caps, keyed by the caller's identity (settled before the
- * chain runs, so one client is one bucket whatever its sessions, connections or replicas). With a
- * {@link RedisStore} every replica shares the counts; `@RateLimit` counts live in the same store.
- * A refused call is a JSON-RPC -32005 error whose `data.retryAfterMs` says when to retry, and ends
- * with status `rate_limited` in every observability part. Counts tool calls only.
- *
- * @example
- * server.use(new QuotaMiddleware({
- *   store: new RedisStore({ url: "redis://127.0.0.1:6379" }),
- *   roles: { free: { points: 100, per: "1d" }, pro: { points: 10_000, per: "1d" } },
- *   concurrency: 4,
- * }));
- */
 const LIMIT = "a limit { points, per }";
 const QUOTA_OPTIONS = defineOptions<QuotaOptions>("QuotaMiddleware options", {
   store: option.any('"memory" or a RedisStore'),
@@ -118,6 +105,20 @@ const QUOTA_OPTIONS = defineOptions<QuotaOptions>("QuotaMiddleware options", {
   namespace: option.string({ nonEmpty: true }),
 }, { quota: 'use "limit"', limits: 'use "limit" (one quota for everyone) or "roles", "scopes", "clients"', maxConcurrency: 'use "concurrency"', redis: 'use "store: new RedisStore({ url })"' });
 
+/**
+ * Server-wide quotas and concurrency caps, keyed by the caller's identity (settled before the
+ * chain runs, so one client is one bucket whatever its sessions, connections or replicas). With a
+ * {@link RedisStore} every replica shares the counts; `@RateLimit` counts live in the same store.
+ * A refused call is a JSON-RPC -32005 error whose `data.retryAfterMs` says when to retry, and ends
+ * with status `rate_limited` in every observability part. Counts tool calls only.
+ *
+ * @example
+ * server.use(new QuotaMiddleware({
+ *   store: new RedisStore({ url: "redis://127.0.0.1:6379" }),
+ *   roles: { free: { points: 100, per: "1d" }, pro: { points: 10_000, per: "1d" } },
+ *   concurrency: 4,
+ * }));
+ */
 export class QuotaMiddleware implements MiddlewareObject {
   private readonly limiter: Limiter;
   private readonly options: QuotaOptions;
@@ -131,17 +132,11 @@ export class QuotaMiddleware implements MiddlewareObject {
 
   constructor(options: QuotaOptions = {}) {
     options = checkOptions(QUOTA_OPTIONS, options);
-    const policy = options.onStoreUnavailable ?? "allow";
-    if (policy !== "allow" && policy !== "deny") throw new TypeError(`QuotaMiddleware: onStoreUnavailable must be "allow" or "deny", got ${JSON.stringify(policy)}`);
     if (options.store !== undefined && options.store !== "memory" && typeof (options.store as { client?: unknown }).client !== "function") {
       throw new TypeError(`QuotaMiddleware: store must be "memory" or a RedisStore, got ${JSON.stringify(options.store)}`);
     }
-    if (options.key !== undefined && typeof options.key !== "function") throw new TypeError("QuotaMiddleware: key must be a function (ctx) => string");
-    if (options.concurrency !== undefined && (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1)) {
-      throw new TypeError(`QuotaMiddleware: concurrency must be a positive whole number of calls in flight, got ${JSON.stringify(options.concurrency)}`);
-    }
     this.options = options;
-    this.limiter = new Limiter({ store: options.store, key: options.key, onStoreUnavailable: policy });
+    this.limiter = new Limiter({ store: options.store, key: options.key, onStoreUnavailable: options.onStoreUnavailable });
     const quota = (name: string, label: string, spec: LimitSpec, where: string): Quota => {
       const ms = windowMs(spec?.per);
       if (!Number.isSafeInteger(spec?.points) || spec.points < 1) throw new TypeError(`QuotaMiddleware: ${where}.points must be a positive whole number, got ${JSON.stringify(spec?.points)}`);
@@ -161,10 +156,10 @@ export class QuotaMiddleware implements MiddlewareObject {
 
   handle(ctx: CallContext, next: Next): Promise<unknown> {
     if (ctx.kind !== "tool") return next();
-    const key = this.limiter.callerKey(ctx.identity, ctx);
     const quota = this.quotaOf(ctx.identity);
-    if (this.maxInFlight === undefined) return quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label, next) : next();
-    return this.handleCapped(key, quota, next);
+    // The caller's key only when something counts the call.
+    if (this.maxInFlight !== undefined) return this.handleCapped(this.limiter.callerKey(ctx.identity, ctx), quota, next);
+    return quota ? this.limiter.enforce(quota.bucket, this.limiter.callerKey(ctx.identity, ctx), 1, "quota", quota.label, next) : next();
   }
 
   private async handleCapped(key: string, quota: Quota | undefined, next: Next): Promise<unknown> {
@@ -189,8 +184,9 @@ export class QuotaMiddleware implements MiddlewareObject {
   async setup(server: ServerSetup): Promise<void> {
     server.setToolLimiter(this.limiter);
     if (this.requestBucket) server.setRequestGate((identity, remoteAddress) => this.checkRequest(this.requestKey(identity, remoteAddress)));
-    await this.limiter.open();
+    // Registered first: a shutdown while the store connects still closes its client.
     server.onShutdown(() => this.limiter.close());
+    await this.limiter.open();
     const uri = this.options.resourceUri ?? "quota://me";
     if (uri !== false) {
       server.addResource(uri, (_vars, ctx) => this.report(ctx).then((r) => JSON.stringify(r)), {
@@ -214,7 +210,7 @@ export class QuotaMiddleware implements MiddlewareObject {
   async checkRequest(key: string): Promise<RequestDecision> {
     if (!this.requestBucket) return ALLOWED;
     try {
-      await this.limiter.enforce(this.requestBucket, key, 1, "requests", "this server's HTTP endpoint", () => undefined);
+      await this.limiter.enforce(this.requestBucket, key, 1, "requests", "this server's HTTP endpoint", nothingNext);
       return ALLOWED;
     } catch (error) {
       const refusal = error as RateLimitedError;
@@ -224,7 +220,7 @@ export class QuotaMiddleware implements MiddlewareObject {
 
   /** The key a request is counted under: `id:<client id>` when authenticated, else `anon:<remote address>`. */
   requestKey(identity: CallerIdentity | undefined, remoteAddress: string | undefined): string {
-    return identity ? `id:${identity.clientId}` : `anon:${remoteAddress ?? "local"}`;
+    return identity ? this.limiter.callerKey(identity) : `anon:${remoteAddress ?? "local"}`;
   }
 
   /** The `quota://me` document for the caller of `ctx`. */

@@ -1,5 +1,5 @@
 import { checkOptions, defineOptions, option } from "../core/options.js";
-import { once } from "node:events";
+import { writeStderrNotice } from "../core/stderr-report.js";
 
 /** The part of an ioredis client the limits use (rate-limiter-flexible drives it). */
 export interface RedisClientLike {
@@ -24,6 +24,12 @@ export interface RedisStoreOptions {
   connectTimeoutMs?: number;
 }
 
+const REDIS_STORE_OPTIONS = defineOptions<RedisStoreOptions>("RedisStore options", {
+  url: option.string({ nonEmpty: true }),
+  client: option.any("an ioredis client"),
+  keyPrefix: option.string(),
+  connectTimeoutMs: option.milliseconds(),
+}, { uri: 'use "url"', host: 'use "url" (redis://host:port)', prefix: 'use "keyPrefix"' });
 
 /**
  * Keeps rate limits and quotas in Redis, so every replica of a server counts against the same
@@ -33,13 +39,6 @@ export interface RedisStoreOptions {
  * @example
  * server.use(new QuotaMiddleware({ store: new RedisStore({ url: process.env.REDIS_URL }), limit: { points: 1000, per: "1h" } }));
  */
-const REDIS_STORE_OPTIONS = defineOptions<RedisStoreOptions>("RedisStore options", {
-  url: option.string({ nonEmpty: true }),
-  client: option.any("an ioredis client"),
-  keyPrefix: option.string(),
-  connectTimeoutMs: option.milliseconds(),
-}, { uri: 'use "url"', host: 'use "url" (redis://host:port)', prefix: 'use "keyPrefix"' });
-
 export class RedisStore {
   readonly keyPrefix: string;
   private readonly options: RedisStoreOptions;
@@ -48,7 +47,7 @@ export class RedisStore {
 
   constructor(options: RedisStoreOptions) {
     options = checkOptions(REDIS_STORE_OPTIONS, options);
-    if (!options?.url === !options?.client) throw new TypeError("RedisStore: give either url (redis://host:port) or client (an ioredis instance), not both or neither");
+    if (!options.url === !options.client) throw new TypeError("RedisStore: give either url (redis://host:port) or client (an ioredis instance), not both or neither");
     if (options.url !== undefined && !/^rediss?:\/\//.test(options.url)) {
       throw new TypeError(`RedisStore: url must start with redis:// or rediss://, got "${options.url.replace(/\/\/[^@]*@/, "//***@")}"`);
     }
@@ -86,15 +85,19 @@ export class RedisStore {
     client.on("error", () => {});
     this.owned = client;
     const timeout = this.options.connectTimeoutMs ?? 2000;
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), timeout);
-    try {
-      await once(client as unknown as NodeJS.EventEmitter, "ready", { signal: ac.signal });
-    } catch {
-      process.stderr.write(`[lantern] Redis for rate limits is not reachable after ${timeout} ms; serving anyway (onStoreUnavailable applies until it is)\n`);
-    } finally {
-      clearTimeout(timer);
-    }
+    // Failed attempts ("error" events) do not end the wait: ioredis keeps reconnecting, and a Redis
+    // that comes up within the timeout is used from the start. "end": the store was closed meanwhile.
+    const emitter = client as unknown as NodeJS.EventEmitter;
+    let settle!: () => void;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await new Promise<boolean>((resolve) => {
+      settle = () => resolve(false);
+      emitter.once("ready", settle).once("end", settle);
+      timer = setTimeout(() => resolve(true), timeout);
+    });
+    clearTimeout(timer);
+    emitter.off("ready", settle).off("end", settle);
+    if (timedOut) writeStderrNotice(`Redis for rate limits is not reachable after ${timeout} ms; serving anyway (onStoreUnavailable applies until it is)`);
     return client;
   }
 }

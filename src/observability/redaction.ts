@@ -16,11 +16,11 @@ export interface RedactionBounds {
 
 /**
  * The field names whose values never reach a log line or an audit entry. One implementation for
- * every part: names match at any depth and without regard to case (`SSN` hides `ssn`), and a list
- * only ever grows (server → class → method: {@link with} adds, nothing removes).
+ * every part: names match at any depth and without regard to case (`SSN` hides `ssn`). The lists of
+ * server, class and method are merged (a union, so a list only ever grows) before one is made.
  *
  * @example
- * const redaction = Redaction.of(["ssn"]).with(["dob"]);
+ * const redaction = Redaction.of(["ssn", "dob"]);
  * redaction.copy({ SSN: "123", name: "Ada" }, { maxDepth: 64, tooDeep: "[TOO DEEP]" }); // { SSN: "[REDACTED]", name: "Ada" }
  */
 export class Redaction {
@@ -37,14 +37,6 @@ export class Redaction {
       names.add(field.toLowerCase());
     }
     return names.size ? new Redaction(names) : Redaction.none;
-  }
-
-  /** This redaction and `more`: the union, never fewer names. */
-  with(more: Iterable<string> | Redaction | undefined): Redaction {
-    if (!more) return this;
-    const extra = more instanceof Redaction ? more.names : Redaction.of(more).names;
-    if (extra.size === 0) return this;
-    return new Redaction(new Set([...this.names, ...extra]));
   }
 
   /** The field names, lower-cased. */

@@ -8,11 +8,12 @@ import {
   type LoggingMessageNotification,
   type ProgressNotification,
 } from "@modelcontextprotocol/client";
-import { createMcpHandler, type AuthInfo } from "@modelcontextprotocol/server";
+import { createMcpHandler, LOG_LEVEL_META_KEY, type AuthInfo } from "@modelcontextprotocol/server";
 import type { CallerIdentity, ProtocolEra } from "../core/call-context.js";
 import { McpServer, type McpServerOptions } from "../core/mcp-server.js";
 import { checkOptions, defineOptions, option } from "../core/options.js";
 import type { ProviderOverride } from "../core/providers.js";
+import { LOG_LEVELS } from "../core/server-logger.js";
 
 /** Options of {@link createTestClient}. */
 export interface TestClientOptions {
@@ -58,7 +59,7 @@ const TEST_CLIENT_OPTIONS = defineOptions<TestClientOptions>("createTestClient o
   })),
   era: option.oneOf("modern", "legacy"),
   capabilities: option.object(),
-  logLevel: option.oneOf("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"),
+  logLevel: option.oneOf(...LOG_LEVELS),
   identity: option.object(undefined, "an identity object with at least { clientId }"),
   server: option.object(undefined, "the options of new McpServer(...)"),
   providers: option.any("a list of provider overrides: { token, value } or { token, factory }"),
@@ -90,8 +91,6 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-const LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
-
 /**
  * A real MCP SDK `Client` talking to a Lantern server in process: over the in-memory transport
  * (2025 era, the default) or through the 2026-07-28 request handler (`era: "modern"`).
@@ -112,6 +111,9 @@ export async function createTestClient(serverOrClass: McpServer | Function, opti
     ? { scopes: [], roles: [], claims: {}, method: "test", ...options.identity }
     : undefined;
   const era = options.era ?? "legacy";
+  if (era === "legacy" && options.logLevel !== undefined) {
+    throw new TypeError('createTestClient options: "logLevel" is what every 2026-era request asks for (era: "modern"); a 2025-era client sets its level once: await client.client.setLoggingLevel(level)');
+  }
   const client = new Client(options.clientInfo ?? { name: "lantern-test-client", version: "1.0.0" }, {
     capabilities: options.capabilities ?? {},
     ...(era === "modern" ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
@@ -138,7 +140,7 @@ export async function createTestClient(serverOrClass: McpServer | Function, opti
     await server.connect(serverTransport, { transport: "memory", identity });
     await client.connect(clientTransport);
   }
-  const baseMeta = era === "modern" && options.logLevel ? { [LOG_LEVEL_KEY]: options.logLevel } : undefined;
+  const baseMeta = era === "modern" && options.logLevel ? { [LOG_LEVEL_META_KEY]: options.logLevel } : undefined;
   return {
     client,
     server,

@@ -170,14 +170,14 @@ const countHeader = (req: IncomingMessage, name: string): number => {
  * The web-standard view of a request whose body was already read: its text goes along as received
  * (re-serializing the parsed body could overflow the stack on deep nesting, and costs a copy).
  */
-function webRequest(req: IncomingMessage, text: string | undefined, signal: AbortSignal): Request {
+function webRequest(req: IncomingMessage, text: string | undefined, signal?: AbortSignal): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     else headers.set(name, value);
   }
-  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: text, signal });
+  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method, headers, body: text, ...(signal ? { signal } : {}) });
 }
 
 /** Aborts when the client hangs up before its response was finished. */
@@ -530,7 +530,9 @@ export class HttpTransportHost {
       live.open.set(solo, res);
       res.once("close", () => { if (live.open.get(solo) === res) live.open.delete(solo); });
     }
-    const request = webRequest(req, text, hangUpSignal(res));
+    // No hang-up signal: a session's transport does not read one; a client that goes away cancels
+    // its response stream (sendResponse), which is what frees it.
+    const request = webRequest(req, text);
     const answer = await live.transport.handleRequest(request, { authInfo, parsedBody: body });
     for (const message of Array.isArray(body) ? body : [body]) {
       if (!isJSONRPCNotification(message as JSONRPCMessage) || (message as { method: string }).method !== "notifications/cancelled") continue;

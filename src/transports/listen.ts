@@ -3,6 +3,7 @@ import type { McpServer } from "../core/mcp-server.js";
 import type { ProtocolHost } from "../core/protocol-host.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
+import { writeStderrEvent, writeStderrNotice } from "../core/stderr-report.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
 import { HttpTransportHost, type HttpOptions } from "./http.js";
 
@@ -106,7 +107,7 @@ function installSignalHandlers(server: McpServer, graceMs: number | undefined): 
       process.exit(130);
     }
     stopping = true;
-    process.stderr.write(`[lantern] ${signal}: finishing in-flight calls, then exiting\n`);
+    writeStderrNotice(`${signal}: finishing in-flight calls, then exiting`);
     server.close(graceMs).then(
       () => process.exit(0),
       () => process.exit(1),
@@ -135,7 +136,7 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
     }
     // The opening exchange picks the era (initialize: 2025; a request with a _meta envelope: 2026-07-28).
     const handle = serveStdio(({ era }) => host.createServer({ era, transport: "stdio", identity, perRequest: false }), {
-      onerror: (error) => process.stderr.write(`${JSON.stringify({ level: "warn", event: "stdio_protocol_error", message: error.message })}\n`),
+      onerror: (error) => writeStderrEvent("warn", "stdio_protocol_error", { message: error.message }),
     });
     running = {
       transport: "stdio",
@@ -143,7 +144,8 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
       drain: async () => {},
       close: () => handle.close(),
     };
-  } else if (options.transport === "http") {
+  } else {
+    // checkListenOptions admits "stdio" and "http" only.
     const http = new HttpTransportHost(host, server.routes, options);
     const { url, port } = await http.start();
     server.announceListening({ transport: "http", url });
@@ -156,13 +158,11 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
       drain: (graceMs) => http.drain(graceMs),
       close: () => http.close(),
     };
-  } else {
-    throw new TypeError(`Unknown transport ${JSON.stringify((options as { transport?: unknown }).transport)}: use "stdio" or "http"`);
   }
+  const handleSignals = options.handleSignals !== false;
   if (options.dashboard) {
     // Loaded only when asked for: React and Ink stay out of servers that do not draw.
     const { Dashboard } = await import("../observability/dashboard/dashboard.js");
-    const handleSignals = options.handleSignals !== false;
     const dashboard = new Dashboard(server, {
       transport: running.transport,
       endpoint: running.url,
@@ -174,6 +174,6 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
       throw error;
     });
   }
-  if (options.handleSignals !== false) installSignalHandlers(server, options.shutdownGraceMs);
+  if (handleSignals) installSignalHandlers(server, options.shutdownGraceMs);
   return running;
 }

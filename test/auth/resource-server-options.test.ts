@@ -268,7 +268,24 @@ describe("insufficientScopeRefusal (pure)", () => {
   test("a resource read is checked by its URI", () => {
     const anonymousRead = insufficientScopeRefusal({ jsonrpc: "2.0", id: 2, method: "resources/read", params: { uri: "notes://1" } }, undefined, requirements, authenticator)!;
     expect(anonymousRead.status).toBe(401);
-    expect(anonymousRead.body.error.code).toBe(-32001);
+    // No token at all: the ordinary 401 challenge, not a step-up one.
+    expect(anonymousRead.wwwAuthenticate).toBe("Bearer challenge for Unauthorized: no cre");
+    expect(anonymousRead.body).toEqual({
+      jsonrpc: "2.0",
+      id: 2,
+      error: { code: -32001, message: 'Unauthorized: resource "notes://1" requires scope "notes:read"; send a token that holds it', data: { scopes: ["notes:read"] } },
+    });
+    expect(anonymousRead.calls).toEqual([{ kind: "resource", name: "notes://1", id: 2, args: {}, meta: undefined }]);
+  });
+
+  test("a JSON-RPC batch: one refusal (id null) for every call lacking a scope, naming all their scopes", () => {
+    const batch = [call("nope", 1), call("write_note", 2), { jsonrpc: "2.0", id: 3, method: "resources/read", params: { uri: "notes://1" } }];
+    const refusal = insufficientScopeRefusal(batch, { ...reader, scopes: [] }, requirements, authenticator)!;
+    expect(refusal.status).toBe(403);
+    expect(refusal.wwwAuthenticate).toBe('Bearer error="insufficient_scope", scope="notes:read notes:write"');
+    expect(refusal.body.id).toBeNull();
+    expect(refusal.body.error.data).toEqual({ scopes: ["notes:read", "notes:write"] });
+    expect(refusal.calls.map((c) => [c.kind, c.name, c.id])).toEqual([["tool", "write_note", 2], ["resource", "notes://1", 3]]);
   });
 
   test.each([

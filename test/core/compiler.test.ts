@@ -147,6 +147,18 @@ describe("every injection token is checked when the server is built", () => {
       `Cannot build Imports: Importer's constructor parameter #1 injects ${name}, which exists only during a call (a constructor runs once, outside any call); inject it into the method instead: @Inject(${name}) on a parameter of the tool, resource or prompt`,
     );
   });
+
+  it("without emitted constructor types, the parameter is counted at its own place", async () => {
+    // What esbuild/tsx leave: @Inject recorded on parameter #2, no design:paramtypes.
+    class Importer { constructor(readonly source: unknown, readonly out: unknown) {} }
+    Inject(ServerLogger)(Importer, undefined, 1);
+    @Server({ name: "c2", version: "1" })
+    class Imports {
+      constructor(readonly importer: Importer) {}
+      @Tool({ description: "x" }) run() { return "ok"; }
+    }
+    await expect(new McpServer(Imports).build()).rejects.toThrow("Cannot build Imports: Importer's constructor parameter #2 injects ServerLogger");
+  });
 });
 
 describe("decorator options follow the middleware's declared contract", () => {
@@ -265,6 +277,17 @@ describe("every middleware object gets its setup, exactly once, however it was d
     expect(() => server.addTool({ name: "late", description: "y", handler: () => "ok", middleware: [new Recorder()] })).toThrow(
       /Cannot register tool "late" on server\.addTool\("late"\) after the server started: its middleware Recorder has a setup\(\) that would never run/,
     );
+  });
+
+  it("a tool refused after the start keeps neither its name nor a place in the list", async () => {
+    const server = new McpServer({ name: "late-retry", version: "1" });
+    server.addTool({ name: "first", description: "x", handler: () => "ok" });
+    const client = await createTestClient(server);
+    cleanups.push(() => server.close(), () => client.close());
+    expect(() => server.addTool({ name: "late", description: "y", handler: () => "ok", middleware: [new Recorder()] })).toThrow(DefinitionError);
+    expect(server.tools().map((t) => t.name)).toEqual(["first"]);
+    server.addTool({ name: "late", description: "y", handler: () => "retried" });
+    expect((await client.callTool("late")).content).toEqual([{ type: "text", text: "retried" }]);
   });
 });
 

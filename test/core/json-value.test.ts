@@ -57,7 +57,7 @@ describe("toJsonValue: what JSON.stringify then JSON.parse would give, or a refu
       ["a BigInt", { n: [1n] }, "a BigInt", "n[0]", /String\(\) or Number\(\)/],
       ["a cycle", cycle, "a cycle", "list[0].back", /refers back to itself/],
       ["a throwing toJSON", { x: { toJSON: () => { throw new Error("boom"); } } }, "toJSON() threw (boom)", "x", /make toJSON\(\) return plain data/],
-      ["nesting deeper than 256 levels", deep, "nesting deeper than 256 levels", "[0][0]", /flatter/],
+      ["nesting deeper than 256 levels", deep, "nesting deeper than 256 levels", "[0]".repeat(256), /flatter/],
     ];
   };
   it.each(refused())("refuses %s, naming where it was", (_case, value, what, at, hint) => {
@@ -69,7 +69,7 @@ describe("toJsonValue: what JSON.stringify then JSON.parse would give, or a refu
     }
     expect(error).toBeInstanceOf(NotJsonError);
     expect((error as NotJsonError).what).toContain(what);
-    expect((error as NotJsonError).at.startsWith(at)).toBe(true);
+    expect((error as NotJsonError).at).toBe(at);
     expect((error as NotJsonError).message).toMatch(hint);
   });
 });

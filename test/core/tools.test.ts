@@ -273,3 +273,26 @@ describe("output classes", () => {
     await client.close();
   });
 });
+
+describe("log messages in the 2026 era (createTestClient logLevel)", () => {
+  const server = () => {
+    const child = container.createChildContainer();
+    child.register(GREETING, { useValue: "hello" });
+    return { container: child };
+  };
+
+  it("sends what the request's log level allows, and nothing when a request names no level", async () => {
+    const leveled = await createTestClient(People, { era: "modern", logLevel: "warning", server: server() });
+    await leveled.callTool("chatty");
+    expect(leveled.logs.map((l) => l.level)).toEqual(["warning", "error"]);
+    await leveled.close();
+    const silent = await createTestClient(People, { era: "modern", server: server() });
+    await silent.callTool("chatty");
+    expect(silent.logs).toEqual([]);
+    await silent.close();
+  });
+
+  it("refuses logLevel for a 2025-era client, which sets its level on the session", async () => {
+    await expect(createTestClient(People, { logLevel: "info", server: server() })).rejects.toThrow(/"logLevel" is what every 2026-era request asks for.*setLoggingLevel/);
+  });
+});

@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult, ReadResourceResult } from "@modelcontextprotocol/sdk/types.js";
@@ -10,6 +9,7 @@ import winston from "winston";
 import { verifyAuditLog, type McpServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 import { createProductionServer } from "../../examples/production-api/stack.js";
+import { jsonLineSink } from "../support/json-lines.js";
 
 const AUDIT_SECRET = "production-example-audit-secret-0123456789";
 const JWT_SECRET = "production-example-jwt-secret-0123456789abcdef";
@@ -36,12 +36,7 @@ describe("examples/production-api (full stack over HTTP)", () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "lantern-production-"));
     logLines = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n")) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const sink = jsonLineSink(logLines);
     ({ server } = createProductionServer({
       auditPath: join(dir, "audit", "audit.jsonl"),
       auditSecret: AUDIT_SECRET,

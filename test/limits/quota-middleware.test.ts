@@ -155,7 +155,9 @@ describe("checkRequest (for a transport, before dispatch)", () => {
     expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
     expect(refused.error?.code).toBe(LanternErrorCode.RateLimited);
     expect(refused.error?.message).toContain("allows 2 calls per minute");
-    expect((await quota.checkRequest(quota.requestKey({ clientId: "alice", scopes: [], roles: [], claims: {}, method: "test" }, "203.0.113.9"))).allowed).toBe(true);
+    const alice = quota.requestKey({ clientId: "alice", scopes: [], roles: [], claims: {}, method: "test" }, "203.0.113.9");
+    expect(alice).toBe("id:alice");
+    expect((await quota.checkRequest(alice)).allowed).toBe(true);
   });
 
   test("without a requests limit every request is allowed", async () => {

@@ -21,6 +21,11 @@ class ElicitingServer {
     const answer = await elicitor.form<{ name: string; age?: number }>("Sign up", FORM);
     return answer.action === "accept" ? { action: answer.action, name: answer.content.name, age: answer.content.age ?? null } : { action: answer.action };
   }
+
+  @Tool({ description: "Names its question with a misspelled option" })
+  async misspelled(@Inject(Elicitor) elicitor: Elicitor) {
+    return elicitor.form("Sign up", FORM, { kye: "sign-up" } as never);
+  }
 }
 
 describe("Elicitor (elicitation/create)", () => {
@@ -58,6 +63,20 @@ describe("Elicitor (elicitation/create)", () => {
     const result = await client.callTool("sign_up");
     expect(result.isError).toBe(true);
     expect((result.content[0] as { text: string }).text).toMatch(/does not match the requested form/);
+  });
+
+  it("refuses an unknown option of a question, naming it, before anything is sent", async () => {
+    const failures: unknown[] = [];
+    client = await createTestClient(ElicitingServer, { capabilities: { elicitation: {} }, server: { onInternalError: (_ctx, error) => failures.push(error) } });
+    requests = [];
+    client.client.setRequestHandler("elicitation/create", (request) => {
+      requests.push(request.params);
+      return { action: "decline" };
+    });
+    const result = await client.callTool("misspelled");
+    expect(result.isError).toBe(true);
+    expect(String(failures[0])).toContain('unknown option "kye"');
+    expect(requests).toEqual([]);
   });
 
   it("fails with a clear message when the client cannot elicit", async () => {

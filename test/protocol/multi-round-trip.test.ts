@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Client, ProtocolError, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
 import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as LegacyTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -15,6 +14,7 @@ import winston from "winston";
 import { acceptedContent, CallContext, Elicitor, Inject, inputRequired, McpServer, Roots, Sampler, Server, Tool, type ElicitationForm } from "lantern-mcp";
 import { createTestClient, createToken } from "lantern-mcp/testing";
 import { createProductionServer } from "../../examples/production-api/stack.js";
+import { jsonLineSink } from "../support/json-lines.js";
 
 const AUDIT_SECRET = "multi-round-audit-secret-0123456789";
 const JWT_SECRET = "multi-round-jwt-secret-0123456789abcdefgh";
@@ -78,12 +78,7 @@ describe("multi-round-trip calls over HTTP (production example: discontinue_item
     exporter.reset();
     dir = mkdtempSync(join(tmpdir(), "lantern-mrtr-"));
     logLines = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n")) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const sink = jsonLineSink(logLines);
     ({ server } = createProductionServer({
       auditPath: join(dir, "audit.jsonl"),
       auditSecret: AUDIT_SECRET,

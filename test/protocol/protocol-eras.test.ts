@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { Client, ProtocolError, SdkHttpError, StreamableHTTPClientTransport, type CallToolResult } from "@modelcontextprotocol/client";
 import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as LegacyTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -11,6 +10,7 @@ import winston from "winston";
 import type { McpServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 import { createProductionServer } from "../../examples/production-api/stack.js";
+import { jsonLineSink } from "../support/json-lines.js";
 
 const AUDIT_SECRET = "protocol-eras-audit-secret-0123456789";
 const JWT_SECRET = "protocol-eras-jwt-secret-0123456789abcdef";
@@ -66,12 +66,7 @@ describe("both protocol eras on one endpoint (production example over HTTP, bear
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "lantern-eras-"));
     logLines = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n")) if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const sink = jsonLineSink(logLines);
     ({ server } = createProductionServer({
       auditPath: join(dir, "audit.jsonl"),
       auditSecret: AUDIT_SECRET,

@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { context, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { AggregationTemporality, MeterProvider, MetricReader, type HistogramMetricData } from "@opentelemetry/sdk-metrics";
@@ -13,6 +12,7 @@ import { IsInt, Max, Min } from "class-validator";
 import winston from "winston";
 import { Inject, ProgressReporter, Server, Tool, verifyAuditLog, type McpServer } from "lantern-mcp";
 import { createProductionServer } from "../../examples/production-api/stack.js";
+import { jsonLineSink } from "../support/json-lines.js";
 import { AUDIT_SECRET, connectClient, JWT_SECRET, readAudit, sample, textOf, tokenFor } from "./stress-support.js";
 
 const DEFAULT_TIMEOUT_MS = 400;
@@ -69,12 +69,7 @@ describe("tool timeouts and client cancellation on the full production stack", (
     metrics.setGlobalMeterProvider(meterProvider);
     dir = mkdtempSync(join(tmpdir(), "lantern-timeouts-"));
     logLines = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString("utf8").split("\n")) if (line) logLines.push(JSON.parse(line));
-        done();
-      },
-    });
+    const sink = jsonLineSink(logLines);
     ({ server } = createProductionServer({
       auditPath: join(dir, "audit.jsonl"),
       auditSecret: AUDIT_SECRET,

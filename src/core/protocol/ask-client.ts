@@ -1,7 +1,19 @@
 import type { ResultTypeMap } from "@modelcontextprotocol/server";
 import type { CallContext, ClientRequestMethod } from "../call-context.js";
 import { MissingClientCapabilityError } from "../errors.js";
+import { checkOptions, defineOptions, option } from "../options.js";
 import { ClientCapabilityError } from "./client-capability-error.js";
+
+/** The options of one question (`Elicitor.form`, `Sampler.createMessage`, `Roots.list`). */
+export interface QuestionOptions {
+  /** Names the question in a 2026-era round (default: `input-<n>` by order of asking). */
+  key?: string;
+}
+
+const QUESTION_OPTIONS = defineOptions<QuestionOptions>("question options", { key: option.string({ nonEmpty: true }) });
+
+/** Checks the options of one question (an unknown key or a key that is not a string is refused, naming `owner`). */
+export const questionOptions = (given: QuestionOptions | undefined, owner: string): QuestionOptions => checkOptions(QUESTION_OPTIONS, given, owner);
 
 /**
  * Asks the calling client for something, the same way for both protocol eras: on a 2025 session

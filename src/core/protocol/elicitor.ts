@@ -2,7 +2,7 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/
 import type { ElicitRequestFormParams, ElicitResult, JsonSchemaValidator } from "@modelcontextprotocol/server";
 import { CallContext } from "../call-context.js";
 import { ToolError } from "../errors.js";
-import { askClient } from "./ask-client.js";
+import { askClient, questionOptions, type QuestionOptions } from "./ask-client.js";
 
 /**
  * The form a client shows its user: a flat object of primitive fields. Strings, numbers, integers
@@ -55,7 +55,7 @@ export class Elicitor {
   async form<Content = Record<string, string | number | boolean | string[]>>(
     message: string,
     requestedSchema: ElicitationForm,
-    options: { key?: string } = {},
+    options: QuestionOptions = {},
   ): Promise<ElicitationAnswer<Content>> {
     const ctx = this.ctx;
     if (!ctx) throw new Error("Elicitor works inside a tool, resource or prompt call: inject it with @Inject(Elicitor)");
@@ -64,7 +64,7 @@ export class Elicitor {
       supported: formSupported(ctx),
       capability: "elicitation",
       what: "asking its user to fill in a form",
-      key: options.key,
+      key: questionOptions(options, "elicitor.form(message, form, options)").key,
     });
     if (result.action !== "accept") return { action: result.action };
     const content = result.content ?? {};

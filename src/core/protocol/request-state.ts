@@ -81,8 +81,8 @@ export class RequestStateSeal {
       this.key = randomBytes(32);
       this.shared = false;
     }
+    // Checked where it is configured (McpServer's `stateTtlMs`).
     this.ttlMs = options.ttlMs ?? 15 * 60_000;
-    if (!Number.isInteger(this.ttlMs) || this.ttlMs <= 0) throw new TypeError(`requestStateTtlMs must be a positive whole number of ms (got ${String(options.ttlMs)})`);
   }
 
   /** Seals `state` for `identity`; throws when the result would exceed {@link MAX_REQUEST_STATE_BYTES}. */

@@ -1,6 +1,6 @@
 import type { Root } from "@modelcontextprotocol/server";
 import { CallContext } from "../call-context.js";
-import { askClient } from "./ask-client.js";
+import { askClient, questionOptions, type QuestionOptions } from "./ask-client.js";
 
 /**
  * Asks the calling client for its roots (`roots/list`): the directories or URIs it lets the
@@ -21,10 +21,10 @@ export class Roots {
   }
 
   /** The client's roots. `key` names the question in a 2026-era round. */
-  async list(options: { key?: string } = {}): Promise<Root[]> {
+  async list(options: QuestionOptions = {}): Promise<Root[]> {
     const ctx = this.ctx;
     if (!ctx) throw new Error("Roots works inside a tool, resource or prompt call: inject it with @Inject(Roots)");
-    const result = await askClient(ctx, "roots/list", {}, { supported: this.supported, capability: "roots", what: "listing its roots", key: options.key });
+    const result = await askClient(ctx, "roots/list", {}, { supported: this.supported, capability: "roots", what: "listing its roots", key: questionOptions(options, "roots.list(options)").key });
     return result.roots;
   }
 }

@@ -1,6 +1,6 @@
 import type { CreateMessageRequestParams, CreateMessageResult } from "@modelcontextprotocol/server";
 import { CallContext } from "../call-context.js";
-import { askClient } from "./ask-client.js";
+import { askClient, questionOptions, type QuestionOptions } from "./ask-client.js";
 
 /** Options of {@link Sampler.ask}: everything of `sampling/createMessage` but the messages, plus the question's `key`. */
 export type SamplingOptions = Partial<Omit<CreateMessageRequestParams, "messages">> & { key?: string };
@@ -30,13 +30,13 @@ export class Sampler {
    * Sends `sampling/createMessage` as it is and resolves to the client's result. `key` names the
    * question in a 2026-era round (default: `input-<n>` by order of asking).
    */
-  async createMessage(params: CreateMessageRequestParams, options: { key?: string } = {}): Promise<CreateMessageResult> {
+  async createMessage(params: CreateMessageRequestParams, options: QuestionOptions = {}): Promise<CreateMessageResult> {
     const ctx = this.requireCall();
     return askClient(ctx, "sampling/createMessage", params as unknown as Record<string, unknown>, {
       supported: this.supported,
       capability: "sampling",
       what: "asking its LLM for a completion",
-      key: options.key,
+      key: questionOptions(options, "sampler.createMessage(params, options)").key,
     }) as Promise<CreateMessageResult>;
   }
 

@@ -171,11 +171,12 @@ export class AuditLog {
   private readonly witnessedSeq = new Map<AuditWitness, number>();
   private witnessing: Promise<void> | undefined;
   private recovery: AuditRecovery | undefined;
-  /** The last seq of each rotated file this process made, by its number. */
-  private readonly rotatedLast = new Map<number, number>();
   private retaining: Promise<void> | undefined;
-  /** A retention pass stopped at a file not covered yet: the next head or witness delivery retries it. */
-  private retentionWaiting = false;
+  /**
+   * A retention pass stopped at a file whose last entry (this seq) was not covered yet: the pass is
+   * retried once the head and every witness cover it, not at every head update before that.
+   */
+  private retentionWaitsFor: number | undefined;
   /**
    * Writes made and entries written by this process (entries / writes is the group-commit factor);
    * heads handed to witnesses and failed witness deliveries.
@@ -258,6 +259,8 @@ export class AuditLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closing = true;
+    // An open still under way would otherwise take its file handle and timers past the close.
+    await this.opened?.catch(() => undefined);
     await this.flush();
     await this.retaining;
     if (this.options.retention && this.ready) {
@@ -279,9 +282,9 @@ export class AuditLog {
     this.epochKey.fill(0);
   }
 
-  /** Sends the current signed head to every witness now (what the interval timer does). */
+  /** Sends the current signed head to every witness now (what the interval timer does); after close, nothing (the key is erased). */
   witnessNow(): Promise<void> {
-    return this.witnessAll(false);
+    return this.closed ? Promise.resolve() : this.witnessAll(false);
   }
 
   /** Every file of this log, oldest first: the rotated ones (`<path>.1`, `<path>.2`, ...) then the live one. */
@@ -423,7 +426,7 @@ export class AuditLog {
           await witness.send(head);
           this.witnessedSeq.set(witness, head.seq);
           this.stats.witnessed += 1;
-          if (this.retentionWaiting && !this.closing) this.scheduleRetention();
+          this.retryRetention();
         } catch (error) {
           this.stats.witnessFailures += 1;
           this.options.report(
@@ -460,7 +463,17 @@ export class AuditLog {
   private scheduleRetention(): void {
     this.retaining ??= this.retain()
       .catch((error: unknown) => this.options.report(`audit: retention of ${this.path}'s rotated files failed: ${describeError(error)}`))
-      .finally(() => { this.retaining = undefined; });
+      .finally(() => {
+        this.retaining = undefined;
+        // Coverage that arrived while the pass ran is not lost.
+        this.retryRetention();
+      });
+  }
+
+  /** Resumes a retention pass that stopped at a file, once that file is covered (never while closing: close runs the last pass). */
+  private retryRetention(): void {
+    const waitsFor = this.retentionWaitsFor;
+    if (waitsFor !== undefined && !this.closing && this.coveredSeq() >= waitsFor) this.scheduleRetention();
   }
 
   /**
@@ -469,10 +482,9 @@ export class AuditLog {
    * removed in a signed `retention` entry (so a verifier accepts a chain that starts later).
    */
   private async retain(): Promise<void> {
-    this.retentionWaiting = false;
+    this.retentionWaitsFor = undefined;
     const { keep, maxAgeMs } = this.options.retention!;
     const numbers = await this.rotatedNumbers();
-    const covered = this.coveredSeq();
     const removed: { name: string; seq: number; hmac: string }[] = [];
     for (let i = 0; i < numbers.length; i++) {
       const file = `${this.path}.${numbers[i]}`;
@@ -487,12 +499,12 @@ export class AuditLog {
       } finally {
         await fh.close();
       }
+      const covered = this.coveredSeq();
       if (!last || last.seq > covered) {
-        this.retentionWaiting = true;
+        this.retentionWaitsFor = last ? last.seq : covered + 1;
         break;
       }
       await unlink(file);
-      this.rotatedLast.delete(numbers[i]!);
       removed.push({ name: basename(file), seq: last.seq, hmac: last.hmac });
     }
     if (removed.length === 0) return;
@@ -526,7 +538,6 @@ export class AuditLog {
     const target = `${this.path}.${this.rotations + 1}`;
     await rename(this.path, target);
     this.rotations += 1;
-    this.rotatedLast.set(this.rotations, this.seq);
     this.fh = await this.openLive();
     this.size = 0;
     if (this.options.durability === "fsync") await syncDirectory(dirname(this.path));
@@ -561,7 +572,7 @@ export class AuditLog {
         }
         await rename(temp, headPath);
         this.headCoveredSeq = head.seq;
-        if (this.retentionWaiting && !this.closing) this.scheduleRetention();
+        this.retryRetention();
       } catch (error) {
         this.options.report(`audit: could not update the head file ${headPath}: ${describeError(error)}`);
       }

@@ -84,6 +84,7 @@ const AUDIT_CALL_RULES: OptionRules<AuditCallOptions> = {
   argsLimitBytes: option.integer({ min: 64, unit: "bytes" }),
 };
 const AUDIT_CALL_HINTS = { redacted: USE_REDACT, redactFields: USE_REDACT, redactKeys: USE_REDACT, redaction: USE_REDACT, includeArguments: 'use "includeArgs"', includeResults: 'use "includeResult"' };
+const KEY_EVOLUTION_OPTIONS = defineOptions<AuditKeyEvolution>("AuditMiddleware keyEvolution", { entries: option.integer({ min: 1 }), intervalMs: option.milliseconds(1000) });
 /** The rules of {@link AuditOptions}. */
 const AUDIT_OPTIONS = defineOptions<AuditOptions>("AuditMiddleware options", {
   ...AUDIT_CALL_RULES,
@@ -100,10 +101,7 @@ const AUDIT_OPTIONS = defineOptions<AuditOptions>("AuditMiddleware options", {
   headPath: option.anyOf(option.string({ nonEmpty: true }), option.literal(false)),
   onReport: option.function("a function (message) => void"),
   recover: option.oneOf("accept-tail"),
-  keyEvolution: option.anyOf(
-    option.literal(false),
-    option.object(defineOptions<AuditKeyEvolution>("AuditMiddleware keyEvolution", { entries: option.integer({ min: 1 }), intervalMs: option.milliseconds(1000) })),
-  ),
+  keyEvolution: option.anyOf(option.literal(false), option.object(KEY_EVOLUTION_OPTIONS)),
   witnesses: option.any("a list of witnesses: new HttpAuditWitness({ url }), new CommandAuditWitness({ command }), or objects { name, send(head) }"),
   witnessIntervalMs: option.milliseconds(100),
 }, { ...AUDIT_CALL_HINTS, path: 'use "logPath"', file: 'use "logPath"', filename: 'use "logPath"', secret: 'use "hmacSecret"' });
@@ -234,15 +232,16 @@ function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recove
       if (typeof w?.send !== "function" || typeof w?.name !== "string") throw new TypeError(`AuditMiddleware options: witnesses[${i}] has no send(head) method and name; use HttpAuditWitness, CommandAuditWitness or an object { name, send }`);
     }
   }
-  const evolution = options.keyEvolution;
+  let evolution = options.keyEvolution;
   if (evolution) {
-    // The checker sees one of two shapes (false or an object); the object's numbers are checked here.
+    // The checker sees one of two shapes (false or an object); the object's numbers and keys are checked here.
     if (evolution.entries !== undefined && !(Number.isSafeInteger(evolution.entries) && evolution.entries >= 1)) {
       throw new RangeError(`AuditMiddleware options: "keyEvolution.entries" must be a whole number of entries of at least 1, got ${JSON.stringify(evolution.entries)}`);
     }
     if (evolution.intervalMs !== undefined && !(Number.isSafeInteger(evolution.intervalMs) && evolution.intervalMs >= 1000 && evolution.intervalMs <= 2 ** 31 - 1)) {
       throw new RangeError(`AuditMiddleware options: "keyEvolution.intervalMs" must be a whole number of ms from 1000 to 2147483647, got ${JSON.stringify(evolution.intervalMs)}`);
     }
+    evolution = checkOptions(KEY_EVOLUTION_OPTIONS, evolution);
   }
   const rotate = options.rotate;
   const retention = rotate && (rotate.keep !== undefined || rotate.maxAgeMs !== undefined) ? { keep: rotate.keep, maxAgeMs: rotate.maxAgeMs } : undefined;
@@ -310,12 +309,6 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
       throw new DefinitionError(`AuditMiddleware: the audit secret is ${secret!.length} characters long; use at least ${MIN_SECRET_LENGTH} (for example the output of \`openssl rand -hex 32\`)`);
     }
     const durability = options.durability ?? "fsync";
-    if (!["fsync", "flush", "none"].includes(durability)) {
-      throw new DefinitionError(`AuditMiddleware: durability must be "fsync", "flush" or "none", not ${JSON.stringify(durability)}`);
-    }
-    if (options.rotate && !(options.rotate.maxBytes > 0)) {
-      throw new DefinitionError("AuditMiddleware: rotate.maxBytes must be a positive number of bytes");
-    }
     const hardening = hardeningSettings(options);
     const key: AuditKey = signed ? { id: options.keyId ?? auditKeyId(secret!), secret: secret! } : { id: UNSIGNED_KEY_ID, secret: "" };
     const path = resolve(options.logPath ?? "audit.jsonl");

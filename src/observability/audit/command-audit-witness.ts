@@ -12,6 +12,12 @@ export interface CommandAuditWitnessOptions {
   timeoutMs?: number;
 }
 
+const COMMAND_WITNESS_OPTIONS = defineOptions<CommandAuditWitnessOptions>("CommandAuditWitness options", {
+  command: option.required(option.string({ nonEmpty: true }), "it is the program that receives each head"),
+  args: option.stringList(),
+  timeoutMs: option.milliseconds(1),
+}, { cmd: 'use "command"', arguments: 'use "args"', timeout: 'use "timeoutMs"' });
+
 /**
  * Runs a command for each signed audit head, with the head as one JSON line on its standard input;
  * exit code 0 means the witness holds it. For instance a script that ships the line to a write-once
@@ -20,12 +26,6 @@ export interface CommandAuditWitnessOptions {
  * @example
  * new AuditMiddleware({ logPath, witnesses: [new CommandAuditWitness({ command: "/usr/local/bin/ship-head" })] });
  */
-const COMMAND_WITNESS_OPTIONS = defineOptions<CommandAuditWitnessOptions>("CommandAuditWitness options", {
-  command: option.required(option.string({ nonEmpty: true }), "it is the program that receives each head"),
-  args: option.stringList(),
-  timeoutMs: option.milliseconds(1),
-}, { cmd: 'use "command"', arguments: 'use "args"', timeout: 'use "timeoutMs"' });
-
 export class CommandAuditWitness implements AuditWitness {
   readonly name: string;
   private readonly timeoutMs: number;

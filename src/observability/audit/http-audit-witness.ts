@@ -12,6 +12,12 @@ export interface HttpAuditWitnessOptions {
   timeoutMs?: number;
 }
 
+const HTTP_WITNESS_OPTIONS = defineOptions<HttpAuditWitnessOptions>("HttpAuditWitness options", {
+  url: option.required(option.string({ nonEmpty: true }), "it is where heads are sent"),
+  headers: option.object(undefined, "header names and values"),
+  timeoutMs: option.milliseconds(1),
+}, { endpoint: 'use "url"', timeout: 'use "timeoutMs"' });
+
 /**
  * Sends each signed audit head as `POST <url>` with a JSON body (the head, one object); any 2xx
  * answer means the witness holds it. The endpoint should append what it receives to storage the
@@ -20,12 +26,6 @@ export interface HttpAuditWitnessOptions {
  * @example
  * new AuditMiddleware({ logPath, witnesses: [new HttpAuditWitness({ url: "https://witness.internal/heads" })] });
  */
-const HTTP_WITNESS_OPTIONS = defineOptions<HttpAuditWitnessOptions>("HttpAuditWitness options", {
-  url: option.required(option.string({ nonEmpty: true }), "it is where heads are sent"),
-  headers: option.object(undefined, "header names and values"),
-  timeoutMs: option.milliseconds(1),
-}, { endpoint: 'use "url"', timeout: 'use "timeoutMs"' });
-
 export class HttpAuditWitness implements AuditWitness {
   readonly name: string;
   private readonly url: URL;
@@ -35,6 +35,10 @@ export class HttpAuditWitness implements AuditWitness {
 
   constructor(options: HttpAuditWitnessOptions) {
     this.options = options = checkOptions(HTTP_WITNESS_OPTIONS, options);
+    for (const [header, value] of Object.entries(options.headers ?? {})) {
+      // fetch would send a missing value as the text "undefined" (an unset token, say).
+      if (typeof value !== "string") throw new TypeError(`HttpAuditWitness options: "headers.${header}" must be a string, got ${value === undefined ? "undefined (probably an unset environment variable)" : typeof value}`);
+    }
     let url: URL;
     try {
       url = new URL(options.url);

@@ -154,10 +154,10 @@ export class DashboardTelemetry {
     options = checkOptions(DASHBOARD_TELEMETRY_OPTIONS, options);
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
-    this.requestLogSize = Math.max(1, options.requestLogSize ?? 200);
-    this.rawLogSize = Math.max(1, options.rawLogSize ?? 200);
-    this.historySeconds = Math.max(RATE_WINDOW_SECONDS, options.historySeconds ?? 300);
-    this.maxAgents = Math.max(1, options.maxAgents ?? 200);
+    this.requestLogSize = options.requestLogSize ?? 200;
+    this.rawLogSize = options.rawLogSize ?? 200;
+    this.historySeconds = options.historySeconds ?? 300;
+    this.maxAgents = options.maxAgents ?? 200;
     this.reqAt = new Float64Array(this.requestLogSize);
     this.reqDuration = new Float64Array(this.requestLogSize);
     this.reqKind = new Array(this.requestLogSize);

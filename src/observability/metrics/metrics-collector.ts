@@ -156,8 +156,8 @@ export class MetricsCollector {
 
   constructor(options: MetricsCollectorOptions = {}) {
     options = checkOptions(METRICS_COLLECTOR_OPTIONS, options);
-    this.maxClients = positive(options.maxClients ?? 1000, "maxClients");
-    this.maxResources = positive(options.maxResources ?? 200, "maxResources");
+    this.maxClients = options.maxClients ?? 1000;
+    this.maxResources = options.maxResources ?? 200;
   }
 
   /**
@@ -275,9 +275,4 @@ function sectionJSON(section: Map<string, Entry>): Record<string, CallMetrics> {
   const out: [string, CallMetrics][] = [];
   for (const [name, entry] of section) out.push([name, entry.toJSON()]);
   return Object.fromEntries(out);
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`MetricsCollector: ${name} must be a positive integer, got ${value}`);
-  return value;
 }

@@ -8,7 +8,7 @@ import { SecretDigest, bearerTokenOf } from "../../auth/secret-digest.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
-import type { ServerSetup } from "../../core/server-setup.js";
+import type { RefusalEvent, ServerSetup } from "../../core/server-setup.js";
 import { CONTENT_TYPES, negotiateFormat, renderExposition, type ExpositionFormat } from "./exposition.js";
 
 /**
@@ -79,7 +79,10 @@ interface Metrics {
 }
 
 /** Why a request never became a call: the values of `<ns>_refused_requests_total`'s `reason` label. */
-const REFUSAL_REASONS = ["unauthorized", "unknown_tool", "unknown_prompt", "unknown_resource"] as const;
+const REFUSAL_REASONS = Object.keys(
+  // Every reason a refusal can carry: the compiler says when one is missing here.
+  { unauthorized: 0, unknown_tool: 0, unknown_prompt: 0, unknown_resource: 0 } satisfies Record<RefusalEvent["reason"], 0>,
+) as readonly RefusalEvent["reason"][];
 
 /** Protocol versions a label may name (the SDK refuses others before a call runs); anything else is `other`. */
 const KNOWN_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSIONS);
@@ -166,9 +169,10 @@ export class PrometheusMiddleware implements MiddlewareObject {
 
   setup(server: ServerSetup): void {
     for (const tool of server.tools()) this.addSeries(tool.name);
-    const refused = this.metrics.refused;
-    for (const reason of REFUSAL_REASONS) refused.labels(reason).inc(0);
-    server.onRefusal((event) => refused.labels(event.reason).inc());
+    // One child per reason, made once: a flood of refusals costs no label lookups.
+    const refused = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, this.metrics.refused.labels(reason)])) as Record<RefusalEvent["reason"], { inc(value?: number): void }>;
+    for (const reason of REFUSAL_REASONS) refused[reason].inc(0);
+    server.onRefusal((event) => refused[event.reason].inc());
     const path = this.options.path ?? "/metrics";
     if (path !== false) server.route("GET", path, (req, res) => this.serve(req, res));
     const uri = this.options.resourceUri ?? "metrics://prometheus";

@@ -1,11 +1,11 @@
 import "reflect-metadata";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IsString, MaxLength } from "class-validator";
 import type { ProtocolError as McpError } from "@modelcontextprotocol/client";
-import { Audited, AuditMiddleware, McpServer, Server, Tool, verifyAuditLog, type AuditOptions, type AuditWitness } from "lantern-mcp";
+import { Audited, AuditMiddleware, McpServer, Server, Tool, verifyAuditLog, type AuditHead, type AuditOptions, type AuditWitness } from "lantern-mcp";
 import { createTestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
@@ -100,6 +100,10 @@ describe("retention of rotated files", () => {
     expect(result.notes.join("\n")).toMatch(/removed by retention/);
     expect(result.firstSeq).toBeGreaterThan(1);
     expect(readEntries(files[0]!)[0]!.seq).toBe(result.firstSeq);
+    // The last removal recorded is exactly what the oldest kept file continues from.
+    const through = retention.at(-1)!.retention!;
+    expect(result.firstSeq).toBe(through.through_seq + 1);
+    expect(readEntries(files[0]!)[0]!.prev_hash).toBe(through.through_hmac);
     expect(existsSync(logPath)).toBe(true);
   });
 
@@ -113,6 +117,28 @@ describe("retention of rotated files", () => {
     expect(files.length).toBeGreaterThan(3);
     expect(files[0]!.endsWith(".1")).toBe(true);
     expect((await verifyAuditLog(files, { secret: SECRET })).problems).toEqual([]);
+  });
+
+  test("a file kept for a witness is removed once the witness holds a head that covers it", async () => {
+    let up = false;
+    const sent: AuditHead[] = [];
+    const flaky: AuditWitness = { name: "flaky", send: (head) => (up ? Promise.resolve(void sent.push(head)) : Promise.reject(new Error("unreachable"))) };
+    const { audit, client, reports, close } = await open({ rotate: { maxBytes: 1500, keep: 1 }, witnesses: [flaky], witnessIntervalMs: 60_000 });
+    for (let i = 0; i < 30; i++) await client.callTool("blob", { data: `entry ${i}` });
+    await audit.flush();
+    expect((await audit.log.files()).length).toBeGreaterThan(3);
+    up = true;
+    await audit.log.witnessNow();
+    await close();
+    const files = await audit.log.files();
+    expect(files.length).toBe(2);
+    expect(reports.join("\n")).toMatch(/retention removed audit\.jsonl\.1,/);
+    expect((await verifyAuditLog(files, { secret: SECRET })).problems).toEqual([]);
+    // After close the key is erased: nothing more is signed or sent.
+    expect(sent.at(-1)).toMatchObject({ closed: true });
+    const count = sent.length;
+    await audit.log.witnessNow();
+    expect(sent).toHaveLength(count);
   });
 
   test("rotated files deleted without a retention entry are still a deletion", async () => {
@@ -144,6 +170,18 @@ test("a rotated log whose files start with lines over 64 KB verifies in any argu
     delete process.env.LANTERN_AUDIT_SECRET;
   }
   expect(logged.join("\n")).toMatch(/^OK: 6 entries/m);
+});
+
+test("a close while the log is still opening waits for it: the last head is a clean close's", async () => {
+  const { dir, remove } = tempDir();
+  cleanups.push(remove);
+  const logPath = join(dir, "audit.jsonl");
+  const audit = new AuditMiddleware({ logPath, hmacSecret: SECRET, onReport: () => {} });
+  const opening = audit.log.open();
+  await audit.log.close();
+  await opening;
+  expect(JSON.parse(readFileSync(`${logPath}.head.json`, "utf8"))).toMatchObject({ seq: 0, closed: true });
+  await expect(audit.log.append({ timestamp: new Date().toISOString(), kind: "tool", tool: "x", client_id: "c", request_id: "1", status: "ok", duration_s: 0 })).rejects.toThrow(/closed/);
 });
 
 test("a stale <head>.tmp-<pid> left by a killed process is removed at start", async () => {

@@ -311,6 +311,7 @@ describe("witness: the signed head also goes outside the folder", () => {
     const kept = lines(heads).map((l) => JSON.parse(l) as AuditHead);
     expect(kept.at(-1)).toMatchObject({ seq: 2, closed: true, log: "audit.jsonl" });
     expect((await verifyAuditLog(logPath, { secret: SECRET, witness: heads })).problems).toEqual([]);
+    expect(() => new HttpAuditWitness({ url: "http://127.0.0.1/heads", headers: { authorization: undefined as never } })).toThrow(/"headers.authorization" must be a string, got undefined/);
     const failing = new CommandAuditWitness({ command: process.execPath, args: ["-e", "process.exit(3)"] });
     await expect(failing.send(kept[0]!)).rejects.toThrow(/exited with code 3/);
   });
@@ -405,6 +406,7 @@ describe("forward security: the signing key evolves per epoch", () => {
     expect((await verifyAuditLog(logPath, { secret: SECRET })).problems).toEqual([]);
     expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { entries: 0 } })).toThrow(/"keyEvolution.entries" must be a whole number of entries of at least 1, got 0/);
     expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { intervalMs: 30 * 24 * 3600_000 } })).toThrow(/"keyEvolution.intervalMs" must be a whole number of ms from 1000 to 2147483647/);
+    expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, keyEvolution: { entires: 5 } as never })).toThrow(/unknown option "entires"; did you mean "entries"/);
     expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnessIntervalMs: 0 })).toThrow(/"witnessIntervalMs" must be a whole number of ms from 100/);
     expect(() => new AuditMiddleware({ logPath, hmacSecret: SECRET, witnesses: [{ name: "x" } as never] })).toThrow(/witnesses\[0\] has no send\(head\) method/);
   });
