@@ -6,7 +6,6 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 import { Registry } from "prom-client";
-import winston from "winston";
 import { createProductionServer } from "../../examples/production-api/stack.js";
 import { measureAlternating, type Measurement, type MeasureOptions, type SectionResult } from "../harness.js";
 import { bareSdkHttp, connectCallers, lanternHttp, type HttpCallers, type HttpSystem } from "../http-systems.js";
@@ -51,7 +50,7 @@ function fullStackServer(dir: string, label: string): McpServer {
     durability: "flush",
     registry: new Registry(),
     // Bounded on disk: a million calls write a few hundred MB of log lines otherwise.
-    logTransports: [new winston.transports.File({ filename: join(dir, `log-${label}.jsonl`), maxsize: 32 * 1024 * 1024, maxFiles: 2 })],
+    logFile: { path: join(dir, `log-${label}.jsonl`), maxBytes: 32 * 1024 * 1024, maxFiles: 2 },
   });
   server.addTool({ name: "echo", description: "Echo the text back", input: EchoInput, handler: (input: EchoInput) => input.text });
   return server;
@@ -174,7 +173,7 @@ export async function fullStackSection(): Promise<SectionResult> {
       target("http 1", 1.2),
       target(`http ${SIZES.concurrentClients}`, 1.2),
       "@rekog/mcp-nest has no in-memory transport: measured over HTTP only.",
-      "full stack = examples/production-api/stack.ts: winston JSON lines to a file, audit flush mode (HMAC chain), OTel (no SDK registered: no-op, as `npm start` without OTEL_EXPORTER_OTLP_ENDPOINT), Prometheus, MetricsCollector, JWT HS256 verified on every HTTP request, 30 s default tool timeout.",
+      "full stack = examples/production-api/stack.ts: JSON lines to a file (`file` option: batched writes), audit flush mode (HMAC chain), OTel (no SDK registered: no-op, as `npm start` without OTEL_EXPORTER_OTLP_ENDPOINT), Prometheus, MetricsCollector, JWT HS256 verified on every HTTP request, 30 s default tool timeout.",
     );
 
     for (const thing of open.splice(0)) await thing.close();

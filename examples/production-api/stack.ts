@@ -13,6 +13,7 @@ import {
   type AuditDurability,
   type AuditRecoverMode,
   type AuditWitness,
+  type LogFileOptions,
 } from "lantern-mcp";
 import { Registry } from "prom-client";
 import { InventoryApi } from "./production-api.js";
@@ -42,6 +43,8 @@ export interface StackOptions {
   auditWitnessIntervalMs?: number;
   /** Where the structured log goes (default: JSON lines on stderr). */
   logTransports?: winston.transport[];
+  /** A file the structured log is appended to, in batches (instead of stderr, or beside `logTransports`). */
+  logFile?: LogFileOptions;
   /** A Prometheus registry of its own (tests run several servers in one process). */
   registry?: Registry;
   /** Token protecting GET /metrics (none: open on loopback). */
@@ -58,7 +61,7 @@ export interface StackOptions {
 export function createProductionServer(options: StackOptions): { server: McpServer; metrics: MetricsCollector } {
   const server = new McpServer(InventoryApi, { defaultTimeoutMs: options.defaultTimeoutMs ?? 30_000 });
   const metrics = new MetricsCollector();
-  server.use(new StructuredLoggingMiddleware({ redact: ["reason"], transports: options.logTransports }));
+  server.use(new StructuredLoggingMiddleware({ redact: ["reason"], transports: options.logTransports, file: options.logFile }));
   server.use(
     new AuditMiddleware({
       logPath: options.auditPath,

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { CallKind } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJson, sortedKeys } from "./canonical-json.js";
 
 /** `prev_hash` of the first entry of a chain. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -74,6 +74,12 @@ export interface AuditEntry {
   prev_hash: string;
   hmac: string;
 }
+
+/** The signed fields an entry may have, sorted once for the writer's canonical form (others still sign correctly, more slowly). */
+export const ENTRY_KEYS = sortedKeys([
+  "seq", "timestamp", "kind", "tool", "client_id", "request_id", "session_id", "protocol_version", "client", "correlation_id", "round",
+  "input_required", "status", "duration_s", "error", "identity", "args", "result", "recovery", "retention", "replica", "key_id", "epoch", "prev_hash",
+]);
 
 /** Why a server resumed a chain its head file did not vouch for, and what it found. */
 export interface AuditRecovery {

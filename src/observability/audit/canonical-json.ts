@@ -15,8 +15,8 @@
  * @example
  * canonicalJson({ b: 1, a: [true, "x"] }); // '{"a":[true,"x"],"b":1}'
  */
-export function canonicalJson(value: unknown): string {
-  const out = serialize(value, "");
+export function canonicalJson(value: unknown, keys?: SortedKeys): string {
+  const out = (keys && serializeKnownShape(value, keys)) ?? serialize(value, "");
   if (out === undefined) throw new TypeError("canonicalJson: the value has no JSON form (undefined, a function or a symbol)");
   return out;
 }
@@ -62,4 +62,43 @@ function serialize(input: unknown, key: string): string | undefined {
     first = false;
   }
   return out + "}";
+}
+
+/** An object's possible keys in canonical order, each with its JSON form: see {@link sortedKeys}. */
+export interface SortedKeys {
+  readonly names: readonly string[];
+  readonly quoted: readonly string[];
+}
+
+/**
+ * The keys an object usually has, sorted once: {@link canonicalJson} then writes such an object's
+ * top level without sorting or quoting its keys per call. An object with a key outside the list
+ * is serialised the general way, so the output never depends on the list.
+ *
+ * @example
+ * const ENTRY_KEYS = sortedKeys(["seq", "tool", "status"]);
+ * canonicalJson({ tool: "echo", seq: 1, status: "ok" }, ENTRY_KEYS); // '{"seq":1,"status":"ok","tool":"echo"}'
+ */
+export function sortedKeys(keys: readonly string[]): SortedKeys {
+  const names = [...new Set(keys)].sort();
+  return { names, quoted: names.map((k) => JSON.stringify(k)) };
+}
+
+function serializeKnownShape(value: unknown, keys: SortedKeys): string | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
+  const record = value as Record<string, unknown>;
+  let present = 0;
+  let out = "{";
+  for (let i = 0; i < keys.names.length; i++) {
+    const k = keys.names[i]!;
+    if (!Object.hasOwn(record, k)) continue;
+    present += 1;
+    const member = serialize(record[k], k);
+    if (member === undefined) continue;
+    out += (out.length === 1 ? "" : ",") + keys.quoted[i] + ":" + member;
+  }
+  // Keys outside the list (or inherited enumerable ones) would be missing: fall back to the general path.
+  let own = 0;
+  for (const k in record) if (Object.hasOwn(record, k)) own += 1;
+  return own === present ? out + "}" : undefined;
 }

@@ -10,6 +10,7 @@ import { checkOptions, defineOptions, option, type OptionRules } from "../../cor
 import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ClientLogRecord, RefusalEvent, ServerSetup } from "../../core/server-setup.js";
 import { cutToSize } from "../json-text.js";
+import { LOG_FILE_OPTIONS, LogFile, type LogFileOptions } from "./log-file.js";
 import { Redaction } from "../redaction.js";
 import { CALL_SPAN_CONTEXT } from "../tracing/semantic-conventions.js";
 import {
@@ -33,6 +34,11 @@ export interface StructuredLoggingOptions {
   logger?: winston.Logger;
   /** Transports for the logger Lantern creates (default: JSON lines on stderr, as stdout may carry stdio MCP). */
   transports?: winston.transport[];
+  /**
+   * Appends the lines to a file, written in batches off the main thread (a path, or a
+   * {@link LogFileOptions} with rotation); with `transports`, lines go to both.
+   */
+  file?: string | LogFileOptions;
   /** Lowest level the logger Lantern creates writes. Default `info`. */
   level?: string;
   /** Put the (redacted) arguments on each call's line. Off by default: arguments may be sensitive. */
@@ -64,6 +70,7 @@ const STRUCTURED_LOGGING_OPTIONS = defineOptions<StructuredLoggingOptions>("Stru
   ...LOGGED_RULES,
   logger: option.withMethods("a winston Logger", "log"),
   transports: { expected: "a list of winston transports", isType: Array.isArray },
+  file: { expected: "a file path or { path, flushMs?, maxBytes?, maxFiles? }", isType: (value) => typeof value === "string" || (typeof value === "object" && value !== null) },
   level: option.string({ nonEmpty: true }),
   format: option.oneOf("json", "ecs"),
   maxPendingLines: option.integer({ min: 1 }),
@@ -72,7 +79,7 @@ const ON_THE_INSTANCE = (key: string) => `${key} configures the shared logger, w
 /** The rules of `@Logged(...)`. */
 const LOGGED_OPTIONS = defineOptions<LoggedOptions>("@Logged options", LOGGED_RULES, {
   ...LOGGED_HINTS,
-  ...Object.fromEntries(["logger", "transports", "level", "format", "maxPendingLines"].map((key) => [key, ON_THE_INSTANCE(key)])),
+  ...Object.fromEntries(["logger", "transports", "file", "level", "format", "maxPendingLines"].map((key) => [key, ON_THE_INSTANCE(key)])),
 });
 
 /** What a decorator may change per class or method; the rest configures the shared logger. */
@@ -99,6 +106,7 @@ class LogSink {
   readonly levels: { ok: string; warn: string; error: string; byMcp: Record<LoggingLevel, string> };
   private readonly maxPending: number;
   private dropped = 0;
+  private file: LogFile | undefined;
 
   constructor(options: StructuredLoggingOptions) {
     this.format = options.format ?? "json";
@@ -108,12 +116,19 @@ class LogSink {
       winston.createLogger({
         level: options.level ?? "info",
         format: this.format === "ecs" ? winston.format.combine(dropRoutingLevel(), winston.format.json()) : winston.format.json(),
-        transports: options.transports ?? [new winston.transports.Stream({ stream: process.stderr })],
+        transports: this.destinations(options),
       });
     this.levels = levelsFor(this.logger);
   }
 
-  /** Ends the logger and waits (boundedly) until its transports wrote what they buffered. */
+  /** The transports of the logger Lantern creates: `transports`, then `file`; stderr when neither is given. */
+  private destinations(options: StructuredLoggingOptions): winston.transport[] {
+    if (options.file === undefined) return options.transports ?? [new winston.transports.Stream({ stream: process.stderr })];
+    this.file = new LogFile(typeof options.file === "string" ? { path: options.file } : options.file);
+    return [...(options.transports ?? []), new winston.transports.Stream({ stream: this.file })];
+  }
+
+  /** Ends the logger and waits (boundedly) until its transports (and the log file) wrote what they buffered. */
   close(): Promise<void> {
     const logger = this.logger;
     this.writePending();
@@ -122,8 +137,13 @@ class LogSink {
       const timer = setTimeout(resolve, 5000);
       timer.unref();
       logger.once("finish", () => {
-        clearTimeout(timer);
-        resolve();
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        // winston leaves a stream it was given open: the file is ours to end, once winston handed it every line.
+        if (this.file) this.file.end(done);
+        else done();
       });
       logger.end();
     });
@@ -250,7 +270,8 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
 
   constructor(options: StructuredLoggingOptions = {}) {
     options = checkOptions(STRUCTURED_LOGGING_OPTIONS, options);
-    for (const key of ["transports", "level"] as const) {
+    if (typeof options.file === "object") checkOptions(LOG_FILE_OPTIONS, options.file);
+    for (const key of ["transports", "file", "level"] as const) {
       if (options.logger && options[key] !== undefined) {
         throw new TypeError(`StructuredLoggingMiddleware options: "${key}" configures the logger Lantern creates, and "logger" was given too; set it on your logger, or leave "logger" out`);
       }

@@ -1,4 +1,4 @@
-import { canonicalJson } from "../../../src/observability/audit/canonical-json.js";
+import { canonicalJson, sortedKeys } from "../../../src/observability/audit/canonical-json.js";
 
 describe("canonicalJson (RFC 8785)", () => {
   test("reproduces the RFC 8785 §3.2.2 example byte for byte", () => {
@@ -21,5 +21,19 @@ describe("canonicalJson (RFC 8785)", () => {
     expect(canonicalJson(value)).toBe('{"list":[null,null,0,null],"n":1e+21,"small":1e-7,"when":"1970-01-01T00:00:00.000Z"}');
     expect(canonicalJson(JSON.parse(JSON.stringify(value)))).toBe(canonicalJson(value));
     expect(() => canonicalJson({ big: 1n })).toThrow(/BigInt/);
+  });
+
+  test("a known key list gives the same bytes as the general path, whatever the object holds", () => {
+    const keys = sortedKeys(["tool", "seq", "args", "when", "gone"]);
+    const cases: unknown[] = [
+      { tool: "echo", seq: 1, args: { b: 1, a: 2 } },
+      { seq: 2, tool: "echo", extra: true },
+      { when: new Date(0), gone: undefined, seq: 3 },
+      Object.assign(Object.create({ inherited: 1 }), { tool: "x" }),
+      { toJSON: () => ({ z: 1, a: 2 }) },
+      [1, 2],
+      "text",
+    ];
+    for (const value of cases) expect(canonicalJson(value, keys)).toBe(canonicalJson(value));
   });
 });

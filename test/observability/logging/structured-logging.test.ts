@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -309,5 +309,41 @@ describe("logging to a file", () => {
     const lines = readFileSync(filename, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
     expect(lines).toHaveLength(21);
     expect(lines[20]).toMatchObject({ event: "tool_call", tool: "explode", status: "error", error: "TypeError: boom" });
+  });
+
+  it("`file` writes the lines in batches (concurrent calls share writes), all of them by close", async () => {
+    const path = join(dir, "batched.log");
+    const server = new McpServer(Accounts, { onInternalError: () => {} });
+    server.use(new StructuredLoggingMiddleware({ file: { path, flushMs: 20 } }));
+    const c = await createTestClient(server);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => c.callTool("login", { user: `u${i}`, password: "x" })));
+    await c.close();
+    await server.close(1000);
+    const lines = readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { tool: string; status: string });
+    expect(lines).toHaveLength(40);
+    expect(lines.every((l) => l.tool === "login" && l.status === "ok")).toBe(true);
+  });
+
+  it("`file` rotates past maxBytes and keeps maxFiles rotated files", async () => {
+    const path = join(dir, "rotating.log");
+    const server = new McpServer(Accounts, { onInternalError: () => {} });
+    server.use(new StructuredLoggingMiddleware({ file: { path, flushMs: 0, maxBytes: 4096, maxFiles: 2 } }));
+    const c = await createTestClient(server);
+    for (let i = 0; i < 120; i++) await c.callTool("login", { user: `u${i}`, password: "x" });
+    await c.close();
+    await server.close(1000);
+    const files = readdirSync(dir).filter((f) => f.startsWith("rotating.log")).sort();
+    expect(files).toEqual(["rotating.log", "rotating.log.1", "rotating.log.2"]);
+    for (const f of files) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(4096);
+    // Every file holds whole lines only.
+    for (const f of files) for (const line of readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it("refuses a misspelled file option and a file it cannot open, saying how to fix it", async () => {
+    expect(() => new StructuredLoggingMiddleware({ file: { path: join(dir, "x.log"), maxsize: 10 } as never })).toThrow(/maxsize.*maxBytes/);
+    expect(() => new StructuredLoggingMiddleware({ file: join(dir, "x.log"), logger: winston.createLogger() })).toThrow(/"file" configures the logger Lantern creates/);
+    const server = new McpServer(Accounts, { onInternalError: () => {} });
+    server.use(new StructuredLoggingMiddleware({ file: join(dir, "missing", "x.log") }));
+    await expect(server.build()).rejects.toThrow(/cannot open the log file .*missing.*create its folder/);
   });
 });
