@@ -4,6 +4,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer as SdkMcpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { Server as SdkServer } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { McpServer as SdkV2McpServer } from "@modelcontextprotocol/server";
 import { IsString, MaxLength } from "class-validator";
 import { McpServer, Server, Tool, type Middleware } from "lantern-mcp";
 import { z } from "zod";
@@ -41,6 +42,18 @@ async function connectClient(connectServer: (transport: InMemoryTransport) => Pr
 export function bareMcpServer(): Promise<BenchClient> {
   const server = new SdkMcpServer({ name: "bench", version: "1.0.0" });
   server.registerTool("echo", { description: "Echo the text back", inputSchema: { text: z.string().max(100) } }, async ({ text }) => ({
+    content: [{ type: "text", text }],
+  }));
+  return connectClient((t) => server.connect(t));
+}
+
+/**
+ * The v2 SDK's McpServer (`@modelcontextprotocol/server`, the SDK Lantern is built on) with a zod
+ * input schema, answering the same 2025-era client over the same in-memory transport.
+ */
+export function bareV2McpServer(): Promise<BenchClient> {
+  const server = new SdkV2McpServer({ name: "bench", version: "1.0.0" });
+  server.registerTool("echo", { description: "Echo the text back", inputSchema: z.object({ text: z.string().max(100) }) }, async ({ text }) => ({
     content: [{ type: "text", text }],
   }));
   return connectClient((t) => server.connect(t));

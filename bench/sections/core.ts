@@ -1,33 +1,96 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
-import { bareLowLevelServer, bareMcpServer, lantern } from "../systems.js";
+import { bareLowLevelServer, bareMcpServer, bareV2McpServer, lantern } from "../systems.js";
 
-/** Lantern with no middleware against the bare SDK, over the in-memory transport; then validation alone. */
+const SDK_V1 = "sdk McpServer";
+const SDK_V2 = "sdk v2 McpServer";
+const LANTERN = "lantern (no middleware)";
+
+/**
+ * Lantern with no middleware against the bare SDK, over the in-memory transport: in one process
+ * (alternating rounds), then each system alone in a process of its own; then validation alone.
+ * Two SDK baselines: `@modelcontextprotocol/sdk` 1.x (the 2025-era package) and the v2
+ * `@modelcontextprotocol/server` Lantern runs on, both answering the same 2025-era client.
+ */
 export async function coreSection(): Promise<SectionResult[]> {
   const sdk = await bareMcpServer();
+  const sdkV2 = await bareV2McpServer();
   const low = await bareLowLevelServer();
   const plain = await lantern();
   const rows = await measureAlternating([
-    { name: "sdk McpServer", call: sdk.call },
+    { name: SDK_V1, call: sdk.call },
+    { name: SDK_V2, call: sdkV2.call },
     { name: "sdk low-level Server", call: low.call },
-    { name: "lantern (no middleware)", call: plain.call },
+    { name: LANTERN, call: plain.call },
   ]);
-  await Promise.all([sdk.close(), low.close(), plain.close()]);
+  await Promise.all([sdk.close(), sdkV2.close(), low.close(), plain.close()]);
   const byName = new Map(rows.map((r) => [r.name, r]));
-  const l = byName.get("lantern (no middleware)")!;
+  const l = byName.get(LANTERN)!;
+  const ratio = (base: string) => (l.p50Us / byName.get(base)!.p50Us).toFixed(3);
   return [
     {
-      title: "Core: trivial tool over the in-memory transport (1 caller)",
-      baseline: "sdk McpServer",
+      title: "Core: trivial tool over the in-memory transport (1 caller), one process",
+      baseline: SDK_V1,
       rows,
       notes: [
-        `lantern / sdk McpServer p50: ${(l.p50Us / byName.get("sdk McpServer")!.p50Us).toFixed(3)}× (target ≤ 1.05×, validation included)`,
-        `lantern / sdk low-level Server p50: ${(l.p50Us / byName.get("sdk low-level Server")!.p50Us).toFixed(3)}×`,
+        `lantern / sdk v2 McpServer (the SDK Lantern runs on) p50: ${ratio(SDK_V2)}× (target ≤ 1.05×, validation included)`,
+        `lantern / sdk 1.x McpServer p50: ${ratio(SDK_V1)}×; sdk v2 / sdk 1.x: ${(byName.get(SDK_V2)!.p50Us / byName.get(SDK_V1)!.p50Us).toFixed(3)}× (the v2 SDK's own per-request work)`,
+        `lantern / sdk low-level Server p50: ${ratio("sdk low-level Server")}×`,
       ],
     },
+    await standalone(),
     await validationScaling(),
   ];
+}
+
+/** The same calls with each system alone in its own process, in alternating rounds. */
+async function standalone(rounds = 15, iterations = 4000): Promise<SectionResult> {
+  const script = fileURLToPath(new URL("../processes/core-standalone.js", import.meta.url));
+  const systems = [SDK_V1, SDK_V2, LANTERN];
+  const children = systems.map((name) => fork(script, [name], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  try {
+    await Promise.all(children.map(reply));
+    const samples = systems.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < children.length; k++) {
+        const i = (round + k) % children.length;
+        const answer = reply(children[i]!);
+        children[i]!.send({ iterations });
+        samples[i]!.push((await answer).us!);
+      }
+    }
+    const rows: Measurement[] = systems.map((name, i) => {
+      const us = median(samples[i]!);
+      return { name, p50Us: us, p99Us: Math.max(...samples[i]!), callsPerSec: 1e6 / us };
+    });
+    const us = (name: string) => rows.find((r) => r.name === name)!.p50Us;
+    return {
+      title: "Core: the same, each system alone in its own process (mean µs per call, median of alternating rounds; p99 column = slowest round)",
+      baseline: SDK_V1,
+      rows,
+      notes: [
+        `lantern / sdk v2 McpServer: ${(us(LANTERN) / us(SDK_V2)).toFixed(3)}× (target ≤ 1.05×); lantern / sdk 1.x McpServer: ${(us(LANTERN) / us(SDK_V1)).toFixed(3)}×`,
+        "Alone, Lantern's process pays for the AsyncLocalStorage behind CallContext.current() (Node 20 tracks every promise once it is in use); in one process every system pays it.",
+      ],
+    };
+  } finally {
+    for (const child of children) child.kill();
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** The next message of a forked benchmark process; rejects if it exits first. */
+function reply(child: ChildProcess): Promise<{ ns?: number; us?: number }> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`a benchmark process exited with ${code}`));
+    child.once("exit", onExit);
+    child.once("message", (message) => {
+      child.off("exit", onExit);
+      resolve(message as { ns?: number; us?: number });
+    });
+  });
 }
 
 /**
@@ -44,15 +107,6 @@ async function validationScaling(rounds = 21): Promise<SectionResult> {
   // enough that a round preempted on a busy machine is an outlier the median drops.
   const iterations: Record<string, number> = { "compiled check": 50_000, validateSync: 2_000 };
   const children = counts.map((count) => fork(script, [String(count)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
-  const reply = (child: ChildProcess) =>
-    new Promise<{ ns?: number }>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the validation benchmark process exited with ${code}`));
-      child.once("exit", onExit);
-      child.once("message", (message) => {
-        child.off("exit", onExit);
-        resolve(message as { ns?: number });
-      });
-    });
   try {
     await Promise.all(children.map(reply));
     const samples = new Map<string, number[]>();
@@ -70,7 +124,6 @@ async function validationScaling(rounds = 21): Promise<SectionResult> {
         }
       }
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const us = (system: string, count: number) => median(samples.get(`${system}|${count}`)!);
     const rows: Measurement[] = systems.flatMap((system) =>
       counts.map((count) => ({
