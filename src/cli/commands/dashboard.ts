@@ -22,14 +22,14 @@ const fail = (message: string): number => {
 };
 
 /** The endpoints listed in a file: one per line, blank lines and `#` comments ignored. */
-async function readUrlsFile(path: string): Promise<string[] | string> {
+async function readUrlsFile(path: string): Promise<{ url: string; line: number }[] | string> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     return `cannot read --urls-file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
   }
-  const urls = text.split(/\r?\n/).map((line) => line.replace(/#.*/, "").trim()).filter((line) => line !== "");
+  const urls = text.split(/\r?\n/).map((line, i) => ({ url: line.replace(/#.*/, "").trim(), line: i + 1 })).filter(({ url }) => url !== "");
   return urls.length > 0 ? urls : `--urls-file ${path} lists no URL (one per line, # starts a comment)`;
 }
 
@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<number> {
   if (values["urls-file"] !== undefined) {
     const listed = await readUrlsFile(values["urls-file"]);
     if (typeof listed === "string") return fail(listed);
-    for (const url of listed) targets.push({ url, from: `--urls-file line "${url}"` });
+    for (const { url, line } of listed) targets.push({ url, from: `--urls-file ${values["urls-file"]} line ${line}:` });
   }
   const seen = new Set<string>();
   for (const { url, from } of targets) {

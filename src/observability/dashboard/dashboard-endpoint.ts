@@ -200,7 +200,8 @@ export async function fetchDashboardSnapshot(url: string, token: string, signal?
   try {
     response = await fetch(target, { headers: { authorization: `Bearer ${token}` }, signal: signal ?? AbortSignal.timeout(2_000) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
+    const reason = (error as { cause?: { code?: string; message?: string } }).cause;
+    const cause = reason?.code ?? reason?.message ?? (error instanceof Error ? error.message : String(error));
     throw new DashboardAttachError(`Cannot reach ${target} (${cause}): is the server running, and did it start a DashboardEndpoint on that port?`, `unreachable (${cause})`);
   }
   if (response.status === 401) throw new DashboardAttachError("The server refused the dashboard token: pass the token it printed (or its LANTERN_DASHBOARD_TOKEN) with --token", "token refused");
