@@ -12,12 +12,14 @@ export interface SnapshotPart {
 }
 
 const MAX_TOOLS_PER_AGENT = 32;
+/** A process's default bound of its request log, raw log and agents: the fleet keeps at least as many. */
+const DEFAULT_ROWS = 200;
 
 /**
  * Merges the snapshots of several processes into one, the way the six tabs show a fleet: totals,
  * per-second series (aligned on their seconds) and error counts summed; tools merged by name and
- * agents by client id; the request log and raw log lines merged by time and cut to the longest
- * input's length (the same bound every process keeps). Latency percentiles come from the merged
+ * agents by client id; the request log and raw log lines merged by time. Agents and log lines are cut
+ * to a process's default bound (200), or the longest input's length when that is more. Latency percentiles come from the merged
  * histograms when every part carries them (exact to the histogram's resolution); otherwise they are
  * the call-weighted mean of the parts' percentiles, an approximation.
  *
@@ -117,7 +119,7 @@ function mergeTools(snapshots: readonly DashboardSnapshot[]): DashboardToolRow[]
 
 function mergeAgents(parts: readonly SnapshotPart[]): DashboardAgentRow[] {
   const byId = new Map<string, DashboardAgentRow>();
-  let bound = 0;
+  let bound = DEFAULT_ROWS;
   for (const { snapshot, live } of parts) {
     bound = Math.max(bound, snapshot.agents.length);
     for (const agent of snapshot.agents) {
@@ -145,10 +147,10 @@ function mergeAgents(parts: readonly SnapshotPart[]): DashboardAgentRow[] {
   return [...byId.values()].sort((a, b) => b.lastActive - a.lastActive).slice(0, bound);
 }
 
-/** The newest `at`-stamped rows of all lists, oldest first, as many as the longest list holds. */
+/** The newest `at`-stamped rows of all lists, oldest first, at most the default bound or the longest list. */
 function latest<Row extends { at: number }>(lists: readonly (readonly Row[])[]): Row[] {
   if (lists.length === 1) return [...lists[0]!];
-  let bound = 0;
+  let bound = DEFAULT_ROWS;
   const rows: Row[] = [];
   for (const list of lists) {
     bound = Math.max(bound, list.length);

@@ -106,12 +106,21 @@ describe("mergeDashboardSnapshots", () => {
     expect(fleet.latency.max).toBe(b.latency.max);
   });
 
-  test("request and raw log lines merge by time, newest kept, as many as the longest log", () => {
-    const a = replicaSnapshot({ tools: {}, requestsAt: [T0 + 1, T0 + 4, T0 + 5] });
+  test("request and raw log lines merge by time, the newest kept: 200 (a process's default), or the longest log when longer", () => {
+    const a = replicaSnapshot({ tools: {}, requestsAt: [T0 + 1, T0 + 4] });
     const b = replicaSnapshot({ tools: {}, requestsAt: [T0 + 2, T0 + 3] });
-    const fleet = mergeDashboardSnapshots([live(a), live(b)], T0);
-    expect(fleet.requests.map((r) => r.at)).toEqual([T0 + 3, T0 + 4, T0 + 5]);
-    expect(fleet.rawLogs.map((l) => l.text)).toEqual([`line ${T0 + 3}`, `line ${T0 + 4}`, `line ${T0 + 5}`]);
+    let fleet = mergeDashboardSnapshots([live(a), live(b)], T0);
+    expect(fleet.requests.map((r) => r.at - T0)).toEqual([1, 2, 3, 4]);
+    expect(fleet.rawLogs.map((l) => l.text)).toEqual([1, 2, 3, 4].map((k) => `line ${T0 + k}`));
+    // Two full logs of 150 (odd and even milliseconds): the newest 200 of the 300.
+    const odd = replicaSnapshot({ tools: {}, requestsAt: range(1, 299, 2).map((k) => T0 + k) });
+    const even = replicaSnapshot({ tools: {}, requestsAt: range(2, 300, 2).map((k) => T0 + k) });
+    fleet = mergeDashboardSnapshots([live(odd), live(even)], T0);
+    expect(fleet.requests.map((r) => r.at - T0)).toEqual(range(101, 300));
+    const long = replicaSnapshot({ tools: {}, requestsAt: range(1, 250).map((k) => T0 + k) });
+    fleet = mergeDashboardSnapshots([live(long), live(b)], T0);
+    // 252 rows, the longest log holds 250: the 2 oldest go.
+    expect(fleet.requests.map((r) => r.at - T0)).toEqual([2, 3, 3, ...range(4, 250)]);
   });
 
   test("per-second series add up on their own seconds, even when the snapshots were taken at different times", () => {
