@@ -141,6 +141,15 @@ wait_for "fleet-modern +[0-9]+ +0 +2026-07-28 +18 +0 +0 "
 # replica's one no longer counted as open.
 wait_for "fleet-legacy +5 +4 +2025-[0-9-]+ +12 +0 +0 "
 log "Tools and Agents tabs add up over the replicas: ok"
+tmux send-keys -t "$SESSION" 4
+wait_for "\\[4 Logs\\]" 10
+wait_for "TIME +REPLICA +CLIENT +TOOL"
+wait_for "127\\.0\\.0\\.1:${DASH_PORTS[2]} +fleet-legacy +search_employees +ok"
+wait_for "30 recent calls"
+tmux send-keys -t "$SESSION" 6
+wait_for "\\[6 Raw Logs\\]" 10
+for i in 0 1 2; do wait_for "127\\.0\\.0\\.1:${DASH_PORTS[$i]} +console\\.log +hr-api is up"; done
+log "Logs and Raw Logs name the replica of each line: ok"
 screen | grep -q "$LANTERN_DASHBOARD_TOKEN" && fail "the token is on screen"
 tmux send-keys -t "$SESSION" q
 wait_for "CLI-EXITED=0" 20

@@ -87,8 +87,9 @@ export class FleetSnapshot {
       }
       const own: SnapshotPart[] = retired ? [retiredPart(retired), { snapshot: current, live: replica.state !== "down" }] : [{ snapshot: current, live: replica.state !== "down" }];
       const total = own.length === 1 ? current : mergeDashboardSnapshots(own, now);
+      const name = current.replica ?? replica.address;
       const row: DashboardReplicaRow = {
-        name: current.replica ?? replica.address,
+        name,
         url: replica.url,
         state: replica.state,
         calls: total.totals.calls,
@@ -99,7 +100,7 @@ export class FleetSnapshot {
       if (replica.lastSeen !== undefined) row.lastSeen = replica.lastSeen;
       if (replica.problem !== undefined) row.problem = replica.problem;
       rows.push(row);
-      parts.push(...own);
+      for (const part of own) parts.push({ live: part.live, snapshot: taggedWith(name, part.snapshot) });
     }
     if (parts.length === 0) {
       throw new Error(`No replica answered yet: ${rows.map((r) => `${r.url} ${r.problem ?? "no answer"}`).join("; ")}`);
@@ -116,6 +117,13 @@ export class FleetSnapshot {
     return replica;
   }
 }
+
+/** The snapshot with its request and output lines naming the replica (the Logs tabs show it). */
+const taggedWith = (replica: string, snapshot: DashboardSnapshot): DashboardSnapshot => ({
+  ...snapshot,
+  requests: snapshot.requests.map((r) => (r.replica === undefined ? { ...r, replica } : r)),
+  rawLogs: snapshot.rawLogs.map((l) => (l.replica === undefined ? { ...l, replica } : l)),
+});
 
 const retiredPart = (snapshot: DashboardSnapshot): SnapshotPart => ({ snapshot, live: false });
 

@@ -13,6 +13,8 @@ export interface DashboardRequest {
   durationMs: number;
   /** `errorType: message` (never argument values), when the call did not succeed. */
   error?: string;
+  /** The replica that served it, in a fleet's merged snapshot. */
+  replica?: string;
 }
 
 /** A registered tool and how it has been called. */
@@ -53,6 +55,8 @@ export interface DashboardLogLine {
   source: string;
   level: "debug" | "info" | "warn" | "error";
   text: string;
+  /** The replica that wrote it, in a fleet's merged snapshot. */
+  replica?: string;
 }
 
 /** Per-second series, oldest first, the last element being the current second. */

@@ -82,6 +82,24 @@ test("a fleet's Overview has a row per replica: state, calls, errors, p95, last 
   expect(rowOf(frame, "12:02:01")).toMatch(/claude-desktop\s+create_employee\s+ok/);
 });
 
+test("in a fleet's merged logs, the Logs and Raw Logs tabs name the replica of each line", () => {
+  const base = knownTelemetry();
+  const telemetry = knownTelemetry({
+    requests: base.requests.map((r, i) => ({ ...r, replica: i % 2 ? "hr-api-b" : "hr-api-a" })),
+    rawLogs: base.rawLogs.map((l) => ({ ...l, replica: "hr-api-b" })),
+  });
+  let frame = show(telemetry, 3).lastFrame()!;
+  expect(frame).toMatch(/TIME\s+REPLICA\s+CLIENT\s+TOOL/);
+  expect(rowOf(frame, "12:01:59")).toMatch(/hr-api-b\s+cursor\s+resource hr:\/\/employees\/7\s+error/);
+  expect(rowOf(frame, "12:02:01")).toMatch(/hr-api-b\s+claude-desktop\s+create_employee\s+ok/);
+  mounted?.unmount();
+  frame = show(telemetry, 5).lastFrame()!;
+  expect(rowOf(frame, "cache warmed")).toMatch(/12:01:00 hr-api-b\s+console\.log\s+cache warmed in 12 ms/);
+  // Without replicas (one process), no such column.
+  mounted?.unmount();
+  expect(show(knownTelemetry(), 3).lastFrame()!).not.toContain("REPLICA");
+});
+
 test("Tools lists every registered tool with scopes, calls, errors, avg and p95", () => {
   const frame = show(knownTelemetry(), 1).lastFrame()!;
   expect(activeTab(frame)).toBe("Tools");

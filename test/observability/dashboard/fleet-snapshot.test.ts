@@ -167,8 +167,8 @@ describe("FleetSnapshot", () => {
 
   test("rows follow the order given, named by replica id or host:port, with calls, errors and p95 of each", () => {
     const fleet = new FleetSnapshot([A, B, C]);
-    fleet.record(C, replicaSnapshot({ tools: { t: { latencies: [5, 6], errors: 1 } }, replica: "hr-c" }), T0);
-    fleet.record(A, replicaSnapshot({ tools: { t: { latencies: [1, 2, 3] } } }), T0);
+    fleet.record(C, replicaSnapshot({ tools: { t: { latencies: [5, 6], errors: 1 } }, replica: "hr-c", requestsAt: [T0 + 2] }), T0);
+    fleet.record(A, replicaSnapshot({ tools: { t: { latencies: [1, 2, 3] } }, requestsAt: [T0 + 1, T0 + 3] }), T0);
     fleet.recordFailure(B, "unreachable (ECONNREFUSED)", T0, false);
     const snapshot = fleet.snapshot(T0);
     expect(snapshot.totals).toEqual({ calls: 5, errors: 1 });
@@ -178,6 +178,9 @@ describe("FleetSnapshot", () => {
       ["127.0.0.1:4502", "down", 0, 0, undefined, "unreachable (ECONNREFUSED)"],
       ["hr-c", "up", 2, 1, T0, undefined],
     ]);
+    // Each call and output line names the replica it came from.
+    expect(snapshot.requests.map((r) => [r.at - T0, r.replica])).toEqual([[1, "127.0.0.1:4501"], [2, "hr-c"], [3, "127.0.0.1:4501"]]);
+    expect(snapshot.rawLogs.map((l) => l.replica)).toEqual(["127.0.0.1:4501", "hr-c", "127.0.0.1:4501"]);
     expect(snapshot.fleet![2]!.p95Ms).toBe(replicaSnapshot({ tools: { t: { latencies: [5, 6] } } }).latency.p95);
   });
 
