@@ -1,6 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import type { TelemetrySource } from "../../observability/dashboard/components/dashboard-app.js";
 import { DASHBOARD_TOKEN_ENV, fetchDashboardSnapshot } from "../../observability/dashboard/dashboard-endpoint.js";
+
+/** The default and fastest refresh (the app's own floor; importing it would load React and Ink). */
+const MIN_REFRESH_MS = 250;
 
 const USAGE = `Usage: lantern dashboard --url http://127.0.0.1:PORT [--url …] [--urls-file FILE] [--token TOKEN] [--refresh MS]
 
@@ -99,13 +103,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const urls = targets.map((t) => t.url);
   const { renderDashboard } = await import("../../observability/dashboard/render-dashboard.js");
-  let source;
+  let source: TelemetrySource;
   if (urls.length === 1) {
     const target = urls[0]!;
     source = { label: `attached to ${target}`, read: () => fetchDashboardSnapshot(target, token) };
   } else {
     const { FleetPoller } = await import("../../observability/dashboard/fleet-poller.js");
-    const poller = new FleetPoller(urls, token, { refreshMs: refreshMs ?? 250 });
+    const poller = new FleetPoller(urls, token, { refreshMs: refreshMs ?? MIN_REFRESH_MS });
     source = { label: poller.label, read: () => poller.read() };
   }
   const instance = renderDashboard(source, { stdout: process.stdout, refreshMs });
