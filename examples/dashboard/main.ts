@@ -8,6 +8,8 @@ import { HrApi } from "../hr-api/hr-api.js";
  *
  *   node main.js            Streamable HTTP on $PORT (default 3000), the dashboard on this terminal
  *   node main.js --stdio    stdio; telemetry on 127.0.0.1:$DASHBOARD_PORT for `lantern dashboard`
+ *   node main.js --attach   Streamable HTTP on $PORT, telemetry on 127.0.0.1:$DASHBOARD_PORT: one replica
+ *                           of a fleet watched with `lantern dashboard --url A --url B …`
  *
  * Every call is also logged with winston, to show the Raw Logs tab capturing the server's output.
  */
@@ -28,6 +30,10 @@ if (process.argv.includes("--stdio")) {
   await server.listen({ transport: "stdio" });
   // The token comes from LANTERN_DASHBOARD_TOKEN, or is generated and printed on stderr.
   await new DashboardEndpoint(server, { port: Number(process.env.DASHBOARD_PORT ?? 0) }).start();
+} else if (process.argv.includes("--attach")) {
+  await server.listen({ transport: "http", port: Number(process.env.PORT ?? 3000) });
+  await new DashboardEndpoint(server, { port: Number(process.env.DASHBOARD_PORT ?? 0) }).start();
+  console.log("hr-api is up; the attach endpoint captures this line into Raw Logs");
 } else {
   await server.listen({ transport: "http", port: Number(process.env.PORT ?? 3000), dashboard: true });
   console.log("hr-api is up; the dashboard captures this line into Raw Logs");

@@ -1,24 +1,69 @@
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import type { TelemetrySource } from "../../observability/dashboard/components/dashboard-app.js";
 import { DASHBOARD_TOKEN_ENV, fetchDashboardSnapshot } from "../../observability/dashboard/dashboard-endpoint.js";
 
-const USAGE = `Usage: lantern dashboard --url http://127.0.0.1:PORT [--token TOKEN] [--refresh MS]
+/** The default and fastest refresh (the app's own floor; importing it would load React and Ink). */
+const MIN_REFRESH_MS = 250;
+
+const USAGE = `Usage: lantern dashboard --url http://127.0.0.1:PORT [--url …] [--urls-file FILE] [--token TOKEN] [--refresh MS]
 
 Draws the live dashboard of a running Lantern server that exposes its telemetry
-with DashboardEndpoint (it prints the exact command when it starts).
+with DashboardEndpoint (it prints the exact command when it starts). Given several
+endpoints (the replicas of a fleet), it draws them as one, with a per-replica
+breakdown on the Overview.
 
-  --url       the endpoint's address (http://127.0.0.1:PORT)
-  --token     the token the server printed; default: $${DASHBOARD_TOKEN_ENV}
-  --refresh   refresh period in ms (at least 250; default 250)
+  --url         an endpoint's address (http://127.0.0.1:PORT); repeat it for each replica
+  --urls-file   a file listing endpoints, one per line (# starts a comment)
+  --token       the token the servers were given; default: $${DASHBOARD_TOKEN_ENV}
+  --refresh     refresh period in ms (at least 250; default 250)
 
 Keys: 1-6 pick a tab, Tab/→ next, Shift+Tab/← previous, ↑/↓ scroll, q quits.`;
 
-/** `lantern dashboard --url … --token …`: the six tabs, drawn from another process's telemetry. */
+const fail = (message: string): number => {
+  console.error(`lantern dashboard: ${message}`);
+  return 2;
+};
+
+/** The endpoints listed in a file: one per line, blank lines and `#` comments ignored. */
+async function readUrlsFile(path: string): Promise<{ url: string; line: number }[] | string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    return `cannot read --urls-file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+  const urls = text.split(/\r?\n/).map((line, i) => ({ url: line.replace(/#.*/, "").trim(), line: i + 1 })).filter(({ url }) => url !== "");
+  return urls.length > 0 ? urls : `--urls-file ${path} lists no URL (one per line, # starts a comment)`;
+}
+
+/** Why `value` is not an attach endpoint's address, or undefined when it is one. */
+function urlProblem(value: string, from: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${from} "${value}" is not a URL; use the one the server printed, like http://127.0.0.1:4500`;
+  }
+  if (url.protocol !== "http:" || !["127.0.0.1", "localhost"].includes(url.hostname)) {
+    return `${from} must be a loopback http:// address (the endpoint only listens on 127.0.0.1), got ${value}`;
+  }
+  return undefined;
+}
+
+/** `lantern dashboard --url … --token …`: the six tabs, drawn from another process's (or a fleet's) telemetry. */
 export async function run(args: string[]): Promise<number> {
-  let values: { url?: string; token?: string; refresh?: string; help?: boolean };
+  let values: { url?: string[]; "urls-file"?: string; token?: string; refresh?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args,
-      options: { url: { type: "string" }, token: { type: "string" }, refresh: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        url: { type: "string", multiple: true },
+        "urls-file": { type: "string" },
+        token: { type: "string" },
+        refresh: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     }));
   } catch (error) {
@@ -30,33 +75,44 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const token = values.token ?? process.env[DASHBOARD_TOKEN_ENV];
-  if (!values.url || !token) {
-    console.error(`lantern dashboard: ${!values.url ? "--url is required" : `--token is required (or set ${DASHBOARD_TOKEN_ENV})`}\n\n${USAGE}`);
+  const given = values.url ?? [];
+  if ((given.length === 0 && values["urls-file"] === undefined) || !token) {
+    console.error(`lantern dashboard: ${!token ? `--token is required (or set ${DASHBOARD_TOKEN_ENV})` : "--url (or --urls-file) is required"}\n\n${USAGE}`);
     return 2;
   }
-  let url: URL;
-  try {
-    url = new URL(values.url);
-  } catch {
-    console.error(`lantern dashboard: --url "${values.url}" is not a URL; use the one the server printed, like http://127.0.0.1:4500`);
-    return 2;
+  const targets: { url: string; from: string }[] = given.map((url) => ({ url, from: "--url" }));
+  if (values["urls-file"] !== undefined) {
+    const listed = await readUrlsFile(values["urls-file"]);
+    if (typeof listed === "string") return fail(listed);
+    for (const { url, line } of listed) targets.push({ url, from: `--urls-file ${values["urls-file"]} line ${line}:` });
   }
-  if (url.protocol !== "http:" || !["127.0.0.1", "localhost"].includes(url.hostname)) {
-    console.error(`lantern dashboard: --url must be a loopback http:// address (the endpoint only listens on 127.0.0.1), got ${values.url}`);
-    return 2;
+  const seen = new Set<string>();
+  for (const { url, from } of targets) {
+    const problem = urlProblem(url, from);
+    if (problem) return fail(problem);
+    const key = new URL(url).href.replace(/\/+$/, "");
+    if (seen.has(key)) return fail(`${url} is given twice; list each replica's endpoint once`);
+    seen.add(key);
   }
   const refreshMs = values.refresh === undefined ? undefined : Number(values.refresh);
   if (refreshMs !== undefined && !(refreshMs >= 250)) {
-    console.error(`lantern dashboard: --refresh must be a number of ms, at least 250 (4 refreshes a second), got "${values.refresh}"`);
-    return 2;
+    return fail(`--refresh must be a number of ms, at least 250 (4 refreshes a second), got "${values.refresh}"`);
   }
   if (!process.stdout.isTTY) {
-    console.error("lantern dashboard: stdout is not a terminal; run it in a terminal (or a tmux pane)");
-    return 2;
+    return fail("stdout is not a terminal; run it in a terminal (or a tmux pane)");
   }
-  const target = values.url;
+  const urls = targets.map((t) => t.url);
   const { renderDashboard } = await import("../../observability/dashboard/render-dashboard.js");
-  const instance = renderDashboard({ label: `attached to ${target}`, read: () => fetchDashboardSnapshot(target, token) }, { stdout: process.stdout, refreshMs });
+  let source: TelemetrySource;
+  if (urls.length === 1) {
+    const target = urls[0]!;
+    source = { label: `attached to ${target}`, read: () => fetchDashboardSnapshot(target, token) };
+  } else {
+    const { FleetPoller } = await import("../../observability/dashboard/fleet-poller.js");
+    const poller = new FleetPoller(urls, token, { refreshMs: refreshMs ?? MIN_REFRESH_MS });
+    source = { label: poller.label, read: () => poller.read() };
+  }
+  const instance = renderDashboard(source, { stdout: process.stdout, refreshMs });
   await instance.waitUntilExit().catch(() => undefined);
   instance.cleanup();
   return 0;

@@ -166,7 +166,8 @@ export class DashboardEndpoint {
     }
     const now = Date.now();
     if (!this.cached || now - this.cached.at >= SNAPSHOT_CACHE_MS) {
-      const snapshot: DashboardSnapshot = this.telemetry.snapshot();
+      // With the histograms: `lantern dashboard` attached to a fleet merges them exactly.
+      const snapshot: DashboardSnapshot = this.telemetry.snapshot({ histograms: true });
       this.cached = { at: now, body: JSON.stringify(snapshot) };
     }
     reply(200, this.cached.body);
@@ -176,6 +177,14 @@ export class DashboardEndpoint {
 /** Why an attach request failed, in words that say what to do. */
 export class DashboardAttachError extends Error {
   override readonly name = "DashboardAttachError";
+
+  constructor(
+    message: string,
+    /** A few words for a table cell (the fleet view's breakdown): `unreachable (ECONNREFUSED)`. */
+    readonly summary: string = message,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -191,12 +200,13 @@ export async function fetchDashboardSnapshot(url: string, token: string, signal?
   try {
     response = await fetch(target, { headers: { authorization: `Bearer ${token}` }, signal: signal ?? AbortSignal.timeout(2_000) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error instanceof Error ? error.message : String(error));
-    throw new DashboardAttachError(`Cannot reach ${target} (${cause}): is the server running, and did it start a DashboardEndpoint on that port?`);
+    const reason = (error as { cause?: { code?: string; message?: string } }).cause;
+    const cause = reason?.code ?? reason?.message ?? (error instanceof Error ? error.message : String(error));
+    throw new DashboardAttachError(`Cannot reach ${target} (${cause}): is the server running, and did it start a DashboardEndpoint on that port?`, `unreachable (${cause})`);
   }
-  if (response.status === 401) throw new DashboardAttachError("The server refused the dashboard token: pass the token it printed (or its LANTERN_DASHBOARD_TOKEN) with --token");
-  if (!response.ok) throw new DashboardAttachError(`${target} answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
+  if (response.status === 401) throw new DashboardAttachError("The server refused the dashboard token: pass the token it printed (or its LANTERN_DASHBOARD_TOKEN) with --token", "token refused");
+  if (!response.ok) throw new DashboardAttachError(`${target} answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`, `HTTP ${response.status}`);
   const snapshot = (await response.json()) as DashboardSnapshot;
-  if (snapshot?.version !== 1) throw new DashboardAttachError(`${target} sent telemetry of an unknown format (version ${String(snapshot?.version)}); use a lantern of the same version as the server`);
+  if (snapshot?.version !== 1) throw new DashboardAttachError(`${target} sent telemetry of an unknown format (version ${String(snapshot?.version)}); use a lantern of the same version as the server`, "unknown telemetry format");
   return snapshot;
 }

@@ -3,7 +3,7 @@ import type { CallStatus } from "../../core/errors.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
 import type { ServerSetup, SessionEvent } from "../../core/server-setup.js";
-import { LatencyHistogram } from "../metrics/latency-histogram.js";
+import { LatencyHistogram, type LatencyHistogramData } from "../metrics/latency-histogram.js";
 import type { DashboardAgentRow, DashboardLogLine, DashboardRequest, DashboardSnapshot } from "./telemetry-snapshot.js";
 
 /** The server a dashboard watches: the `ServerSetup` hooks it reads (an `McpServer` has them all). */
@@ -41,6 +41,11 @@ export interface DashboardSnapshotLimits {
   requests?: number;
   /** Most recent raw log lines included. Default: all those kept (`rawLogSize`). */
   rawLogs?: number;
+  /**
+   * Include the latency histograms (overall and per tool) so that snapshots of several processes
+   * can be merged exactly, as `lantern dashboard` does for a fleet. Default false.
+   */
+  histograms?: boolean;
 }
 
 interface ToolStats {
@@ -335,7 +340,8 @@ export class DashboardTelemetry {
 
     const [p50, p90, p95, p99] = this.latency.percentiles([0.5, 0.9, 0.95, 0.99]);
     const mean = (h: LatencyHistogram | undefined): number => (h && h.count > 0 ? h.sum / h.count : 0);
-    return {
+    const histograms = limits.histograms === true;
+    const snapshot: DashboardSnapshot = {
       version: 1,
       server: { name: this.server.info.name, version: this.server.info.version, transport: this.transport, endpoint: this.endpoint },
       startedAt: this.startedAt,
@@ -349,6 +355,7 @@ export class DashboardTelemetry {
         p99: p99!,
         max: this.latency.max,
         avg: mean(this.latency),
+        ...(histograms ? { histogram: this.latency.toData() } : {}),
       },
       connectedSessions: this.openSessions.size,
       connectedClients: connectedByClient.size,
@@ -361,6 +368,7 @@ export class DashboardTelemetry {
           errors: stats?.errors ?? 0,
           avgMs: mean(stats?.latency),
           p95Ms: stats ? stats.latency.percentiles([0.95])[0]! : 0,
+          ...(histograms ? { histogram: stats ? stats.latency.toData() : emptyHistogram() } : {}),
         };
       }),
       agents,
@@ -370,6 +378,7 @@ export class DashboardTelemetry {
       errorsByTool: sortedCounts(this.errorsByName).map(([name, count]) => ({ name, count })),
       rawLogs: this.recentRawLogs(limits.rawLogs ?? this.rawLogSize),
     };
+    return snapshot;
   }
 
   private recentRequests(limit: number): DashboardRequest[] {
@@ -455,6 +464,8 @@ export class DashboardTelemetry {
     return agent;
   }
 }
+
+const emptyHistogram = (): LatencyHistogramData => ({ count: 0, sum: 0, min: 0, max: 0, buckets: [] });
 
 function bump(counts: Map<string, number>, key: string): void {
   const current = counts.get(key);

@@ -1,4 +1,5 @@
 import type { CallStatus } from "../../core/errors.js";
+import type { LatencyHistogramData } from "../metrics/latency-histogram.js";
 
 /** One line of the request log. */
 export interface DashboardRequest {
@@ -12,6 +13,8 @@ export interface DashboardRequest {
   durationMs: number;
   /** `errorType: message` (never argument values), when the call did not succeed. */
   error?: string;
+  /** The replica that served it, in a fleet's merged snapshot. */
+  replica?: string;
 }
 
 /** A registered tool and how it has been called. */
@@ -22,6 +25,8 @@ export interface DashboardToolRow {
   errors: number;
   avgMs: number;
   p95Ms: number;
+  /** The tool's latency histogram, when the snapshot was asked for histograms (a fleet view merges them). */
+  histogram?: LatencyHistogramData;
 }
 
 /** One client id and what it has done. */
@@ -50,6 +55,8 @@ export interface DashboardLogLine {
   source: string;
   level: "debug" | "info" | "warn" | "error";
   text: string;
+  /** The replica that wrote it, in a fleet's merged snapshot. */
+  replica?: string;
 }
 
 /** Per-second series, oldest first, the last element being the current second. */
@@ -69,6 +76,31 @@ export interface DashboardLatency {
   p99: number;
   max: number;
   avg: number;
+  /** The histogram behind these numbers, when the snapshot was asked for histograms (a fleet view merges them). */
+  histogram?: LatencyHistogramData;
+}
+
+/** One replica of a fleet watched by `lantern dashboard --url A --url B …` (the Overview's breakdown). */
+export interface DashboardReplicaRow {
+  /** The replica id its telemetry carries, else the endpoint's `host:port`. */
+  name: string;
+  /** The attach endpoint polled. */
+  url: string;
+  /**
+   * `up`: its last poll answered; `late`: its last poll timed out but it answered recently; `down`:
+   * unreachable (its last known counts stay in the fleet's totals, marked stale).
+   */
+  state: "up" | "late" | "down";
+  /** Every call it served since the dashboard first saw it, across its restarts. */
+  calls: number;
+  errors: number;
+  p95Ms: number;
+  /** `Date.now()` of its last answer; absent when it never answered. */
+  lastSeen?: number;
+  /** Process restarts seen (its counters started again; the fleet's totals carried on). */
+  restarts: number;
+  /** Why it is late or down. */
+  problem?: string;
 }
 
 /**
@@ -82,6 +114,8 @@ export interface DashboardLatency {
 export interface DashboardSnapshot {
   /** Format version of this object, for `lantern dashboard` talking to another Lantern version. */
   version: 1;
+  /** The replica id of the process, when it has one (a fleet view names the replica with it). */
+  replica?: string;
   server: { name: string; version: string; transport?: string; endpoint?: string };
   /** When the telemetry started (uptime is measured from here). */
   startedAt: number;
@@ -103,4 +137,6 @@ export interface DashboardSnapshot {
   errorsByTool: { name: string; count: number }[];
   /** The most recent captured output lines, oldest first. */
   rawLogs: DashboardLogLine[];
+  /** Set on a fleet's merged snapshot: one row per replica, in the order they were given. */
+  fleet?: DashboardReplicaRow[];
 }

@@ -30,6 +30,23 @@ const BUCKETS = Math.ceil(Math.log(MAX_LATENCY_MS / MIN_LATENCY_MS) / LN_GAMMA) 
 const ESTIMATES = Float64Array.from({ length: BUCKETS }, (_, i) => (2 * MIN_LATENCY_MS * GAMMA ** i) / (GAMMA + 1));
 
 /**
+ * A {@link LatencyHistogram} as plain JSON: its non-empty buckets as `[index, count]` pairs, ascending,
+ * so that another process can merge histograms exactly instead of averaging percentiles.
+ *
+ * @example
+ * const total = new LatencyHistogram();
+ * for (const data of perReplica) total.add(data);
+ */
+export interface LatencyHistogramData {
+  count: number;
+  sum: number;
+  /** 0 when nothing was recorded. */
+  min: number;
+  max: number;
+  buckets: [index: number, count: number][];
+}
+
+/**
  * A latency histogram of fixed size (≈550 counters, 4.4 KB) whatever the number of samples: the
  * collector's memory per tool stays constant. Percentiles are exact to {@link PERCENTILE_RELATIVE_ERROR}
  * and never outside the smallest and largest latency seen.
@@ -51,6 +68,35 @@ export class LatencyHistogram {
     this.sum += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+  }
+
+  /** The non-empty buckets and the totals, as plain JSON (a few hundred bytes for a typical tool). */
+  toData(): LatencyHistogramData {
+    const buckets: [number, number][] = [];
+    const counts = this.counts;
+    for (let i = 0; i < BUCKETS; i++) if (counts[i] !== 0) buckets.push([i, counts[i]!]);
+    return { count: this.count, sum: this.sum, min: this.count > 0 ? this.min : 0, max: this.max, buckets };
+  }
+
+  /**
+   * Adds another histogram's samples (from {@link toData}, possibly of another process). Refuses
+   * data that cannot come from a histogram of this resolution rather than merging it wrongly.
+   */
+  add(data: LatencyHistogramData): void {
+    let total = 0;
+    for (const [index, count] of data.buckets) {
+      if (!Number.isInteger(index) || index < 0 || index >= BUCKETS || !(count >= 0)) {
+        throw new RangeError(`Cannot merge latency histogram: bucket [${String(index)}, ${String(count)}] is not a bucket index in 0..${BUCKETS - 1} with a count >= 0 (is the data from another Lantern version?)`);
+      }
+      total += count;
+    }
+    if (total !== data.count) throw new RangeError(`Cannot merge latency histogram: its buckets hold ${total} samples but its count says ${data.count}`);
+    for (const [index, count] of data.buckets) this.counts[index]! += count;
+    if (data.count === 0) return;
+    this.count += data.count;
+    this.sum += data.sum;
+    if (data.min < this.min) this.min = data.min;
+    if (data.max > this.max) this.max = data.max;
   }
 
   /**

@@ -63,6 +63,43 @@ test("an error rate at or under 5% is not flagged", () => {
   expect(frame).not.toContain("▲");
 });
 
+test("a fleet's Overview has a row per replica: state, calls, errors, p95, last seen and why it is down", () => {
+  const frame = show(knownTelemetry({
+    server: { name: "hr-api", version: "1.2.3", transport: "http", endpoint: "2 of 3 replicas up" },
+    fleet: [
+      { name: "hr-api-a", url: "http://127.0.0.1:4501", state: "up", calls: 25, errors: 1, p95Ms: 4.5, lastSeen: AT(12, 2, 3), restarts: 1 },
+      { name: "127.0.0.1:4502", url: "http://127.0.0.1:4502", state: "down", calls: 15, errors: 3, p95Ms: 12.5, lastSeen: AT(12, 1, 3), restarts: 0, problem: "unreachable (ECONNREFUSED)" },
+      { name: "127.0.0.1:4503", url: "http://127.0.0.1:4503", state: "late", calls: 0, errors: 0, p95Ms: 0, lastSeen: AT(12, 2, 1), restarts: 0, problem: "no answer within 200 ms" },
+    ],
+  })).lastFrame()!;
+  expect(frame).toContain("http 2 of 3 replicas up");
+  expect(frame).toContain("Replicas (2 of 3 up)");
+  expect(frame).toMatch(/REPLICA\s+STATE\s+CALLS\s+ERRORS\s+P95\s+LAST SEEN\s+NOTE/);
+  expect(rowOf(frame, "hr-api-a")).toMatch(/hr-api-a\s+up\s+25\s+1\s+4\.50 ms\s+0s ago\s+restarted 1×$/);
+  expect(rowOf(frame, "127.0.0.1:4502")).toMatch(/127\.0\.0\.1:4502\s+down\s+15\s+3\s+12\.5 ms\s+1m 00s ago\s+stale counts · unreachable \(ECONNREFUSED\)/);
+  expect(rowOf(frame, "127.0.0.1:4503")).toMatch(/127\.0\.0\.1:4503\s+late\s+0\s+0\s+-\s+2s ago\s+no answer within 200 ms/);
+  // The request log still fits below.
+  expect(rowOf(frame, "12:02:01")).toMatch(/claude-desktop\s+create_employee\s+ok/);
+});
+
+test("in a fleet's merged logs, the Logs and Raw Logs tabs name the replica of each line", () => {
+  const base = knownTelemetry();
+  const telemetry = knownTelemetry({
+    requests: base.requests.map((r, i) => ({ ...r, replica: i % 2 ? "hr-api-b" : "hr-api-a" })),
+    rawLogs: base.rawLogs.map((l) => ({ ...l, replica: "hr-api-b" })),
+  });
+  let frame = show(telemetry, 3).lastFrame()!;
+  expect(frame).toMatch(/TIME\s+REPLICA\s+CLIENT\s+TOOL/);
+  expect(rowOf(frame, "12:01:59")).toMatch(/hr-api-b\s+cursor\s+resource hr:\/\/employees\/7\s+error/);
+  expect(rowOf(frame, "12:02:01")).toMatch(/hr-api-b\s+claude-desktop\s+create_employee\s+ok/);
+  mounted?.unmount();
+  frame = show(telemetry, 5).lastFrame()!;
+  expect(rowOf(frame, "cache warmed")).toMatch(/12:01:00 hr-api-b\s+console\.log\s+cache warmed in 12 ms/);
+  // Without replicas (one process), no such column.
+  mounted?.unmount();
+  expect(show(knownTelemetry(), 3).lastFrame()!).not.toContain("REPLICA");
+});
+
 test("Tools lists every registered tool with scopes, calls, errors, avg and p95", () => {
   const frame = show(knownTelemetry(), 1).lastFrame()!;
   expect(activeTab(frame)).toBe("Tools");

@@ -1,6 +1,7 @@
 import { Box, Text } from "ink";
 import type { ReactElement } from "react";
 import { ERROR_RATE_ALERT, fit, formatCount, formatMs, formatPercent, formatRate } from "./format.js";
+import { ReplicaTable } from "./replica-table.js";
 import { RequestTable } from "./request-table.js";
 import type { TabProps } from "./tab-props.js";
 
@@ -11,12 +12,15 @@ const Stat = ({ label, value, color, bold }: { label: string; value: string; col
   </Text>
 );
 
-/** Tab 1: the headline numbers and the last few requests. */
+/** Tab 1: the headline numbers, a fleet's per-replica breakdown, and the last few requests. */
 export function OverviewTab({ snapshot, width, height }: TabProps): ReactElement {
   const { totals, latency } = snapshot;
   const rate = totals.calls === 0 ? 0 : totals.errors / totals.calls;
   const alert = rate > ERROR_RATE_ALERT;
-  const lastCount = Math.max(1, height - 7);
+  const fleet = snapshot.fleet;
+  // A fleet's breakdown takes its title, header and rows (and a blank line) from the request log.
+  const fleetLines = fleet ? fleet.length + 3 : 0;
+  const lastCount = Math.max(1, height - 7 - fleetLines);
   return (
     <Box flexDirection="column">
       <Box>
@@ -34,6 +38,12 @@ export function OverviewTab({ snapshot, width, height }: TabProps): ReactElement
         <Stat label="Sessions" value={String(snapshot.connectedSessions)} />
         <Stat label="Tools" value={String(snapshot.tools.length)} />
       </Box>
+      {fleet ? (
+        <Box marginTop={1} flexDirection="column">
+          <Text bold>{`Replicas (${fleet.filter((r) => r.state !== "down").length} of ${fleet.length} up)`}</Text>
+          <ReplicaTable replicas={fleet} takenAt={snapshot.takenAt} width={width} />
+        </Box>
+      ) : null}
       <Box marginTop={1} flexDirection="column">
         <Text bold>Last requests</Text>
         <RequestTable requests={snapshot.requests.slice(-lastCount)} width={width} withError={false} />

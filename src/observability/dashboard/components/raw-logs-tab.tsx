@@ -18,6 +18,7 @@ export function RawLogsTab({ snapshot, height, scroll }: TabProps): ReactElement
         visible.map((line, i) => (
           <Text key={`${line.at}-${i}`} wrap="truncate-end">
             <Text dimColor>{formatClock(line.at)} </Text>
+            {line.replica !== undefined ? <Text color="blue">{fit(line.replica, 16)} </Text> : null}
             <Text color="cyan">{fit(line.source, 14)} </Text>
             <Text color={LEVEL_COLORS[line.level]}>{line.text}</Text>
           </Text>

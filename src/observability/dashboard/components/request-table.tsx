@@ -9,6 +9,8 @@ const nameOf = (r: DashboardRequest) => (r.kind === "tool" ? r.name : `${r.kind}
 export function RequestTable({ requests, width, withError }: { requests: readonly DashboardRequest[]; width: number; withError: boolean }): ReactElement {
   const columns: Column<DashboardRequest>[] = [
     { header: "TIME", width: 8, value: (r) => formatClock(r.at) },
+    // A fleet's merged log names the replica of each call.
+    ...(requests.some((r) => r.replica !== undefined) ? [{ header: "REPLICA", width: 16, value: (r: DashboardRequest) => r.replica ?? "" }] : []),
     { header: "CLIENT", width: 18, value: (r) => r.clientId },
     { header: "TOOL", width: 28, value: nameOf },
     { header: "STATUS", width: 9, value: (r) => r.status, color: (r) => statusColor(r.status) },
