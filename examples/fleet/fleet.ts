@@ -329,8 +329,18 @@ export class Fleet {
     return stats;
   }
 
+  /**
+   * Takes a running replica out of HAProxy's rotation (maintenance) or puts it back; resolves once
+   * HAProxy reports it MAINT or UP.
+   */
+  async setServing(id: ReplicaId, serving: boolean): Promise<void> {
+    await haproxyCommand(this.statsSocket, `${serving ? "enable" : "disable"} server replicas/${id}`);
+    if (serving) await this.waitForStatus(id, "UP");
+    else await this.waitForStatus(id, "MAINT");
+  }
+
   /** Waits (bounded) until HAProxy reports the replica in this state. */
-  async waitForStatus(id: ReplicaId, status: "UP" | "DOWN", timeoutMs = 30_000): Promise<void> {
+  async waitForStatus(id: ReplicaId, status: "UP" | "DOWN" | "MAINT", timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const seen = (await this.balancerStats()).get(id)?.status;
