@@ -1,10 +1,19 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ensureDebianBinary, Fleet, REPLICA_IDS } from "../../examples/fleet/fleet.js";
 import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User plus system CPU time of a process so far, in seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -48,8 +57,8 @@ export async function fleetSection(): Promise<SectionResult[]> {
     return [{ title: "Fleet behind HAProxy (skipped)", rows: [], notes: [`skipped: ${reason}`] }];
   }
   const concurrency = Number(process.env.BENCH_FLEET_CLIENTS ?? 16);
-  const calls = Number(process.env.BENCH_FLEET_CALLS ?? 3000);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const calls = Number(process.env.BENCH_FLEET_CALLS ?? 1500);
+  const rounds = Number(process.env.BENCH_FLEET_ROUNDS ?? 3);
   const dir = mkdtempSync(join(tmpdir(), "lantern-bench-fleet-"));
   // Audit durability "flush": the figures are about CPU, not about this disk's fsync.
   const fleet = await Fleet.start({ dir, auditDurability: "flush" });
@@ -60,26 +69,52 @@ export async function fleetSection(): Promise<SectionResult[]> {
     const serve = async (n: number) => {
       for (const [i, id] of REPLICA_IDS.entries()) await fleet.setServing(id, i < n);
     };
-    const byN = new Map(sizes.map((n) => [n, { rate: [] as number[], p50: [] as number[], p99: [] as number[] }]));
+    const byN = new Map(sizes.map((n) => [n, { rate: [] as number[], p50: [] as number[], p99: [] as number[], cores: [] as Record<string, number>[] }]));
+    // Where the CPU goes in a round, in cores: the clients (this process), HAProxy, the replicas.
+    const pids = { clients: process.pid, haproxy: fleet.pid("haproxy")!, replicas: REPLICA_IDS.map((id) => fleet.pid(id)!) };
+    const cpuNow = () => ({
+      clients: cpuSeconds(pids.clients),
+      haproxy: cpuSeconds(pids.haproxy),
+      replicas: pids.replicas.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    });
     await throughputRound(clients, calls); // warm-up of every replica
     for (let round = 0; round < rounds; round++) {
       for (const n of round % 2 === 0 ? sizes : [...sizes].reverse()) {
         await serve(n);
+        const before = cpuNow();
+        const t0 = performance.now();
         const r = await throughputRound(clients, calls);
+        const wall = (performance.now() - t0) / 1000;
+        const after = cpuNow();
+        byN.get(n)!.cores.push({
+          clients: (after.clients - before.clients) / wall,
+          haproxy: (after.haproxy - before.haproxy) / wall,
+          replicas: (after.replicas - before.replicas) / wall,
+        });
         byN.get(n)!.rate.push(r.rate);
         byN.get(n)!.p50.push(r.p50);
         byN.get(n)!.p99.push(r.p99);
       }
     }
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    const scaling: Measurement[] = sizes.map((n) => ({
-      name: `${n} replica${n > 1 ? "s" : ""}`,
-      p50Us: median(byN.get(n)!.p50),
-      p99Us: median(byN.get(n)!.p99),
-      callsPerSec: median(byN.get(n)!.rate),
-    }));
+    const scaling: Measurement[] = sizes.map((n) => {
+      const cores = byN.get(n)!.cores;
+      const share = (key: string) => median(cores.map((c) => c[key]!));
+      return {
+        name: `${n} replica${n > 1 ? "s" : ""}`,
+        p50Us: median(byN.get(n)!.p50),
+        p99Us: median(byN.get(n)!.p99),
+        callsPerSec: median(byN.get(n)!.rate),
+        extra: {
+          "cores: replicas": share("replicas"),
+          haproxy: share("haproxy"),
+          clients: share("clients"),
+          "replica cpu µs/call": (share("replicas") / median(byN.get(n)!.rate)) * 1e6,
+        },
+      };
+    });
     const one = scaling[0]!.callsPerSec;
-    for (const row of scaling) row.extra = { "throughput vs 1": `${(row.callsPerSec / one).toFixed(2)}×` };
+    for (const row of scaling) row.extra = { "throughput vs 1": `${(row.callsPerSec / one).toFixed(2)}×`, ...row.extra };
 
     // HAProxy's cost per call: one client, replica-1 alone in rotation, direct against through HAProxy.
     await serve(1);
@@ -97,6 +132,12 @@ export async function fleetSection(): Promise<SectionResult[]> {
     await balanced.close().catch(() => {});
     const [d, b] = latency as [Measurement, Measurement];
     const cores = availableParallelism();
+    const used = (row: Measurement) => ["cores: replicas", "haproxy", "clients"].reduce((sum, key) => sum + (row.extra![key] as number), 0);
+    const cpuPerCall = (row: Measurement) => (row.extra!["replica cpu µs/call"] as number).toFixed(0);
+    const gain = scaling[1]!.callsPerSec / one;
+    const verdict = gain >= 1.1
+      ? `throughput grows from 1 to 2 replicas (${gain.toFixed(2)}×) and flattens at the core count: a third replica on ${cores} cores adds processes, not CPU`
+      : `throughput does not grow past 1 replica on this machine (2 / 1: ${gain.toFixed(2)}×): the replicas, HAProxy and the clients got ${used(scaling[0]!).toFixed(2)} of its ${cores} cores with 1 replica and ${used(scaling[2]!).toFixed(2)} with 3 (the rest went to other processes), so more replicas split the same CPU while each call costs the replicas more of it (${cpuPerCall(scaling[0]!)} → ${cpuPerCall(scaling[2]!)} µs: fewer calls per replica to batch, more processes to schedule); the ceiling is the core count`;
     return [
       {
         title: `Fleet behind HAProxy: trivial 2026-07-28 call, production stack, ${concurrency} clients (machine: ${cores} cores)`,
@@ -104,7 +145,8 @@ export async function fleetSection(): Promise<SectionResult[]> {
         rows: scaling,
         notes: [
           `throughput 2 / 1 replicas: ${(scaling[1]!.callsPerSec / one).toFixed(2)}×, 3 / 1: ${(scaling[2]!.callsPerSec / one).toFixed(2)}×, 3 / 2: ${(scaling[2]!.callsPerSec / scaling[1]!.callsPerSec).toFixed(2)}×`,
-          `replicas, HAProxy and the clients share ${cores} cores: throughput grows up to the core count and flattens there (a third replica on ${cores} cores adds processes, not CPU)`,
+          verdict,
+          `"cores" columns: CPU seconds per second of the replicas together, HAProxy and the client process in a round; load average at the end ${loadavg()[0]!.toFixed(1)} (other processes share the machine)`,
           `${calls} calls a round, ${rounds} rounds alternating 1→2→3 and 3→2→1; audit durability flush`,
         ],
       },

@@ -297,8 +297,8 @@ export class Fleet {
     return exited;
   }
 
-  /** A running replica's process id. */
-  pid(id: ReplicaId): number | undefined {
+  /** The process id of a running replica, of HAProxy or of Prometheus. */
+  pid(id: ReplicaId | "haproxy" | "prometheus"): number | undefined {
     return this.processes.get(id)?.pid;
   }
 
