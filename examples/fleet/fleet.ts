@@ -74,6 +74,12 @@ const REPLICA_MAIN = resolve(here, "../production-api/main.js");
 /** The configuration files a user copies (the sources, not the build). */
 const CONFIG_DIR = resolve(here, "../../../examples/fleet");
 
+/**
+ * Children get a process group of their own: Ctrl+C in a terminal signals the launcher alone, which
+ * then stops each one once (a second signal would make a replica exit without draining).
+ */
+const OWN_PROCESS_GROUP = { detached: true } as const;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function freePort(): Promise<number> {
@@ -244,6 +250,7 @@ export class Fleet {
     mkdirSync(replica.dataDir, { recursive: true, mode: 0o700 });
     const out = openSync(replica.logPath, "a");
     const child = spawn(process.execPath, [REPLICA_MAIN], {
+      ...OWN_PROCESS_GROUP,
       stdio: ["ignore", out, out],
       env: {
         ...process.env,
@@ -369,6 +376,7 @@ export class Fleet {
     const binary = ensureDebianBinary("haproxy");
     const out = openSync(join(this.dir, "logs", "haproxy.log"), "a");
     const child = spawn(binary, ["-db", "-f", join(CONFIG_DIR, "haproxy.cfg")], {
+      ...OWN_PROCESS_GROUP,
       stdio: ["ignore", out, out],
       env: {
         ...process.env,
@@ -409,7 +417,7 @@ export class Fleet {
       `--storage.tsdb.path=${join(promDir, "data")}`,
       `--web.listen-address=127.0.0.1:${port}`,
       "--log.level=warn",
-    ], { stdio: ["ignore", out, out] });
+    ], { ...OWN_PROCESS_GROUP, stdio: ["ignore", out, out] });
     closeSync(out);
     this.processes.set("prometheus", child);
     child.once("exit", () => this.processes.delete("prometheus"));
