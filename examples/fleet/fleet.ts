@@ -135,14 +135,19 @@ function tail(file: string, lines = 20): string {
 function loadSecrets(dir: string): Secrets {
   const file = join(dir, "secrets.json");
   const stored: Partial<Secrets> = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<Secrets>) : {};
-  const secrets: Secrets = {
-    audit: process.env.LANTERN_AUDIT_SECRET || stored.audit || randomBytes(32).toString("base64url"),
-    jwt: process.env.LANTERN_JWT_SECRET || stored.jwt || randomBytes(32).toString("base64url"),
-    dashboard: process.env.LANTERN_DASHBOARD_TOKEN || stored.dashboard || randomBytes(24).toString("base64url"),
+  // Generated ones are kept (mode 0600) so a restarted fleet keeps verifying the same audit chains;
+  // those from the environment are never written down.
+  const kept: Partial<Secrets> = {
+    audit: stored.audit ?? randomBytes(32).toString("base64url"),
+    jwt: stored.jwt ?? randomBytes(32).toString("base64url"),
+    dashboard: stored.dashboard ?? randomBytes(24).toString("base64url"),
   };
-  // Kept (mode 0600) so a restarted fleet keeps verifying the same audit chains.
-  if (!stored.audit) writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  return secrets;
+  if (!stored.audit || !stored.jwt || !stored.dashboard) writeFileSync(file, JSON.stringify(kept), { mode: 0o600 });
+  return {
+    audit: process.env.LANTERN_AUDIT_SECRET || kept.audit!,
+    jwt: process.env.LANTERN_JWT_SECRET || kept.jwt!,
+    dashboard: process.env.LANTERN_DASHBOARD_TOKEN || kept.dashboard!,
+  };
 }
 
 /**
