@@ -10,9 +10,10 @@
 //      2025-era session whose replica went away gets 404, opens a new session and retries;
 //   5. then one replica gets SIGKILL: only calls in flight at that moment may fail, HAProxy marks it
 //      DOWN and sends it nothing more; it is started again (its audit trail recovers);
-//   6. the fleet stops (every replica exits 0), every replica's audit chain verifies, and every call
+//   6. Prometheus (examples/fleet/prometheus.yml) has every replica up under its `replica` label;
+//   7. the fleet stops (every replica exits 0), every replica's audit chain verifies, and every call
 //      a client saw succeed is in exactly one replica's chain (no call lost, none run twice);
-//   7. prints a summary and removes everything it started, pass or fail.
+//   8. prints a summary and removes everything it started, pass or fail.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -172,6 +173,22 @@ function auditedCallIds(auditDir) {
   return byId;
 }
 
+/** Polls Prometheus (bounded) until every replica is up under its `replica` label with calls counted. */
+async function prometheusSeesEveryReplica(base) {
+  const query = async (q) => {
+    const answer = await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).json();
+    return Object.fromEntries(answer.data.result.map((r) => [r.metric.replica, Number(r.value[1])]));
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const up = await query('up{job="inventory-api"}');
+    const counted = await query('sum by (replica) (inventory_tool_calls_total{job="inventory-api"})');
+    if (REPLICA_IDS.every((id) => up[id] === 1 && counted[id] > 0)) return counted;
+    if (Date.now() > deadline) throw new Error(`Prometheus does not see every replica up with calls after 30 s: up ${JSON.stringify(up)}, calls ${JSON.stringify(counted)}`);
+    await sleep(250);
+  }
+}
+
 let fleet;
 let dir;
 let timer;
@@ -184,7 +201,7 @@ try {
   }, DEADLINE_MS);
   ensureDebianBinary("haproxy", "haproxy", log);
   dir = mkdtempSync(join(tmpdir(), "lantern-fleet-e2e-"));
-  fleet = await Fleet.start({ dir });
+  fleet = await Fleet.start({ dir, prometheus: true });
   log(`fleet up at ${fleet.url} (${elapsed()}): ${REPLICA_IDS.map((id) => `${id} :${fleet.replica(id).port}`).join(", ")}`);
 
   const loadStarted = Date.now();
@@ -237,6 +254,8 @@ try {
   await clientsDone;
   const loadEnded = Date.now();
   const stats = await fleet.balancerStats();
+  const scraped = await prometheusSeesEveryReplica(fleet.prometheusUrl);
+  log(`prometheus: ${Object.entries(scraped).map(([id, n]) => `${id} up, ${n} calls counted`).join("; ")}`);
   await fleet.close();
   log(`load stopped after ${((loadEnded - loadStarted) / 1000).toFixed(1)} s; fleet stopped (${elapsed()})`);
 
