@@ -70,6 +70,13 @@ export interface HttpOptions {
   headersTimeoutMs?: number;
   /** Most TCP connections open at once (more are refused). Default 1,024. */
   maxConnections?: number;
+  /**
+   * On shutdown, how long the port stays open after `/healthz` turned 503, answering every new
+   * request 503 with `Retry-After` and `Connection: close`, so a load balancer's health check takes
+   * the server out before its connections close (set it to the balancer's check interval times its
+   * fall count, plus a margin). Runs alongside the wait for in-flight calls. Default 0.
+   */
+  drainDelayMs?: number;
 }
 
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
@@ -85,7 +92,18 @@ const DEFAULTS = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   maxConnections: 1024,
+  drainDelayMs: 0,
 };
+
+/**
+ * Readiness, as `/healthz` reports it: `starting` until the server is fully up, `ready`, then
+ * `draining` from the start of its shutdown. Only a ready server runs MCP requests; the others are
+ * refused with 503 before anything runs, so a load balancer may safely send them elsewhere.
+ */
+type Readiness = "starting" | "ready" | "draining";
+
+/** Seconds a refused client (or load balancer) should wait before trying again. */
+const NOT_READY_RETRY_AFTER = "1";
 
 interface LiveSession {
   sdk: SdkServer;
@@ -231,7 +249,8 @@ export class HttpTransportHost {
   private allowedHosts: Set<string> | "*" = new Set();
   private allowedOrigins: Set<string> | "*" = new Set();
   private sweeper: NodeJS.Timeout | undefined;
-  private accepting = true;
+  private readiness: Readiness = "starting";
+  private drainStartedAt = 0;
   /** POSTs whose response has not finished yet (SSE GET streams are not counted: they never end on their own). */
   private activePosts = 0;
   private postsDrained: (() => void) | undefined;
@@ -292,25 +311,37 @@ export class HttpTransportHost {
     return { url: `http://${shownHost}:${port}${this.options.path}`, port };
   }
 
-  /** Refuses new requests from now on (in-flight ones finish); `/healthz` says "not ready". */
-  stopAccepting(): void {
-    this.accepting = false;
-    this.http.close();
+  /** Starts running MCP requests; until then they are refused and `/healthz` says "starting". */
+  markReady(): void {
+    if (this.readiness === "starting") this.readiness = "ready";
   }
 
-  /** Waits until every POST has been answered, or `graceMs` passed. */
+  /**
+   * Refuses new requests from now on (in-flight ones finish); `/healthz` says "draining". The port
+   * stays open until `close()`, answering 503 with `Retry-After`, so a load balancer retries elsewhere.
+   */
+  stopAccepting(): void {
+    if (this.readiness === "draining") return;
+    this.readiness = "draining";
+    this.drainStartedAt = Date.now();
+  }
+
+  /** Waits until every POST has been answered (at most `graceMs`), and until `drainDelayMs` has passed. */
   async drain(graceMs: number): Promise<void> {
-    if (this.activePosts === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      // Not unref'd: the shutdown waits here (bounded by graceMs) before its hooks run.
-      this.postsDrained = () => { clearTimeout(timer); resolve(); };
-    });
+    if (this.activePosts > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        // Not unref'd: the shutdown waits here (bounded by graceMs) before its hooks run.
+        this.postsDrained = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    const delayLeft = this.drainStartedAt + this.options.drainDelayMs - Date.now();
+    if (delayLeft > 0) await new Promise((resolve) => setTimeout(resolve, delayLeft));
   }
 
   /** Closes every session, the 2026-era handler and the listening socket. */
   async close(): Promise<void> {
-    this.accepting = false;
+    this.stopAccepting();
     clearInterval(this.sweeper);
     this.removeNotifier();
     await Promise.allSettled([...this.sessions.values()].map((s) => s.sdk.close()));
@@ -345,8 +376,9 @@ export class HttpTransportHost {
     }
     const path = (req.url ?? "/").split("?")[0]!;
     if (path === "/healthz" && req.method === "GET") {
-      res.writeHead(this.accepting ? 200 : 503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: this.accepting ? "ok" : "shutting_down", sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
+      const ready = this.readiness === "ready";
+      res.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: ready ? "ok" : this.readiness, sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
       return;
     }
     const route = this.routes.get(`${req.method} ${path}`);
@@ -358,8 +390,11 @@ export class HttpTransportHost {
       jsonRpcError(res, 404, LanternErrorCode.InvalidRequest, `Not found: ${path}; the MCP endpoint is ${this.options.path}`);
       return;
     }
-    if (!this.accepting) {
-      jsonRpcError(res, 503, LanternErrorCode.InternalError, "The server is shutting down");
+    if (this.readiness !== "ready") {
+      // Nothing has run: a load balancer may retry this request on another server.
+      const why = this.readiness === "starting" ? "The server is starting" : "The server is shutting down";
+      jsonRpcError(res, 503, LanternErrorCode.InternalError, `${why}; retry shortly (on another replica, behind a load balancer)`, { "retry-after": NOT_READY_RETRY_AFTER });
+      req.resume();
       return;
     }
     if (req.method === "POST") {

@@ -53,6 +53,7 @@ const HTTP_RULES: OptionRules<HttpOptions> = {
   requestTimeoutMs: option.milliseconds(1000),
   headersTimeoutMs: option.milliseconds(1000),
   maxConnections: option.integer({ min: 1 }),
+  drainDelayMs: option.milliseconds(0),
 };
 
 const TRANSPORT = option.required(option.oneOf("stdio", "http"), 'say which: { transport: "http", port } or { transport: "stdio" }');
@@ -175,5 +176,7 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
     });
   }
   if (handleSignals) installSignalHandlers(server, options.shutdownGraceMs);
+  // Only now is everything up: /healthz turns 200 and MCP requests run.
+  running.http?.markReady();
   return running;
 }
