@@ -14,7 +14,7 @@ import { EchoInput, EchoServer, lantern } from "../systems.js";
 const PLENTY = 1_000_000_000;
 
 @Server({ name: "bench", version: "1.0.0" })
-class RateLimitedEchoServer {
+export class RateLimitedEchoServer {
   @RateLimit({ points: PLENTY, per: "1d" })
   @Tool({ description: "Echo the text back" })
   echo(input: EchoInput) {
