@@ -10,6 +10,9 @@ import { connectCallers } from "../http-systems.js";
 import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
 import { EchoInput, EchoServer, lantern } from "../systems.js";
 
+/** Rounds of the in-memory rows (`BENCH_ROUNDS`, default 7); the Redis rows take two fewer (at least 3). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+
 /** Never reached in a run: the limiter counts every call, none is refused. */
 const PLENTY = 1_000_000_000;
 
@@ -78,7 +81,7 @@ export async function limitsSection(): Promise<SectionResult[]> {
   ];
   let memoryRows: Measurement[];
   try {
-    memoryRows = await measureAlternating(memorySystems, { warmup: 3000, iterations: 10000, rounds: 7 });
+    memoryRows = await measureAlternating(memorySystems, { warmup: 3000, iterations: 10000, rounds: ROUNDS });
   } finally {
     await Promise.all(memorySystems.map((s) => s.close()));
   }
@@ -107,7 +110,7 @@ export async function limitsSection(): Promise<SectionResult[]> {
     httpSystems.push({ name: "http, no limiter", ...(await overHttp(EchoServer, [])) });
     httpSystems.push({ name: "http, QuotaMiddleware, Redis", ...(await overHttp(EchoServer, [quota(store())])) });
     httpSystems.push({ name: "http, QuotaMiddleware + @RateLimit, Redis", ...(await overHttp(RateLimitedEchoServer, [quota(store())])) });
-    const rows = await measureAlternating(httpSystems, { warmup: 500, iterations: 3000, rounds: 5, concurrency: 32 });
+    const rows = await measureAlternating(httpSystems, { warmup: 500, iterations: 3000, rounds: Math.max(3, ROUNDS - 2), concurrency: 32 });
     const httpBase = rows[0]!;
     for (const row of rows) row.extra = { throughput: row.callsPerSec / httpBase.callsPerSec, addedUs: row.p50Us - httpBase.p50Us };
     sections.push({

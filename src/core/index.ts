@@ -46,5 +46,5 @@ export type { ProviderFactory, ProviderOptions, ProviderOverride, ResolveDepende
 export { callOutcome } from "./outcome.js";
 export type { PromptSpec, ResourceHandler, ToolSpec } from "./programmatic.js";
 export { LOG_LEVELS, ProgressReporter, ServerLogger } from "./server-logger.js";
-export type { Authenticator, ClientLogRecord, ListeningEndpoint, RefusalEvent, RequestGate, RequestVerdict, RouteHandler, ServerSetup, SessionEvent, ToolLimiter, ToolSummary } from "./server-setup.js";
+export type { Authenticator, CallerLimitUsage, ClientLogRecord, ListeningEndpoint, RefusalEvent, RequestGate, RequestVerdict, RouteHandler, ServerSetup, SessionEvent, ToolLimiter, ToolSummary } from "./server-setup.js";
 export type { CacheHints, CallObserver, ConnectOptions } from "./protocol-host.js";

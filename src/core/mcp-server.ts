@@ -360,6 +360,11 @@ export class McpServer implements ServerSetup {
     return this.authenticatorValue;
   }
 
+  /** What counts this server's limits, once set (a `QuotaMiddleware`'s; for `@RateLimit` alone, made in memory when built). */
+  get limiter(): ToolLimiter | undefined {
+    return this.toolLimiter;
+  }
+
   onListen(listener: (endpoint: ListeningEndpoint) => void): void {
     this.listenListeners.push(listener);
   }

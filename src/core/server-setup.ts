@@ -35,10 +35,28 @@ export interface ListeningEndpoint {
   url: string;
 }
 
+/** One caller's standing against one limit, as last counted on this replica (the dashboard's Agents tab). */
+export interface CallerLimitUsage {
+  /** `tool:search`, `quota:role:free`, `requests`. */
+  limit: string;
+  points: number;
+  windowMs: number;
+  /** Points left in the current window (all of them once the window has ended). */
+  remaining: number;
+  /** `Date.now()`-based time the window refills. */
+  resetsAt: number;
+  /** Calls of this caller the limit refused since the server started. */
+  refused: number;
+}
+
 /** Turns `@RateLimit` rules into steps of the members' chains, all keeping counts in one store. */
 export interface ToolLimiter {
   /** The innermost step of the chain of a member limited by `rule`. */
   limitStep(rule: RateLimitRule, member: { kind: MemberKind; name: string }): Middleware;
+  /** The key the caller of `ctx` is counted under (one per client id, else per anonymous key). */
+  callerKey(identity: CallerIdentity | undefined, ctx?: CallContext): string;
+  /** The standing of the caller counted under `key` against each limit it met; undefined when not counted recently (bounded). */
+  usageFor(key: string): CallerLimitUsage[] | undefined;
 }
 
 /** What a request gate decides for one HTTP request: go on, or refuse (429) with when to retry. */

@@ -2,10 +2,14 @@ import { createRequire } from "node:module";
 import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
 import type { RedisClientLike } from "./redis-store.js";
 
+import { MemoryWindows, type WindowCount } from "./memory-windows.js";
+
 type Library = typeof import("rate-limiter-flexible");
+
 let library: Library | undefined;
-// Loaded when the first limit is made, so servers without limits never load it.
-const rateLimiterFlexible = (): Library => (library ??= createRequire(import.meta.url)("rate-limiter-flexible") as Library);
+const load = createRequire(import.meta.url);
+// Loaded when the first Redis limit is made, so servers without shared limits never load it.
+const rateLimiterFlexible = (): Library => (library ??= load("rate-limiter-flexible") as Library);
 
 /** True when a consume was rejected because the allowance is spent (not because the store failed). */
 export const isRefusal = (error: unknown): error is RateLimiterRes => library !== undefined && error instanceof library.RateLimiterRes;
@@ -18,43 +22,66 @@ export interface BucketState {
 }
 
 /**
- * One limit (`points` per `windowMs`) counted per caller key, in memory or Redis, by
- * rate-limiter-flexible (fixed windows; the Redis counters change atomically in one script).
+ * One limit (`points` per `windowMs`) counted per caller key in fixed windows: in memory
+ * ({@link MemoryWindows}, answered synchronously by {@link takeNow}), or in Redis by
+ * rate-limiter-flexible (the counters change atomically in one script) through {@link consume}.
  */
 export class LimitBucket {
-  private impl: RateLimiterAbstract | undefined;
+  /** Position among its limiter's buckets (callers' usage is kept in arrays indexed by it). */
+  readonly index: number;
+  private memory: MemoryWindows | undefined;
+  private redis: RateLimiterAbstract | undefined;
+  private readonly windowSec: number;
 
   constructor(
     /** `tool:search`, `quota:role:free`, `requests`: part of every key, and of refusals. */
     readonly name: string,
     readonly points: number,
     readonly windowMs: number,
-  ) {}
+    index = 0,
+  ) {
+    this.index = index;
+    this.windowSec = windowMs / 1000;
+  }
 
   /** Makes the counter, in memory (`client` undefined) or in Redis under `prefix`. */
   bind(client: RedisClientLike | undefined, prefix: string): void {
-    const options = { points: this.points, duration: this.windowMs / 1000, keyPrefix: `${prefix}:${this.name}` };
-    const { RateLimiterMemory, RateLimiterRedis } = rateLimiterFlexible();
-    this.impl = client
-      ? new RateLimiterRedis({ ...options, storeClient: client, rejectIfRedisNotReady: true })
-      : new RateLimiterMemory(options);
+    if (!client) {
+      this.memory = new MemoryWindows(this.windowMs);
+      return;
+    }
+    const { RateLimiterRedis } = rateLimiterFlexible();
+    this.redis = new RateLimiterRedis({ points: this.points, duration: this.windowSec, keyPrefix: `${prefix}:${this.name}`, storeClient: client, rejectIfRedisNotReady: true });
   }
 
   get bound(): boolean {
-    return this.impl !== undefined;
+    return this.memory !== undefined || this.redis !== undefined;
   }
 
   /**
-   * Takes `cost` points of `key`'s allowance: resolves with what is left; rejects with a
+   * In memory: takes `cost` points of `key`'s allowance now and returns the window's live count;
+   * `consumed` above {@link points} means refused (the points still count). Undefined for a Redis
+   * bucket: use {@link consume}.
+   */
+  takeNow(key: string, cost: number): WindowCount | undefined {
+    return this.memory?.take(key, cost);
+  }
+
+  /**
+   * In Redis: takes `cost` points of `key`'s allowance: resolves with what is left; rejects with a
    * `RateLimiterRes` when the allowance is spent (see {@link isRefusal}), or with the store's error.
    */
   consume(key: string, cost: number): Promise<RateLimiterRes> {
-    return this.impl!.consume(key, cost);
+    return this.redis!.consume(key, cost);
   }
 
   /** The caller's state without consuming; rejects when the store fails. */
   async peek(key: string): Promise<BucketState> {
-    const res = await this.impl!.get(key);
+    if (this.memory) {
+      const count = this.memory.peek(key);
+      return count ? { remaining: Math.max(0, this.points - count.consumed), resetInMs: count.endsAt - Date.now() } : { remaining: this.points, resetInMs: undefined };
+    }
+    const res = await this.redis!.get(key);
     if (!res) return { remaining: this.points, resetInMs: undefined };
     return { remaining: Math.max(0, this.points - res.consumedPoints), resetInMs: res.msBeforeNext >= 0 ? res.msBeforeNext : undefined };
   }

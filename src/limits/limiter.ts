@@ -2,7 +2,7 @@ import type { CallContext, CallerIdentity } from "../core/call-context.js";
 import type { RateLimitRule } from "../core/definitions.js";
 import { describeError, RateLimitedError, type RateLimitedData } from "../core/errors.js";
 import type { Middleware } from "../core/middleware.js";
-import type { ToolLimiter } from "../core/server-setup.js";
+import type { CallerLimitUsage, ToolLimiter } from "../core/server-setup.js";
 import { writeStderrNotice } from "../core/stderr-report.js";
 import { isRefusal, LimitBucket, type BucketState } from "./limit-bucket.js";
 import type { LimitStore, RedisClientLike } from "./redis-store.js";
@@ -43,6 +43,9 @@ export interface LimitUsage {
 /** {@link LimitUsage} as kept: the refill time as a number, turned into text only when read. */
 type TrackedUsage = Omit<LimitUsage, "resetsAt"> & { resetsAt: number };
 
+/** One caller's usage, indexed by {@link LimitBucket.index}. */
+type CallerUsage = (TrackedUsage | undefined)[];
+
 /** A `@RateLimit` member and its bucket, for `quota://me`. */
 interface MemberLimit {
   bucket: LimitBucket;
@@ -70,7 +73,14 @@ export class Limiter implements ToolLimiter {
   private opened = false;
   private storeDown = false;
   private readonly identityKeys = new WeakMap<CallerIdentity, string>();
-  private readonly usageByCaller = new Map<string, Map<string, TrackedUsage>>();
+  /** The last anonymous caller's key, and what it was made from: consecutive calls reuse it. */
+  private anonSource: string | undefined;
+  private anonKey = "";
+  /** Insertion order is recency order: the first entry is the least recently counted caller. */
+  private readonly usageByCaller = new Map<string, CallerUsage>();
+  /** The most recently counted caller (the last entry of `usageByCaller`): its calls skip the reordering. */
+  private lastKey: string | undefined;
+  private lastUsage: CallerUsage | undefined;
 
   constructor(options: LimiterOptions = {}) {
     this.store = options.store ?? "memory";
@@ -94,7 +104,7 @@ export class Limiter implements ToolLimiter {
 
   /** A limit of `points` per `windowMs` named `name` (`quota:role:free`), counted in this limiter's store. */
   bucket(name: string, points: number, windowMs: number): LimitBucket {
-    const bucket = new LimitBucket(name, points, windowMs);
+    const bucket = new LimitBucket(name, points, windowMs, this.buckets.length);
     if (this.opened) bucket.bind(this.client, this.prefix);
     this.buckets.push(bucket);
     return bucket;
@@ -105,7 +115,13 @@ export class Limiter implements ToolLimiter {
     const label = `${member.kind} "${member.name}"`;
     const cost = rule.cost;
     this.members.push({ bucket, cost, label });
-    return (ctx, next) => this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label, next);
+    return (ctx, next) => {
+      try {
+        return this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label, next);
+      } catch (refusal) {
+        return Promise.reject(refusal);
+      }
+    };
   }
 
   /**
@@ -119,38 +135,60 @@ export class Limiter implements ToolLimiter {
       if (key === undefined) this.identityKeys.set(identity, (key = `id:${identity.clientId}`));
       return key;
     }
-    const custom = ctx && this.key ? this.key(ctx) : undefined;
-    return `anon:${custom ?? ctx?.remoteAddress ?? "local"}`;
+    const source = (ctx && this.key ? this.key(ctx) : undefined) ?? ctx?.remoteAddress ?? "local";
+    if (source !== this.anonSource) {
+      this.anonSource = source;
+      this.anonKey = `anon:${source}`;
+    }
+    return this.anonKey;
   }
 
   /**
-   * Takes `cost` points from `bucket` for `key`, then runs `next`; or rejects with
-   * {@link RateLimitedError}. When the store fails, `onStoreUnavailable` decides (and the decision
-   * is counted). One promise chain, no async frames: this runs on every limited call.
+   * Takes `cost` points from `bucket` for `key`, then runs `next`; or throws (memory) or rejects
+   * (Redis) with {@link RateLimitedError}. When the store fails, `onStoreUnavailable` decides (and
+   * the decision is counted). This runs on every limited call: in memory it answers synchronously and
+   * returns what `next` returns, adding no promise; in Redis it is one promise chain.
    */
-  enforce<T>(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string, next: () => T | Promise<T>): Promise<T> {
-    return bucket.consume(key, cost).then(
+  enforce<R>(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string, next: () => R): R | Promise<Awaited<R>> {
+    const count = bucket.takeNow(key, cost);
+    if (count === undefined) return this.enforceInStore(bucket, key, cost, kind, label, next);
+    const points = bucket.points;
+    if (count.consumed > points) this.refuse(bucket, key, kind, label, count.endsAt - Date.now());
+    const usage = this.usageOf(key, bucket);
+    usage.remaining = points - count.consumed;
+    // The refill time changes only when a window starts (or the caller was not tracked).
+    if (count.opened || usage.resetsAt === 0) usage.resetsAt = count.endsAt;
+    return next();
+  }
+
+  private enforceInStore<R>(bucket: LimitBucket, key: string, cost: number, kind: LimitKind, label: string, next: () => R): Promise<Awaited<R>> {
+    return bucket.consume(key, cost).then<Awaited<R>, Awaited<R>>(
       (res) => {
         if (this.storeDown) this.storeBack();
-        this.track(key, bucket, res.remainingPoints, res.msBeforeNext, false);
-        return next();
+        this.track(key, bucket, res.remainingPoints, res.msBeforeNext);
+        return next() as Awaited<R>;
       },
       (error: unknown) => {
-        this.rejected(error, bucket, key, kind, label);
-        return next();
+        if (isRefusal(error)) {
+          if (this.storeDown) this.storeBack();
+          this.refuse(bucket, key, kind, label, error.msBeforeNext);
+        }
+        this.storeUnavailable(error);
+        return next() as Awaited<R>;
       },
     );
   }
 
+  /** Counts and throws the refusal of a call past `bucket`'s allowance. */
+  private refuse(bucket: LimitBucket, key: string, kind: LimitKind, label: string, msBeforeNext: number): never {
+    const retryAfterMs = Math.max(1, msBeforeNext);
+    this.counts.refused[kind]++;
+    this.track(key, bucket, 0, retryAfterMs).refused++;
+    throw this.refusal(bucket, kind, label, retryAfterMs);
+  }
+
   /** Throws the refusal, or returns when `onStoreUnavailable: "allow"` lets the call run uncounted. */
-  private rejected(error: unknown, bucket: LimitBucket, key: string, kind: LimitKind, label: string): void {
-    if (isRefusal(error)) {
-      if (this.storeDown) this.storeBack();
-      const retryAfterMs = Math.max(1, error.msBeforeNext);
-      this.counts.refused[kind]++;
-      this.track(key, bucket, 0, retryAfterMs, true);
-      throw this.refusal(bucket, kind, label, retryAfterMs);
-    }
+  private storeUnavailable(error: unknown): void {
     this.storeFailed(error);
     if (this.policy === "allow") {
       this.counts.storeUnavailable.allowed++;
@@ -171,10 +209,27 @@ export class Limiter implements ToolLimiter {
     return Promise.all(this.members.map(async (m) => ({ label: m.label, bucket: m.bucket, cost: m.cost, state: await m.bucket.peek(key) })));
   }
 
-  /** Each recently seen caller's latest standing against each limit it met (bounded: the last 1,000 callers). */
+  /** Each recently counted caller's latest standing against each limit it met (bounded: the last 1,000 callers). */
   usage(): Record<string, LimitUsage[]> {
     const out: Record<string, LimitUsage[]> = {};
-    for (const [caller, limits] of this.usageByCaller) out[caller] = [...limits.values()].map((u) => ({ ...u, resetsAt: new Date(u.resetsAt).toISOString() }));
+    for (const key of this.usageByCaller.keys()) out[key] = this.usageFor(key)!.map((u) => ({ ...u, resetsAt: new Date(u.resetsAt).toISOString() }));
+    return out;
+  }
+
+  /**
+   * `key`'s latest standing against each limit it met, as counted on this replica (a window that
+   * has ended since shows its full allowance); undefined when the caller was not counted recently.
+   */
+  usageFor(key: string): CallerLimitUsage[] | undefined {
+    const usage = this.usageByCaller.get(key);
+    if (!usage) return undefined;
+    const now = Date.now();
+    const out: CallerLimitUsage[] = [];
+    for (const u of usage) {
+      if (!u) continue;
+      const ended = u.resetsAt <= now;
+      out.push({ limit: u.limit, points: u.points, windowMs: u.windowMs, remaining: ended ? u.points : u.remaining, resetsAt: u.resetsAt, refused: u.refused });
+    }
     return out;
   }
 
@@ -188,17 +243,25 @@ export class Limiter implements ToolLimiter {
     return this.store === "memory" ? "lantern:limits" : this.store.keyPrefix;
   }
 
-  private track(key: string, bucket: LimitBucket, remaining: number, resetInMs: number, refused: boolean): void {
-    let limits = this.usageByCaller.get(key);
-    if (!limits) {
-      if (this.usageByCaller.size >= MAX_TRACKED_CALLERS) this.usageByCaller.delete(this.usageByCaller.keys().next().value!);
-      this.usageByCaller.set(key, (limits = new Map()));
+  /** `key`'s usage of `bucket`, made when first counted; marks `key` the most recently counted caller. */
+  private usageOf(key: string, bucket: LimitBucket): TrackedUsage {
+    let usage = this.lastUsage;
+    if (key !== this.lastKey || usage === undefined) {
+      usage = this.usageByCaller.get(key);
+      if (usage) this.usageByCaller.delete(key);
+      else if (this.usageByCaller.size >= MAX_TRACKED_CALLERS) this.usageByCaller.delete(this.usageByCaller.keys().next().value!);
+      this.usageByCaller.set(key, (usage ??= []));
+      this.lastKey = key;
+      this.lastUsage = usage;
     }
-    let usage = limits.get(bucket.name);
-    if (!usage) limits.set(bucket.name, (usage = { limit: bucket.name, points: bucket.points, windowMs: bucket.windowMs, remaining, resetsAt: 0, refused: 0 }));
+    return (usage[bucket.index] ??= { limit: bucket.name, points: bucket.points, windowMs: bucket.windowMs, remaining: bucket.points, resetsAt: 0, refused: 0 });
+  }
+
+  private track(key: string, bucket: LimitBucket, remaining: number, resetInMs: number): TrackedUsage {
+    const usage = this.usageOf(key, bucket);
     usage.remaining = remaining;
     usage.resetsAt = Date.now() + resetInMs;
-    if (refused) usage.refused++;
+    return usage;
   }
 
   private storeFailed(error: unknown): void {

@@ -89,6 +89,31 @@ interface Quota {
   label: string;
 }
 
+/** One caller's calls in flight, with the settle handlers that count one down (made once per caller). */
+interface InFlight {
+  running: number;
+  ended: (value: unknown) => unknown;
+  failed: (error: unknown) => never;
+}
+
+function inFlightCount(): InFlight {
+  const slots: InFlight = {
+    running: 0,
+    ended: (value) => {
+      slots.running--;
+      return value;
+    },
+    failed: (error) => {
+      slots.running--;
+      throw error;
+    },
+  };
+  return slots;
+}
+
+/** Idle callers' in-flight counts kept before the idle ones are dropped. */
+const MAX_IDLE_IN_FLIGHT = 10_000;
+
 const LIMIT = "a limit { points, per }";
 const QUOTA_OPTIONS = defineOptions<QuotaOptions>("QuotaMiddleware options", {
   store: option.any('"memory" or a RedisStore'),
@@ -128,7 +153,9 @@ export class QuotaMiddleware implements MiddlewareObject {
   private readonly fallback: Quota | undefined;
   private readonly requestBucket: LimitBucket | undefined;
   private readonly maxInFlight: number | undefined;
-  private readonly inFlight = new Map<string, number>();
+  private readonly inFlight = new Map<string, InFlight>();
+  /** Each identity's quota, found once (identities are settled once per session or token). */
+  private readonly quotaByIdentity = new WeakMap<CallerIdentity, Quota | null>();
 
   constructor(options: QuotaOptions = {}) {
     options = checkOptions(QUOTA_OPTIONS, options);
@@ -156,29 +183,46 @@ export class QuotaMiddleware implements MiddlewareObject {
 
   handle(ctx: CallContext, next: Next): Promise<unknown> {
     if (ctx.kind !== "tool") return next();
-    const quota = this.quotaOf(ctx.identity);
-    // The caller's key only when something counts the call.
-    if (this.maxInFlight !== undefined) return this.handleCapped(this.limiter.callerKey(ctx.identity, ctx), quota, next);
-    return quota ? this.limiter.enforce(quota.bucket, this.limiter.callerKey(ctx.identity, ctx), 1, "quota", quota.label, next) : next();
+    const identity = ctx.identity;
+    const quota = this.quotaOf(identity);
+    try {
+      // The caller's key only when something counts the call.
+      if (this.maxInFlight !== undefined) return this.handleCapped(this.limiter.callerKey(identity, ctx), quota, next);
+      return quota ? this.limiter.enforce(quota.bucket, this.limiter.callerKey(identity, ctx), 1, "quota", quota.label, next) : next();
+    } catch (refusal) {
+      return Promise.reject(refusal);
+    }
   }
 
-  private async handleCapped(key: string, quota: Quota | undefined, next: Next): Promise<unknown> {
-    const running = this.inFlight.get(key) ?? 0;
-    if (running >= this.maxInFlight!) {
+  /** Runs the call in one of the caller's in-flight slots, or refuses it when all are taken. */
+  private handleCapped(key: string, quota: Quota | undefined, next: Next): Promise<unknown> {
+    const slots = this.slotsOf(key);
+    if (slots.running >= this.maxInFlight!) {
       this.limiter.counts.refused.concurrency++;
       throw new RateLimitedError(
         `Too many calls in flight: this server runs at most ${this.maxInFlight} of one caller's calls at a time; retry when one of yours has finished`,
         { limit: "concurrency", retryAfterMs: 1000, points: this.maxInFlight },
       );
     }
-    this.inFlight.set(key, running + 1);
+    slots.running++;
+    let result: Promise<unknown>;
     try {
-      return await (quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label, next) : next());
-    } finally {
-      const left = this.inFlight.get(key)! - 1;
-      if (left === 0) this.inFlight.delete(key);
-      else this.inFlight.set(key, left);
+      result = quota ? this.limiter.enforce(quota.bucket, key, 1, "quota", quota.label, next) : next();
+    } catch (error) {
+      slots.running--;
+      throw error;
     }
+    return result.then(slots.ended, slots.failed);
+  }
+
+  /** The caller's in-flight count; kept while idle (bounded) so that steady callers make nothing per call. */
+  private slotsOf(key: string): InFlight {
+    let slots = this.inFlight.get(key);
+    if (slots) return slots;
+    if (this.inFlight.size >= MAX_IDLE_IN_FLIGHT) for (const [k, s] of this.inFlight) if (s.running === 0) this.inFlight.delete(k);
+    slots = inFlightCount();
+    this.inFlight.set(key, slots);
+    return slots;
   }
 
   async setup(server: ServerSetup): Promise<void> {
@@ -229,7 +273,7 @@ export class QuotaMiddleware implements MiddlewareObject {
     const quota = this.quotaOf(ctx.identity);
     const base = {
       client_id: ctx.clientId,
-      concurrency: this.maxInFlight === undefined ? null : { max_in_flight: this.maxInFlight, in_flight: this.inFlight.get(key) ?? 0 },
+      concurrency: this.maxInFlight === undefined ? null : { max_in_flight: this.maxInFlight, in_flight: this.inFlight.get(key)?.running ?? 0 },
     };
     try {
       const [quotaState, members, requestState] = await Promise.all([
@@ -277,12 +321,17 @@ export class QuotaMiddleware implements MiddlewareObject {
   }
 
   private quotaOf(identity: CallerIdentity | undefined): Quota | undefined {
-    if (identity) {
-      const own = this.byClient.get(identity.clientId);
-      if (own) return own;
-      for (const [role, quota] of this.byRole) if (identity.roles.includes(role)) return quota;
-      for (const [scope, quota] of this.byScope) if (identity.scopes.includes(scope)) return quota;
-    }
+    if (!identity) return this.fallback;
+    let quota = this.quotaByIdentity.get(identity);
+    if (quota === undefined) this.quotaByIdentity.set(identity, (quota = this.findQuota(identity) ?? null));
+    return quota ?? undefined;
+  }
+
+  private findQuota(identity: CallerIdentity): Quota | undefined {
+    const own = this.byClient.get(identity.clientId);
+    if (own) return own;
+    for (const [role, quota] of this.byRole) if (identity.roles.includes(role)) return quota;
+    for (const [scope, quota] of this.byScope) if (identity.scopes.includes(scope)) return quota;
     return this.fallback;
   }
 

@@ -24,10 +24,10 @@ test("a server without limits loads neither rate-limiter-flexible nor ioredis", 
   expect(loadedAfter(`await new lantern.McpServer({ name: "plain", version: "1.0.0" }).build();`)).toEqual({ rateLimiterFlexible: false, ioredis: false });
 });
 
-test("limits in memory load rate-limiter-flexible, not ioredis", () => {
+test("limits in memory load neither (memory counts are Lantern's own)", () => {
   const script = `
 const server = new lantern.McpServer({ name: "memory", version: "1.0.0" });
 server.use(new lantern.QuotaMiddleware({ limit: { points: 5, per: "1m" } }));
 await server.build();`;
-  expect(loadedAfter(script)).toEqual({ rateLimiterFlexible: true, ioredis: false });
+  expect(loadedAfter(script)).toEqual({ rateLimiterFlexible: false, ioredis: false });
 });

@@ -131,3 +131,15 @@ test("the dashboard's Agents data counts each client's refusals; the quota's usa
   ]);
   expect(Date.parse(usage[0]!.resetsAt)).toBeGreaterThan(Date.now());
 });
+
+test("the dashboard's Agents row carries the client's use of each limit, tightest first", () => {
+  const row = telemetry.snapshot().agents.find((a) => a.clientId === "agent-7")!;
+  // Both allowances are spent: the one that refills first (echo's hour) is the tighter.
+  expect(row.limits!.map((l) => [l.limit, l.used, l.points, l.windowMs, l.refused])).toEqual([
+    ["tool:echo", 3, 3, 3_600_000, 1],
+    ["quota:role:free", 5, 5, 86_400_000, 1],
+  ]);
+  expect(row.limits![0]!.resetsAt).toBeGreaterThan(Date.now());
+  expect(row.limits![0]!.resetsAt).toBeLessThanOrEqual(Date.now() + 3_600_000);
+  expect(row.limits![1]!.resetsAt).toBeGreaterThan(row.limits![0]!.resetsAt);
+});

@@ -2,14 +2,16 @@ import type { CallContext, SessionInfo } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
-import type { ServerSetup, SessionEvent } from "../../core/server-setup.js";
+import type { CallerLimitUsage, ServerSetup, SessionEvent, ToolLimiter } from "../../core/server-setup.js";
 import { LatencyHistogram, type LatencyHistogramData } from "../metrics/latency-histogram.js";
-import type { DashboardAgentRow, DashboardLogLine, DashboardRequest, DashboardSnapshot } from "./telemetry-snapshot.js";
+import type { DashboardAgentLimit, DashboardAgentRow, DashboardLogLine, DashboardRequest, DashboardSnapshot } from "./telemetry-snapshot.js";
 
 /** The server a dashboard watches: the `ServerSetup` hooks it reads (an `McpServer` has them all). */
 export type DashboardServer = Pick<ServerSetup, "info" | "tools" | "observeCalls" | "onSession" | "onShutdown"> & {
   /** Set when an authenticator settles client ids (then a session's client name is not its id). */
   readonly authenticator?: unknown;
+  /** Set when the server counts limits: each client's use of them (the Agents tab's LIMIT column). */
+  readonly limiter?: Pick<ToolLimiter, "callerKey" | "usageFor">;
 };
 
 /** Bounds of {@link DashboardTelemetry}; every buffer it keeps has one. */
@@ -66,6 +68,8 @@ interface AgentStats {
   toolsUsed: string[];
   firstSeen: number;
   lastActive: number;
+  /** The key its latest call was counted under by the server's limits. */
+  limitKey: string | undefined;
 }
 
 interface OpenSession {
@@ -75,6 +79,7 @@ interface OpenSession {
 }
 
 const MAX_TOOLS_PER_AGENT = 32;
+const MAX_LIMITS_PER_AGENT = 4;
 const MAX_SESSION_KEYS_PER_AGENT = 64;
 const MAX_ERROR_KEYS = 200;
 const MAX_OPEN_SESSIONS = 10_000;
@@ -258,6 +263,8 @@ export class DashboardTelemetry {
     agent.protocolVersion = ctx.protocolVersion;
     if (outcome.status === "rate_limited") agent.rateLimited++;
     if (ctx.kind === "tool") useTool(agent.toolsUsed, ctx.name);
+    const limiter = this.server.limiter;
+    if (limiter !== undefined) agent.limitKey = limiter.callerKey(ctx.identity, ctx);
     // A 2026-era request has no session: only 2025-era connections count as sessions.
     if (ctx.era === "legacy") {
       const open = this.openSessions.get(ctx.session);
@@ -321,8 +328,10 @@ export class DashboardTelemetry {
     const connectedByClient = new Map<string, number>();
     for (const open of this.openSessions.values()) connectedByClient.set(open.clientId, (connectedByClient.get(open.clientId) ?? 0) + 1);
 
+    const limiter = this.server.limiter;
     const agents: DashboardAgentRow[] = [];
     for (const agent of this.agents.values()) {
+      const usage = limiter && agent.limitKey !== undefined ? limiter.usageFor(agent.limitKey) : undefined;
       agents.push({
         clientId: agent.clientId,
         sessions: agent.sessionsSeen,
@@ -334,6 +343,7 @@ export class DashboardTelemetry {
         toolsUsed: [...agent.toolsUsed].reverse(),
         firstSeen: agent.firstSeen,
         lastActive: agent.lastActive,
+        ...(usage?.length ? { limits: tightestLimits(usage) } : {}),
       });
     }
     agents.reverse();
@@ -453,7 +463,7 @@ export class DashboardTelemetry {
       // Move to the end: the Map's order is the LRU order.
       this.agents.delete(clientId);
     } else {
-      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, protocolVersion: undefined, requests: 0, errors: 0, rateLimited: 0, toolsUsed: [], firstSeen: now, lastActive: now };
+      agent = { clientId, sessionKeys: new Set(), sessionsSeen: 0, protocolVersion: undefined, requests: 0, errors: 0, rateLimited: 0, toolsUsed: [], firstSeen: now, lastActive: now, limitKey: undefined };
       if (this.agents.size >= this.maxAgents) {
         this.agents.delete(this.agents.keys().next().value!);
       }
@@ -472,6 +482,14 @@ function bump(counts: Map<string, number>, key: string): void {
   if (current !== undefined) counts.set(key, current + 1);
   else if (counts.size < MAX_ERROR_KEYS) counts.set(key, 1);
   else counts.set("other", (counts.get("other") ?? 0) + 1);
+}
+
+/** A client's limits as the Agents tab shows them: the largest share used first, then the soonest refill. */
+function tightestLimits(usage: readonly CallerLimitUsage[]): DashboardAgentLimit[] {
+  return usage
+    .map((u) => ({ limit: u.limit, points: u.points, windowMs: u.windowMs, used: u.points - u.remaining, resetsAt: u.resetsAt, refused: u.refused }))
+    .sort((a, b) => b.used / b.points - a.used / a.points || a.resetsAt - b.resetsAt)
+    .slice(0, MAX_LIMITS_PER_AGENT);
 }
 
 function useTool(tools: string[], name: string): void {

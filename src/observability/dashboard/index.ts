@@ -7,4 +7,4 @@ export {
   type DashboardEndpointOptions,
 } from "./dashboard-endpoint.js";
 export { DashboardTelemetry, type DashboardTelemetryOptions, type DashboardServer, type DashboardSnapshotLimits } from "./dashboard-telemetry.js";
-export type { DashboardAgentRow, DashboardLatency, DashboardLogLine, DashboardReplicaRow, DashboardRequest, DashboardSeries, DashboardSnapshot, DashboardToolRow } from "./telemetry-snapshot.js";
+export type { DashboardAgentLimit, DashboardAgentRow, DashboardLatency, DashboardLogLine, DashboardReplicaRow, DashboardRequest, DashboardSeries, DashboardSnapshot, DashboardToolRow } from "./telemetry-snapshot.js";

@@ -29,6 +29,20 @@ export interface DashboardToolRow {
   histogram?: LatencyHistogramData;
 }
 
+/** One limit as a client has used it, as last counted by the server that took the snapshot. */
+export interface DashboardAgentLimit {
+  /** `quota:role:free`, `tool:search`, `requests`. */
+  limit: string;
+  points: number;
+  windowMs: number;
+  /** Points used in the current window (0 once it has ended). */
+  used: number;
+  /** `Date.now()`-based time the window refills. */
+  resetsAt: number;
+  /** Calls of this client the limit refused. */
+  refused: number;
+}
+
 /** One client id and what it has done. */
 export interface DashboardAgentRow {
   clientId: string;
@@ -44,6 +58,12 @@ export interface DashboardAgentRow {
   rateLimited: number;
   /** Tool names it called, most recent first. */
   toolsUsed: string[];
+  /**
+   * Its use of the limits it met, tightest first (the largest share used; at most 4). Absent when
+   * the server has no limits or none counted this client recently. Self-contained: a row from
+   * another replica carries its own.
+   */
+  limits?: DashboardAgentLimit[];
   firstSeen: number;
   lastActive: number;
 }

@@ -117,6 +117,28 @@ test("Agents shows one row per client id: sessions, protocol version, requests, 
   expect(rowOf(frame, "cursor")).toMatch(/cursor\s+0\s+0\s+2026-07-28\s+15\s+1\s+0\s+12:01:00\s+12:01:30\s+search_/);
 });
 
+test("Agents shows, when the server counts limits, each client's tightest limit: points used of its allowance and when it refills", () => {
+  const base = knownTelemetry();
+  const [desktop, cursor] = base.agents as [DashboardSnapshot["agents"][number], DashboardSnapshot["agents"][number]];
+  const resetsIn = (ms: number) => base.takenAt + ms;
+  const agents = [
+    { ...desktop, limits: [
+      { limit: "quota:role:free", points: 100, windowMs: 86_400_000, used: 100, resetsAt: resetsIn(7 * 3_600_000 - 5), refused: 2 },
+      { limit: "tool:create_employee", points: 10, windowMs: 60_000, used: 3, resetsAt: resetsIn(42_000), refused: 0 },
+    ] },
+    { ...cursor, limits: [{ limit: "quota:default", points: 20_000, windowMs: 86_400_000, used: 12_500, resetsAt: resetsIn(90_000), refused: 0 }] },
+  ];
+  const frame = show(knownTelemetry({ agents }), 2).lastFrame()!;
+  expect(frame).toMatch(/ERRORS\s+LIMITED\s+LIMIT\s+FIRST SEEN/);
+  expect(rowOf(frame, "claude-desktop")).toMatch(/\b3\s+2\s+100\/100 ↻7h\s+12:00:05/);
+  expect(rowOf(frame, "cursor")).toMatch(/\b1\s+0\s+12k\/20k ↻2m\s+12:01:00/);
+});
+
+test("Agents has no LIMIT column when no client was counted by a limit", () => {
+  const frame = show(knownTelemetry(), 2).lastFrame()!;
+  expect(frame).not.toMatch(/\bLIMIT\b/);
+});
+
 test("Logs shows the request log with time, client, tool, status, duration and error, newest last", () => {
   const frame = show(knownTelemetry(), 3).lastFrame()!;
   expect(activeTab(frame)).toBe("Logs");

@@ -28,6 +28,23 @@ export const formatMs = (ms: number): string => {
 /** `1,234`. */
 export const formatCount = (n: number): string => Math.round(n).toLocaleString("en-US");
 
+/** `950`, `9,999`, `12k`, `1.5M`: a count in at most 5 columns. */
+export const formatShortCount = (n: number): string => {
+  if (n < 10_000) return formatCount(n);
+  if (n < 1_000_000) return `${Math.floor(n / 1000)}k`;
+  return `${Math.floor(n / 100_000) / 10}M`;
+};
+
+/** `42s`, `5m`, `7h`, `2d`: a wait in its largest unit, rounded up; `-` when none is left. */
+export const formatWait = (ms: number): string => {
+  if (!(ms > 0)) return "-";
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.ceil(s / 60)}m`;
+  if (s < 86_400) return `${Math.ceil(s / 3600)}h`;
+  return `${Math.ceil(s / 86_400)}d`;
+};
+
 /** `4.2%`. */
 export const formatPercent = (fraction: number): string => `${(fraction * 100).toFixed(fraction >= 0.1 ? 0 : 1)}%`;
 
