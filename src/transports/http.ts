@@ -240,6 +240,8 @@ export class HttpTransportHost {
     private readonly host: ProtocolHost,
     private readonly routes: ReadonlyMap<string, RouteHandler>,
     options: HttpOptions = {},
+    /** The server's replica id, which `/healthz` reports. */
+    private readonly replicaId?: string,
   ) {
     this.options = { ...DEFAULTS };
     for (const [key, value] of Object.entries(options)) {
@@ -346,7 +348,7 @@ export class HttpTransportHost {
     const path = (req.url ?? "/").split("?")[0]!;
     if (path === "/healthz" && req.method === "GET") {
       res.writeHead(this.accepting ? 200 : 503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: this.accepting ? "ok" : "shutting_down", sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
+      res.end(JSON.stringify({ status: this.accepting ? "ok" : "shutting_down", replica: this.replicaId, sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
       return;
     }
     const route = this.routes.get(`${req.method} ${path}`);

@@ -182,6 +182,11 @@ export class AuditLog {
    * heads handed to witnesses and failed witness deliveries.
    */
   readonly stats = { writes: 0, entries: 0, witnessed: 0, witnessFailures: 0 };
+  /**
+   * The replica id the log's own entries (chain recovery, retention) carry, like every call's entry:
+   * set by the {@link AuditMiddleware} when its server is built, before the log opens.
+   */
+  replica: string | undefined;
 
   constructor(readonly options: AuditLogOptions) {
     const evolution = options.keyEvolution ?? {};
@@ -214,7 +219,7 @@ export class AuditLog {
         this.ready = true;
         this.startTimers();
         if (this.recovery) {
-          const recovery = { timestamp: new Date().toISOString(), kind: RECOVERY_KIND, recovery: this.recovery } as unknown as AuditRecord;
+          const recovery = { timestamp: new Date().toISOString(), replica: this.replica, kind: RECOVERY_KIND, recovery: this.recovery } as unknown as AuditRecord;
           await this.append(recovery);
         }
         // A fresh head at once: a clean-close head must not stay on disk while entries follow it.
@@ -512,6 +517,7 @@ export class AuditLog {
     this.options.report(`audit: retention removed ${removed.map((r) => r.name).join(", ")} (entries up to seq ${through.seq}, covered by the head${this.options.witnesses?.length ? " and every witness" : ""})`);
     const record = {
       timestamp: new Date().toISOString(),
+      replica: this.replica,
       kind: RETENTION_KIND,
       retention: { through_seq: through.seq, through_hmac: through.hmac, files: removed.map((r) => r.name) },
     } as unknown as AuditRecord;
