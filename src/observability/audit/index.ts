@@ -26,3 +26,16 @@ export {
   type AuditVerification,
   type VerifyAuditLogOptions,
 } from "./verify-audit-log.js";
+export {
+  AUDIT_FLEET_MANIFEST_FORMAT,
+  auditFleetManifest,
+  verifyAuditFleet,
+  type AuditFleetChain,
+  type AuditFleetManifest,
+  type AuditFleetMember,
+  type AuditFleetProblem,
+  type AuditFleetProblemKind,
+  type AuditFleetVerification,
+  type VerifyAuditFleetOptions,
+} from "./verify-audit-fleet.js";
+export { AuditFleetTimeline, type AuditTimelineChain, type AuditTimelineEntry } from "./audit-fleet-timeline.js";
