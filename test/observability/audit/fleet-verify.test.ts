@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { IsInt } from "class-validator";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AuditMiddleware, McpServer, Server, Tool, verifyAuditFleet, type AuditEntry, type AuditFleetVerification } from "lantern-mcp";
+import { AuditFleetTimeline, AuditMiddleware, McpServer, Server, Tool, verifyAuditFleet, type AuditEntry, type AuditFleetVerification } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
@@ -12,7 +12,7 @@ class Numbered {
 }
 
 /** Released by the test: a call that starts before others and ends after them. */
-let releaseHeld: () => void = () => {};
+let releaseHeld: (() => void) | undefined;
 
 @Server({ name: "fleet-api", version: "1.0.0" })
 class FleetApi {
@@ -24,6 +24,7 @@ class FleetApi {
   @Tool({ description: "Waits until released" })
   async hold(input: Numbered) {
     await new Promise<void>((resolve) => { releaseHeld = resolve; });
+    releaseHeld = undefined;
     return { n: input.n };
   }
 }
@@ -51,8 +52,12 @@ async function writeFleet(audit: string, secretOf: (id: string) => string): Prom
   }
   for (let i = 0; i < 4; i++) for (const client of clients) await client.callTool("read", { n: i });
   const held = clients[1]!.callTool("hold", { n: 100 });
+  // The held call is running, and the clock moved past its start: the calls after it start later.
+  for (let i = 0; i < 1000 && !releaseHeld; i++) await new Promise((resolve) => setImmediate(resolve));
+  const started = Date.now();
+  for (let i = 0; i < 100_000 && Date.now() <= started; i++) await new Promise((resolve) => setImmediate(resolve));
   for (let i = 4; i < 6; i++) for (const client of clients) await client.callTool("read", { n: i });
-  releaseHeld();
+  releaseHeld!();
   await held;
   for (const client of clients) await client.close();
   for (const server of servers) await server.close();
@@ -250,6 +255,21 @@ describe("the merged timeline", () => {
     const writtenBefore = chainEntries(pristine, "replica-2").filter((e) => e.seq < entries[held]!.seq && e.timestamp > entries[held]!.time);
     expect(writtenBefore.length).toBeGreaterThan(0);
     for (const e of writtenBefore) expect(entries.findIndex((t) => t.replica === "replica-2" && t.seq === e.seq)).toBeGreaterThan(held);
+  });
+
+  it("keeps a bounded window per chain: an entry further out of order than the window comes late, and is counted", async () => {
+    const replica2 = (await verifyAuditFleet(pristine, { secrets: [SECRET] })).chains.filter((c) => c.replica === "replica-2");
+    const wide = new AuditFleetTimeline(replica2);
+    const inOrder: string[] = [];
+    for await (const e of wide) inOrder.push(e.time);
+    expect(inOrder).toEqual([...inOrder].sort());
+    expect(wide.late).toBe(0);
+    const narrow = new AuditFleetTimeline(replica2, { window: 1 });
+    const seen: number[] = [];
+    for await (const e of narrow) seen.push(e.seq);
+    // Every entry still comes out once; the held call, written after two calls that started later, cannot be put back through a window of 1.
+    expect([...seen].sort((a, b) => a - b)).toEqual(chainEntries(pristine, "replica-2").map((e) => e.seq));
+    expect(narrow.late).toBe(1);
   });
 
   it("prints a text line per entry before the report", async () => {
