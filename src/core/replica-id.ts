@@ -1,7 +1,12 @@
 import { hostname } from "node:os";
 import type { OptionRule } from "./options.js";
 
-/** The environment variable a server's replica id is read from when `replicaId` is not given. */
+/**
+ * The environment variable a server's replica id is read from when `replicaId` is not given.
+ *
+ * @example
+ * process.env[REPLICA_ID_ENV] = "replica-2"; // before new McpServer(...)
+ */
 export const REPLICA_ID_ENV = "LANTERN_REPLICA_ID";
 
 /** The longest replica id accepted (it goes into every log line, span and audit entry). */

@@ -63,7 +63,8 @@ const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
  * A call's line with the seed's fields (`event`, `tool`, `request_id`, `duration_ms`, `status`,
- * `timestamp`, `error` on failure) plus `client_id`, `session_id` and the trace ids.
+ * `timestamp`, `error` on failure) plus who wrote it (`service`, `replica`), `client_id`,
+ * `session_id` and the trace ids.
  */
 export function jsonCallRecord(ctx: CallContext, line: CallLine, origin: LogOrigin): Record<string, unknown> {
   const { event, field } = EVENT_OF[ctx.kind];

@@ -242,7 +242,8 @@ const NOT_SET = Symbol("not set");
 
 /**
  * Writes one JSON line per call with winston: `event`, `tool`, `request_id`, `duration_ms`,
- * `status`, `timestamp`, `error` on failure, `client_id`, `session_id`, and `trace_id` / `span_id`
+ * `status`, `timestamp`, `error` on failure, `service` and `replica` (the server's name and replica
+ * id), `client_id`, `session_id`, and `trace_id` / `span_id`
  * when the call is traced — so a log line leads to its trace. Also records every `ServerLogger`
  * message of the calls it covers, with their request id. Arguments only when asked for, with
  * `redact`ed fields masked.
