@@ -1,3 +1,4 @@
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { isEntryShaped } from "./audit-entry.js";
 import { auditFileLines, MAX_AUDIT_LINE_BYTES } from "./verify-audit-log.js";
 
@@ -26,6 +27,19 @@ export interface AuditTimelineChain {
   replica: string;
   files: readonly string[];
 }
+
+/**
+ * Options of {@link AuditFleetTimeline}.
+ *
+ * @example
+ * new AuditFleetTimeline(fleet.chains, { window: 50_000 } satisfies AuditFleetTimelineOptions);
+ */
+export interface AuditFleetTimelineOptions {
+  /** Entries held per chain to put it in time order (memory is bounded by it). Default 10,000. */
+  window?: number;
+}
+
+const TIMELINE_OPTIONS = defineOptions<AuditFleetTimelineOptions>("AuditFleetTimeline options", { window: option.integer({ min: 1 }) }, { windowSize: 'use "window"' });
 
 interface Item extends AuditTimelineEntry {
   /** `time` as milliseconds (unparsable times sort last). */
@@ -122,9 +136,9 @@ export class AuditFleetTimeline implements AsyncIterable<AuditTimelineEntry> {
 
   constructor(
     private readonly chains: readonly AuditTimelineChain[],
-    options: { window?: number } = {},
+    options: AuditFleetTimelineOptions = {},
   ) {
-    this.window = Math.max(1, options.window ?? 10_000);
+    this.window = checkOptions(TIMELINE_OPTIONS, options).window ?? 10_000;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<AuditTimelineEntry> {

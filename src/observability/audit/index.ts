@@ -32,10 +32,11 @@ export {
   verifyAuditFleet,
   type AuditFleetChain,
   type AuditFleetManifest,
+  type AuditFleetManifestOptions,
   type AuditFleetMember,
   type AuditFleetProblem,
   type AuditFleetProblemKind,
   type AuditFleetVerification,
   type VerifyAuditFleetOptions,
 } from "./verify-audit-fleet.js";
-export { AuditFleetTimeline, type AuditTimelineChain, type AuditTimelineEntry } from "./audit-fleet-timeline.js";
+export { AuditFleetTimeline, type AuditFleetTimelineOptions, type AuditTimelineChain, type AuditTimelineEntry } from "./audit-fleet-timeline.js";

@@ -143,6 +143,21 @@ const MEMBER_OPTIONS = defineOptions<AuditFleetMember>("the fleet manifest", {
   minEntries: option.integer({ min: 0 }),
 }, { path: 'use "log"', file: 'use "log"', replica: 'use "id"', seq: 'use "minSeq"', entries: 'use "minEntries"' });
 
+/**
+ * Options of {@link auditFleetManifest}.
+ *
+ * @example
+ * const options: AuditFleetManifestOptions = { replicas: [{ id: "replica-1", log: "replica-1/audit.jsonl" }] };
+ */
+export interface AuditFleetManifestOptions {
+  /** List only these replicas, at these logs (relative to the directory); default every chain found. */
+  replicas?: readonly { id: string; log: string }[];
+}
+
+const MANIFEST_WRITE_OPTIONS = defineOptions<AuditFleetManifestOptions>("auditFleetManifest options", {
+  replicas: { expected: "a list of { id, log } objects", isType: Array.isArray },
+}, { replica: 'use "replicas" (a list of { id, log })', members: 'use "replicas"' });
+
 const MEMBER_LIST: OptionRule = { expected: "a list of { id, log } objects", isType: Array.isArray };
 const MANIFEST_OPTIONS = defineOptions<AuditFleetManifest>("the fleet manifest", {
   format: option.literal(AUDIT_FLEET_MANIFEST_FORMAT),
@@ -396,7 +411,8 @@ export async function verifyAuditFleet(dir: string, options: VerifyAuditFleetOpt
  * const manifest = await auditFleetManifest("fleet/audit");
  * await writeFile("fleet/audit-manifest.json", JSON.stringify(manifest, null, 2));
  */
-export async function auditFleetManifest(dir: string, options: { replicas?: readonly { id: string; log: string }[] } = {}): Promise<AuditFleetManifest> {
+export async function auditFleetManifest(dir: string, options: AuditFleetManifestOptions = {}): Promise<AuditFleetManifest> {
+  options = checkOptions(MANIFEST_WRITE_OPTIONS, options);
   const members: { id: string; log: string }[] = [];
   if (options.replicas) members.push(...options.replicas.map((m) => ({ id: m.id, log: m.log })));
   else {
