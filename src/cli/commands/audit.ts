@@ -301,7 +301,7 @@ async function verifyFleet(parsed: Parsed): Promise<number> {
     for await (const e of timeline) {
       console.log(parsed.json ? JSON.stringify({ type: "entry", ...e }) : `${e.time}  ${e.replica}  #${e.seq}  ${e.kind === "tool" ? e.tool : `${e.kind} ${e.tool}`.trim()}  ${e.status || "-"}  ${e.client_id || "-"}`);
     }
-    if (timeline.late > 0) result.notes.push(`${timeline.late} timeline entries came more than 10000 entries out of time order in their chain and are printed late`);
+    if (timeline.late > 0) result.notes.push(`${timeline.late} timeline entr${timeline.late === 1 ? "y was" : "ies were"} more than ${timeline.window} entries out of time order in ${timeline.late === 1 ? "its" : "their"} chain and ${timeline.late === 1 ? "is" : "are"} printed late`);
   }
   if (parsed.json) console.log(parsed.timeline ? JSON.stringify({ type: "report", ...result }) : JSON.stringify(result, null, 2));
   else printFleet(result);

@@ -132,7 +132,8 @@ async function* chainEntries(chain: AuditTimelineChain): AsyncGenerator<Item> {
 export class AuditFleetTimeline implements AsyncIterable<AuditTimelineEntry> {
   /** Entries that came out after a later one of their chain (more than the window out of order). */
   late = 0;
-  private readonly window: number;
+  /** Entries held per chain to put it in time order. */
+  readonly window: number;
 
   constructor(
     private readonly chains: readonly AuditTimelineChain[],
