@@ -330,10 +330,11 @@ export async function verifyAuditFleet(dir: string, options: VerifyAuditFleetOpt
       continue;
     }
     const claimed = await claimedReplica(logFiles[0]!);
-    const own = [claimed, member?.id, folderName(chain.log)].map((id) => (id === undefined ? undefined : replicaSecrets.get(id))).find(Boolean);
+    // A manifest binds the log to its replica's secrets; without one, the (signed) name its entries claim picks them.
+    const own = [member?.id, claimed, folderName(chain.log)].map((id) => (id === undefined ? undefined : replicaSecrets.get(id))).find(Boolean);
     const secrets = own ?? shared;
     if (secrets.length === 0 && !options.unsigned) {
-      throw new TypeError(`verifyAuditFleet: no secret for the chain ${chain.log} (replica "${claimed ?? member?.id ?? folderName(chain.log)}"): give its own secret in replicaSecrets (--replica-secret-env ID=NAME) or a shared one in secrets (--secret-env NAME)`);
+      throw new TypeError(`verifyAuditFleet: no secret for the chain ${chain.log} (replica "${member?.id ?? claimed ?? folderName(chain.log)}"): give its own secret in replicaSecrets (--replica-secret-env ID=NAME) or a shared one in secrets (--secret-env NAME)`);
     }
     const verifyOptions: VerifyAuditLogOptions = {
       ...(secrets.length ? { secrets } : {}),

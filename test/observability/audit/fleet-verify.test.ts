@@ -304,6 +304,28 @@ describe("per-replica secrets", () => {
     expect(problemsBy(report())).toEqual({ "replica-1": [], "replica-2": ["wrong-key", "wrong-key"], "replica-3": ["wrong-key", "wrong-key"] });
   });
 
+  it("binds a log to its replica's secret through the manifest: another replica's chain put in its place does not pass", async () => {
+    const dir = fleetCopy(pristineOwnKeys);
+    const manifest = join(dir, "..", "manifest.json");
+    expect(await auditCommand(["manifest", dir, "--out", manifest])).toBe(0);
+    // replica-2's chain replaced by replica-1's, which verifies with replica-1's key.
+    rmSync(join(dir, "replica-2"), { recursive: true });
+    cpSync(join(dir, "replica-1"), join(dir, "replica-2"), { recursive: true });
+    output = [];
+    expect(await verify(dir, ...own, "--manifest", manifest, "--json")).toBe(1);
+    const withManifest = report();
+    const replaced = withManifest.chains.find((c) => c.log === "replica-2/audit.jsonl")!;
+    expect(new Set(replaced.problems.map((p) => p.kind))).toEqual(new Set(["wrong-key", "replica-mismatch", "cut-short", "duplicate-replica"]));
+    // (cut-short too: replica-1 made one call fewer than the seq the manifest records for replica-2.)
+    output = [];
+    expect(await verify(dir, ...own, "--json")).toBe(1);
+    expect(report().chains.map((c) => [c.log, c.problems.map((p) => p.kind)])).toEqual([
+      ["replica-1/audit.jsonl", ["duplicate-replica"]],
+      ["replica-2/audit.jsonl", ["duplicate-replica"]],
+      ["replica-3/audit.jsonl", []],
+    ]);
+  });
+
   it("names a replica that has no secret as a usage error", async () => {
     expect(await verify(fleetCopy(pristineOwnKeys), "--replica-secret-env", "replica-1=SECRET_REPLICA_1")).toBe(2);
     expect(output.at(-1)).toMatch(/no secret for the chain replica-2\/audit\.jsonl \(replica "replica-2"\)/);
