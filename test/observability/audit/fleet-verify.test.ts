@@ -166,6 +166,10 @@ describe("lantern audit verify <fleet directory>", () => {
     expect(output.at(-1)).toContain("--anchor checks one log; with a directory, use a manifest");
     expect(await verify(join(pristine, "replica-1", "audit.jsonl"), "--timeline")).toBe(2);
     expect(output.at(-1)).toContain(`--timeline merges the chains of a fleet's directory, and ${join(pristine, "replica-1", "audit.jsonl")} is not a directory`);
+    expect(await verify(fleetCopy(), "--replica-secret-env", "replica-1")).toBe(2);
+    expect(output.join("\n")).toContain("--replica-secret-env needs ID=NAME");
+    expect(await verify(fleetCopy(), "--secret-env", "FLEET_SECRET", "--out", "x.json")).toBe(2);
+    expect(output.at(-1)).toContain("--replica and --out are options of lantern audit manifest");
   });
 });
 
