@@ -188,6 +188,19 @@ describe("a bad replica id is refused with a message naming the option", () => {
     expect(() => new McpServer({ name: "a", version: "1" }, { replica: "r1" } as never)).toThrow(/unknown option "replica": use "replicaId"/);
   });
 
+  it.each([
+    ["StructuredLoggingMiddleware", () => new StructuredLoggingMiddleware({ transports: [new winston.transports.Stream({ stream: jsonLineSink([]) })] }), /One StructuredLoggingMiddleware cannot log for two servers with different names or replica ids/],
+    ["OTelMiddleware", () => new OTelMiddleware({ tracerProvider: new BasicTracerProvider() }), /One OTelMiddleware cannot trace for two servers with different replica ids \("r-1" and "r-2"\)/],
+    ["MetricsMiddleware", () => new MetricsMiddleware(new MetricsCollector()), /One MetricsCollector cannot count for two replicas \("r-1" and "r-2"\)/],
+  ])("refuses one %s for two replicas when the servers are built", async (_name, make, message) => {
+    const shared = make();
+    const one = new McpServer(EchoApi, { replicaId: "r-1" }).use(shared);
+    const two = new McpServer(EchoApi, { replicaId: "r-2" }).use(shared);
+    await one.build();
+    await expect(two.build()).rejects.toThrow(message);
+    await one.close();
+  });
+
   it("refuses one audit chain for two replicas when the servers are built", async () => {
     const audit = new AuditMiddleware({ logPath: join(folder.dir, "shared.jsonl"), hmacSecret: SECRET });
     const one = new McpServer(EchoApi, { replicaId: "r-1" }).use(audit);
