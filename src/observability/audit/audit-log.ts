@@ -270,8 +270,15 @@ export class AuditLog {
     await this.retaining;
     if (this.options.retention && this.ready) {
       // The head now covers everything written: a last pass may remove what earlier ones had to keep.
-      this.scheduleRetention();
-      await this.retaining;
+      // The pass's own retention entry may rotate the file once more (a rotation during a pass
+      // schedules none): then the head covers that file too after the flush, and one more pass runs.
+      for (let pass = 0; pass < 3; pass++) {
+        const rotations = this.rotations;
+        this.scheduleRetention();
+        await this.retaining;
+        await this.flush();
+        if (this.rotations === rotations) break;
+      }
     }
     await this.flush();
     for (const timer of this.timers) clearInterval(timer);
