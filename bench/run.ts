@@ -7,6 +7,7 @@ import { authSection } from "./sections/auth.js";
 import { metricsSection } from "./sections/metrics.js";
 import { tracingLoggingSection } from "./sections/tracing-logging.js";
 import { auditSection } from "./sections/audit.js";
+import { auditFleetSection } from "./sections/audit-fleet.js";
 import { dashboardSection } from "./sections/dashboard.js";
 import { fullStackSection } from "./sections/full-stack.js";
 import { limitsSection } from "./sections/limits.js";
@@ -23,6 +24,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   metrics: metricsSection,
   "tracing-logging": tracingLoggingSection,
   audit: auditSection,
+  "audit-fleet": auditFleetSection,
   dashboard: dashboardSection,
   "full-stack": fullStackSection,
   limits: limitsSection,

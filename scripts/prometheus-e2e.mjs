@@ -6,7 +6,7 @@
 //   3. starts Prometheus on 127.0.0.1 (free port, temp storage, scrape interval 1 s) scraping both;
 //   4. drives a known number of ok and error calls through both with the real SDK client over Streamable HTTP;
 //   5. asserts through Prometheus's HTTP query API: calls by (tool, status), histogram _count,
-//      per-replica totals, in-flight back to 0, both targets up;
+//      per-replica totals, in-flight back to 0, both targets up, each naming its replica (<ns>_replica_info);
 //   6. stops everything it started and removes its temp dir, pass or fail.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -75,7 +75,7 @@ function start(name, command, args, env = {}) {
 }
 
 async function startReplica(name, token) {
-  const child = start(name, process.execPath, [REPLICA], { PORT: "0", METRICS_TOKEN: token });
+  const child = start(name, process.execPath, [REPLICA], { PORT: "0", METRICS_TOKEN: token, LANTERN_REPLICA_ID: name });
   const lines = createInterface({ input: child.stdout });
   const first = await Promise.race([
     new Promise((resolve) => lines.once("line", resolve)),
@@ -207,6 +207,8 @@ async function main() {
   // Present (one series per tool and replica) and at zero: not merely absent.
   await expectQuery(base, `count(${NAMESPACE}_tool_in_flight)`, [4], (rows) => rows.map((r) => r.value));
   await expectQuery(base, `sum(${NAMESPACE}_tool_in_flight)`, [0], (rows) => rows.map((r) => r.value));
+  // Each target names its replica once, in an info series (the other series carry no replica label).
+  await expectQuery(base, `sum by (replica, instance) (${NAMESPACE}_replica_info)`, sortKeys(Object.fromEntries(replicas.map((r) => [`${r.name}/127.0.0.1:${r.port}`, 1]))), byLabels("replica", "instance"));
   log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 

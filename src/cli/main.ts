@@ -4,7 +4,7 @@
  * `run(args): Promise<number>` (the exit code).
  */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(args: string[]): Promise<number> }> }> = {
-  audit: { summary: "audit verify <file…>   check an audit trail's HMAC chain", load: () => import("./commands/audit.js") },
+  audit: { summary: "audit verify <file…|dir>   check an audit trail's HMAC chain, or every replica's in a fleet directory", load: () => import("./commands/audit.js") },
   dashboard: { summary: "dashboard --url URL --token T   attach the live dashboard to a running server", load: () => import("./commands/dashboard.js") },
 };
 

@@ -30,6 +30,7 @@ export {
   type ValidationIssue,
 } from "./errors.js";
 export { McpServer, type McpServerOptions } from "./mcp-server.js";
+export { REPLICA_ID_ENV } from "./replica-id.js";
 export {
   compose,
   mergeOptions,

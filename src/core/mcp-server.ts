@@ -22,6 +22,7 @@ import { checkOptions, defineOptions, option } from "./options.js";
 import { ProviderTable, type ProviderFactory, type ProviderOptions, type ProviderOverride } from "./providers.js";
 import type { Completer } from "./protocol/completions.js";
 import { Registry } from "./registry.js";
+import { defaultReplicaId, REPLICA_ID_RULE } from "./replica-id.js";
 import { scanServerClass, type ScannedClass } from "./scanner.js";
 import type {
   Authenticator,
@@ -71,6 +72,13 @@ export interface McpServerOptions {
   stateSecret?: string | Buffer;
   /** How long a multi-round-trip round's state stays valid, in ms. Default 15 minutes. */
   stateTtlMs?: number;
+  /**
+   * The name of this process among the replicas of a fleet, carried by every signal: spans
+   * (`service.instance.id`), log lines and audit entries (`replica`), `metrics://server`, `/healthz`
+   * and the Prometheus series `<ns>_replica_info`. 1 to 128 printable characters, no whitespace.
+   * Default: `LANTERN_REPLICA_ID`, else `<host name>-<pid>`.
+   */
+  replicaId?: string;
 }
 
 /** The time limit of a call when neither `@Tool({ timeoutMs })` nor `defaultTimeoutMs` says otherwise. */
@@ -84,7 +92,10 @@ const MCP_SERVER_OPTIONS = defineOptions<McpServerOptions>("new McpServer(…, o
   cacheHints: option.object(undefined, 'cache hints per operation, e.g. { "tools/list": { ttlMs: 60000, cacheScope: "public" } }'),
   stateSecret: option.anyOf(option.string({ nonEmpty: true }), option.instanceOf(Buffer, "a Buffer")),
   stateTtlMs: option.milliseconds(1),
+  replicaId: REPLICA_ID_RULE,
 }, {
+  replica: 'use "replicaId"',
+  instanceId: 'use "replicaId"',
   defaultTimeout: 'use "defaultTimeoutMs" (milliseconds)',
   timeoutMs: 'the server-wide limit is "defaultTimeoutMs"; one tool\'s is @Tool({ timeoutMs })',
   name: "name and version go in @Server({ name, version }) or the first argument: new McpServer({ name, version })",
@@ -146,6 +157,8 @@ type Lifecycle = "open" | "building" | "started" | "closing";
  */
 export class McpServer implements ServerSetup {
   readonly info: ServerInfo;
+  /** This process's name among the replicas of a fleet (`replicaId`, `LANTERN_REPLICA_ID`, or `<host name>-<pid>`). */
+  readonly replicaId: string;
   readonly container: DependencyContainer;
   private readonly options: McpServerOptions;
   /** `defaultTimeoutMs`, or {@link DEFAULT_TIMEOUT_MS}. */
@@ -181,6 +194,7 @@ export class McpServer implements ServerSetup {
   constructor(serverClassOrInfo: Function | ServerInfo, options: McpServerOptions = {}) {
     options = checkOptions(MCP_SERVER_OPTIONS, options);
     this.options = options;
+    this.replicaId = options.replicaId ?? defaultReplicaId();
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.container = options.container ?? rootContainer.createChildContainer();
     this.seal = new RequestStateSeal({ secret: options.stateSecret, ttlMs: options.stateTtlMs });

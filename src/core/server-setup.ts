@@ -113,6 +113,8 @@ export interface SessionEvent {
  */
 export interface ServerSetup {
   readonly info: ServerInfo;
+  /** This process's name among the replicas of a fleet: read it here, once, and keep it (never per call). */
+  readonly replicaId: string;
   /** The tools registered so far (their names are the only tool label values metrics ever use). */
   tools(): readonly ToolSummary[];
   /** Adds a tool (`metrics://server`'s siblings, helpers of other parts). */

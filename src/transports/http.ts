@@ -259,6 +259,8 @@ export class HttpTransportHost {
     private readonly host: ProtocolHost,
     private readonly routes: ReadonlyMap<string, RouteHandler>,
     options: HttpOptions = {},
+    /** The server's replica id, which `/healthz` reports. */
+    private readonly replicaId?: string,
   ) {
     this.options = { ...DEFAULTS };
     for (const [key, value] of Object.entries(options)) {
@@ -378,7 +380,7 @@ export class HttpTransportHost {
     if (path === "/healthz" && req.method === "GET") {
       const ready = this.readiness === "ready";
       res.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: ready ? "ok" : this.readiness, sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
+      res.end(JSON.stringify({ status: ready ? "ok" : this.readiness, replica: this.replicaId, sessions: this.sessions.size, connections: this.host.connectionCount, inFlight: this.host.activeCalls }));
       return;
     }
     const route = this.routes.get(`${req.method} ${path}`);

@@ -147,7 +147,7 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
     };
   } else {
     // checkListenOptions admits "stdio" and "http" only.
-    const http = new HttpTransportHost(host, server.routes, options);
+    const http = new HttpTransportHost(host, server.routes, options, server.replicaId);
     const { url, port } = await http.start();
     server.announceListening({ transport: "http", url });
     running = {

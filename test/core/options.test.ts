@@ -36,6 +36,9 @@ import {
   Traced,
   UnauthorizedError,
   verifyAuditLog,
+  verifyAuditFleet,
+  auditFleetManifest,
+  AuditFleetTimeline,
 } from "lantern-mcp";
 import * as testing from "lantern-mcp/testing";
 import { createTestClient, createToken } from "lantern-mcp/testing";
@@ -116,6 +119,9 @@ const MISSPELLED: MisspelledCase[] = [
   { export: "JWTAuth", what: "JWTAuth key source", build: () => new JWTAuth({ secret: SECRET, issuer: "https://idp" } as never), key: "issuer", says: /second argument of JWTAuth/ },
   { export: "APIKeyAuth", what: "APIKeyAuth entries", build: () => new APIKeyAuth([{ key: "k".repeat(32), clientId: "c", scope: ["a"] } as never]), key: "scope", says: /APIKeyAuth entry #0.*use "scopes"/ },
   { export: "AuthMiddleware", what: "AuthMiddleware options", build: () => new AuthMiddleware(new JWTAuth({ secret: SECRET }), { hideForbidenTools: true } as never), key: "hideForbidenTools", says: /did you mean "hideForbiddenTools"/ },
+  { export: "verifyAuditFleet", what: "verifyAuditFleet options", build: () => verifyAuditFleet("/nonexistent", { secret: "x" } as never), key: "secret", says: /use "secrets" \(a list\)/ },
+  { export: "auditFleetManifest", what: "auditFleetManifest options", build: () => auditFleetManifest("/nonexistent", { replica: [] } as never), key: "replica", says: /use "replicas"/ },
+  { export: "AuditFleetTimeline", what: "AuditFleetTimeline options", build: () => new AuditFleetTimeline([], { windowSize: 5 } as never), key: "windowSize", says: /use "window"/ },
   { export: "verifyAuditLog", what: "verifyAuditLog options", build: () => verifyAuditLog("/nonexistent.jsonl", { hmacSecret: "x" } as never), key: "hmacSecret", says: /use "secret"/ },
   { export: "IntrospectionAuth", what: "IntrospectionAuth options", build: () => new IntrospectionAuth({ issuer: "https://as.example", clientId: "x", clientSecret: "y", secret: "z" } as never), key: "secret", says: /use "clientSecret"/ },
   { export: "AuthorizationServerDiscovery", what: "AuthorizationServerDiscovery options", build: () => new AuthorizationServerDiscovery("https://as.example", { timeout: 5 } as never), key: "timeout", says: /use "timeoutMs"/ },

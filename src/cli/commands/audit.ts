@@ -1,19 +1,43 @@
 /**
  * `lantern audit verify <file…> [--secret-env NAME]… [--anchor FILE] [--witness FILE]… [--head FILE | --no-head] [--live] [--unsigned] [--json]`
+ * `lantern audit verify <dir> [--manifest FILE] [--timeline] [--secret-env NAME]… [--replica-secret-env ID=NAME]… [--no-head] [--live] [--unsigned] [--json]`
+ * `lantern audit manifest <dir> [--replica ID=LOG]… [--out FILE]`
  *
  * Exit codes: 0 the trail is intact, 1 a problem was found (tampering, a torn line, a truncated
  * tail, a missing or stale head, a witnessed head the log no longer reaches...), 2 usage error (bad
  * arguments, a missing secret, an unreadable file).
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { rename, writeFile } from "node:fs/promises";
 import { AUDIT_SECRET_ENV } from "../../observability/audit/audit-entry.js";
+import { AuditFleetTimeline } from "../../observability/audit/audit-fleet-timeline.js";
+import { auditFleetManifest, verifyAuditFleet, type AuditFleetVerification, type VerifyAuditFleetOptions } from "../../observability/audit/verify-audit-fleet.js";
 import { verifyAuditLog, type AuditVerification, type VerifyAuditLogOptions } from "../../observability/audit/verify-audit-log.js";
 
 const USAGE = `Usage: lantern audit verify <file…> [options]
+       lantern audit verify <dir> [--manifest FILE] [--timeline] [options]
+       lantern audit manifest <dir> [--replica ID=LOG]… [--out FILE]
 
 Checks an audit trail written by AuditMiddleware: every entry's HMAC (per key epoch), the chain,
 seq order across rotated files, the tail against the signed head file (<file>.head.json), an
 anchor, and the heads a witness kept.
+
+Given a directory (a fleet's audit folder, laid out <dir>/<replica-id>/audit.jsonl), it finds
+every chain in it (each *.jsonl file with its rotated files and head, at any depth), verifies each
+the same way and reports per replica; exit 0 only if every chain is intact.
+
+Fleet options (with a directory):
+  --manifest FILE     the fleet manifest ({ "replicas": [{ "id", "log", "minSeq"? }] }): a listed
+                      replica without a chain is "missing", one ending before minSeq "cut-short",
+                      a chain not listed "unlisted"
+  --timeline          also print every entry of every chain, merged in time order
+  --replica-secret-env ID=NAME
+                      replica ID's own secret is in the environment variable NAME; its chain must
+                      verify with it (repeatable; other replicas use --secret-env)
+
+  lantern audit manifest writes a manifest of the chains in <dir> as they are now (each one's
+  replica id and the seq its head records) to stdout or --out FILE; --replica ID=LOG lists only
+  the replicas given (LOG relative to <dir>).
 
 Options:
   --secret-env NAME   read the secret from this environment variable (default ${AUDIT_SECRET_ENV});
@@ -32,6 +56,13 @@ Exit codes: 0 intact, 1 problems found (a missing or stale head is one), 2 usage
 interface Parsed {
   files: string[];
   secretEnvs: string[];
+  /** `--replica-secret-env ID=NAME`: replica id → environment variables. */
+  replicaSecretEnvs: Map<string, string[]>;
+  manifest?: string;
+  timeline: boolean;
+  /** `manifest --replica ID=LOG`. */
+  replicas: { id: string; log: string }[];
+  out?: string;
   anchor?: string;
   witnesses: string[];
   head?: string | false;
@@ -41,7 +72,11 @@ interface Parsed {
 }
 
 function parse(args: string[]): Parsed | string {
-  const parsed: Parsed = { files: [], secretEnvs: [], witnesses: [], unsigned: false, live: false, json: false };
+  const parsed: Parsed = { files: [], secretEnvs: [], replicaSecretEnvs: new Map(), timeline: false, replicas: [], witnesses: [], unsigned: false, live: false, json: false };
+  const pair = (v: string | undefined): [string, string] | undefined => {
+    const at = v?.indexOf("=") ?? -1;
+    return v && at > 0 && at < v.length - 1 ? [v.slice(0, at), v.slice(at + 1)] : undefined;
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = (): string | undefined => {
@@ -55,6 +90,33 @@ function parse(args: string[]): Parsed | string {
         parsed.secretEnvs.push(v);
         break;
       }
+      case "--replica-secret-env": {
+        const p = pair(value());
+        if (!p) return "--replica-secret-env needs ID=NAME: the replica id and the environment variable holding its secret";
+        parsed.replicaSecretEnvs.set(p[0], [...(parsed.replicaSecretEnvs.get(p[0]) ?? []), p[1]]);
+        break;
+      }
+      case "--replica": {
+        const p = pair(value());
+        if (!p) return "--replica needs ID=LOG: the replica id and its live log, relative to the directory (replica-1=replica-1/audit.jsonl)";
+        parsed.replicas.push({ id: p[0], log: p[1] });
+        break;
+      }
+      case "--manifest": {
+        const v = value();
+        if (!v) return "--manifest needs the fleet manifest file";
+        parsed.manifest = v;
+        break;
+      }
+      case "--out": {
+        const v = value();
+        if (!v) return "--out needs a file";
+        parsed.out = v;
+        break;
+      }
+      case "--timeline":
+        parsed.timeline = true;
+        break;
       case "--anchor": {
         const v = value();
         if (!v) return "--anchor needs a file";
@@ -90,9 +152,45 @@ function parse(args: string[]): Parsed | string {
         parsed.files.push(arg);
     }
   }
-  if (parsed.files.length === 0) return "name at least one audit log file";
+  if (parsed.files.length === 0) return "name at least one audit log file, or a fleet's audit directory";
   return parsed;
 }
+
+/** Options that only one of the two forms takes, refused in the other with what to do instead. */
+function misplaced(parsed: Parsed, fleet: boolean): string | undefined {
+  if (parsed.replicas.length || parsed.out) return "--replica and --out are options of lantern audit manifest";
+  if (fleet) {
+    if (parsed.anchor) return "--anchor checks one log; with a directory, use a manifest (--manifest) to record how far each chain reached";
+    if (typeof parsed.head === "string") return "--head names the head of one log; in a directory each chain's head is <log>.head.json beside it";
+    if (parsed.witnesses.length) return "--witness checks one log; verify each replica's log with its witness file on its own";
+    if (parsed.files.length > 1) return "give one fleet directory (or audit log files, not both)";
+    return undefined;
+  }
+  const notDir = `${parsed.files[0]} is not a directory${existsSync(parsed.files[0]!) ? "" : " (it does not exist)"}`;
+  if (parsed.manifest) return `--manifest checks a fleet's directory, and ${notDir}`;
+  if (parsed.timeline) return `--timeline merges the chains of a fleet's directory, and ${notDir}`;
+  if (parsed.replicaSecretEnvs.size) return `--replica-secret-env is for a fleet's directory, and ${notDir}; for log files use --secret-env`;
+  return undefined;
+}
+
+/** The secrets held in the environment variables named, or a usage error naming the one not set. */
+function secretsFrom(names: readonly string[], what: string): string[] | string {
+  const secrets: string[] = [];
+  for (const name of names) {
+    const secret = process.env[name];
+    if (!secret) return `the environment variable ${name} is not set; export the secret ${what} was signed with (or name another variable)`;
+    secrets.push(secret);
+  }
+  return secrets;
+}
+
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 function print(result: AuditVerification): void {
   const range = result.firstSeq !== undefined ? `seq ${result.firstSeq}…${result.lastSeq}` : "no entries";
@@ -116,15 +214,23 @@ export async function run(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (sub !== "verify") {
+  if (sub !== "verify" && sub !== "manifest") {
     console.error(`lantern audit: ${sub ? `unknown subcommand "${sub}"` : "missing subcommand"}\n\n${USAGE}`);
     return 2;
   }
   const parsed = parse(rest);
   if (typeof parsed === "string") {
-    console.error(`lantern audit verify: ${parsed}\n\n${USAGE}`);
+    console.error(`lantern audit ${sub}: ${parsed}\n\n${USAGE}`);
     return 2;
   }
+  if (sub === "manifest") return writeManifest(parsed);
+  const fleet = parsed.files.some(isDirectory);
+  const wrong = misplaced(parsed, fleet);
+  if (wrong) {
+    console.error(`lantern audit verify: ${wrong}`);
+    return 2;
+  }
+  if (fleet) return verifyFleet(parsed);
   for (const file of [parsed.anchor, typeof parsed.head === "string" ? parsed.head : undefined, ...parsed.witnesses]) {
     if (file && !existsSync(file)) {
       console.error(`lantern audit verify: no such file: ${file}`);
@@ -132,14 +238,10 @@ export async function run(args: string[]): Promise<number> {
     }
   }
   const names = parsed.secretEnvs.length ? parsed.secretEnvs : parsed.unsigned ? [] : [AUDIT_SECRET_ENV];
-  const secrets: string[] = [];
-  for (const name of names) {
-    const secret = process.env[name];
-    if (!secret) {
-      console.error(`lantern audit verify: the environment variable ${name} is not set; export the secret the log was signed with (or name another variable with --secret-env)`);
-      return 2;
-    }
-    secrets.push(secret);
+  const secrets = secretsFrom(names, "the log");
+  if (typeof secrets === "string") {
+    console.error(`lantern audit verify: ${secrets}`);
+    return 2;
   }
   const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, live: parsed.live, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}), ...(parsed.witnesses.length ? { witness: parsed.witnesses } : {}) };
   let result: AuditVerification;
@@ -154,4 +256,107 @@ export async function run(args: string[]): Promise<number> {
   if (parsed.json) console.log(JSON.stringify(result, null, 2));
   else print(result);
   return result.ok ? 0 : 1;
+}
+
+/** `lantern audit verify <dir>`: every chain of a fleet's directory, per replica, optionally with the merged timeline. */
+async function verifyFleet(parsed: Parsed): Promise<number> {
+  const dir = parsed.files[0]!;
+  if (parsed.manifest && !existsSync(parsed.manifest)) {
+    console.error(`lantern audit verify: no such file: ${parsed.manifest}`);
+    return 2;
+  }
+  // The default variable is a shared secret only when nothing else was said.
+  const sharedNames = parsed.secretEnvs.length ? parsed.secretEnvs : parsed.unsigned || parsed.replicaSecretEnvs.size ? [] : [AUDIT_SECRET_ENV];
+  const shared = secretsFrom(sharedNames, "the fleet's chains");
+  if (typeof shared === "string") {
+    console.error(`lantern audit verify: ${shared}`);
+    return 2;
+  }
+  const replicaSecrets: Record<string, string[]> = {};
+  for (const [id, names] of parsed.replicaSecretEnvs) {
+    const own = secretsFrom(names, `replica "${id}"'s chain`);
+    if (typeof own === "string") {
+      console.error(`lantern audit verify: ${own}`);
+      return 2;
+    }
+    replicaSecrets[id] = own;
+  }
+  const options: VerifyAuditFleetOptions = {
+    ...(shared.length ? { secrets: shared } : {}),
+    ...(Object.keys(replicaSecrets).length ? { replicaSecrets } : {}),
+    ...(parsed.manifest ? { manifest: parsed.manifest } : {}),
+    ...(parsed.unsigned ? { unsigned: true } : {}),
+    ...(parsed.live ? { live: true } : {}),
+    ...(parsed.head === false ? { head: false as const } : {}),
+  };
+  let result: AuditFleetVerification;
+  try {
+    result = await verifyAuditFleet(dir, options);
+  } catch (error) {
+    console.error(`lantern audit verify: ${(error as Error).message}`);
+    return 2;
+  }
+  if (parsed.timeline) {
+    const timeline = new AuditFleetTimeline(result.chains);
+    for await (const e of timeline) {
+      console.log(parsed.json ? JSON.stringify({ type: "entry", ...e }) : `${e.time}  ${e.replica}  #${e.seq}  ${e.kind === "tool" ? e.tool : `${e.kind} ${e.tool}`.trim()}  ${e.status || "-"}  ${e.client_id || "-"}`);
+    }
+    if (timeline.late > 0) result.notes.push(`${timeline.late} timeline entr${timeline.late === 1 ? "y was" : "ies were"} more than ${timeline.window} entries out of time order in ${timeline.late === 1 ? "its" : "their"} chain and ${timeline.late === 1 ? "is" : "are"} printed late`);
+  }
+  if (parsed.json) console.log(parsed.timeline ? JSON.stringify({ type: "report", ...result }) : JSON.stringify(result, null, 2));
+  else printFleet(result);
+  return result.ok ? 0 : 1;
+}
+
+function printFleet(result: AuditFleetVerification): void {
+  const bad = result.chains.filter((c) => !c.ok);
+  const entries = result.chains.reduce((sum, c) => sum + c.entries, 0);
+  const replicas = `${result.chains.length} replica${result.chains.length === 1 ? "" : "s"}`;
+  if (result.ok) console.log(`OK: ${replicas}, ${entries} entries, every chain intact${result.manifest ? " and the fleet matches its manifest" : ""}`);
+  else console.log(`PROBLEMS: ${bad.length} of ${replicas} ${bad.length === 1 ? "has" : "have"} problems (${entries} entries in all)`);
+  const width = Math.max(8, ...result.chains.map((c) => c.replica.length));
+  for (const c of result.chains) {
+    const range = c.firstSeq !== undefined ? `seq ${c.firstSeq}…${c.lastSeq}` : "no entries";
+    const times = c.firstTime ? `  ${c.firstTime} … ${c.lastTime}` : "";
+    const status = c.ok ? "ok" : c.problems.some((p) => p.kind === "missing") ? "MISSING" : "PROBLEMS";
+    console.log(`  ${c.replica.padEnd(width)}  ${status.padEnd(8)}  ${String(c.entries).padStart(6)} entries  ${range}${times}  ${c.log}${c.files.length > 1 ? ` (+${c.files.length - 1} rotated)` : ""}`);
+    for (const p of c.problems) {
+      const where = [p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined].filter(Boolean).join(" ");
+      console.log(`      ${p.kind.padEnd(17)} ${where ? `[${where}] ` : ""}${p.message}`);
+    }
+    for (const note of c.notes) console.log(`      note: ${note}`);
+  }
+  for (const note of result.notes) console.log(`  note: ${note}`);
+}
+
+/** `lantern audit manifest <dir>`: the fleet manifest of the chains there now, to stdout or `--out`. */
+async function writeManifest(parsed: Parsed): Promise<number> {
+  const dir = parsed.files[0]!;
+  const extra = parsed.secretEnvs.length || parsed.replicaSecretEnvs.size || parsed.manifest || parsed.timeline || parsed.anchor || parsed.head !== undefined || parsed.witnesses.length || parsed.live || parsed.unsigned || parsed.json;
+  if (parsed.files.length > 1 || !isDirectory(dir) || extra) {
+    console.error(`lantern audit manifest: ${parsed.files.length > 1 || !isDirectory(dir) ? "give one fleet audit directory" : "it takes only --replica ID=LOG and --out FILE"}\n\n${USAGE}`);
+    return 2;
+  }
+  let text: string;
+  try {
+    const manifest = await auditFleetManifest(dir, parsed.replicas.length ? { replicas: parsed.replicas } : {});
+    if (manifest.replicas.length === 0) {
+      console.error(`lantern audit manifest: no audit chain (*.jsonl) in ${dir}; list the replicas with --replica ID=LOG`);
+      return 2;
+    }
+    text = `${JSON.stringify(manifest, null, 2)}\n`;
+  } catch (error) {
+    console.error(`lantern audit manifest: ${(error as Error).message}`);
+    return 2;
+  }
+  if (!parsed.out) {
+    console.log(text.trimEnd());
+    return 0;
+  }
+  // Written whole or not at all: a verifier never reads half a manifest.
+  const temporary = `${parsed.out}.tmp-${process.pid}`;
+  await writeFile(temporary, text);
+  await rename(temporary, parsed.out);
+  console.error(`lantern audit manifest: wrote ${parsed.out}`);
+  return 0;
 }

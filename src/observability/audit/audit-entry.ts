@@ -39,6 +39,11 @@ export const RETENTION_KIND = "retention" as const;
 export interface AuditEntry {
   seq: number;
   timestamp: string;
+  /**
+   * The replica that wrote the entry (its server's `replicaId`), signed like every field. Absent
+   * from entries written before replicas were named.
+   */
+  replica?: string;
   /** A call's kind, or a record the log writes about itself (`chain-recovery`, `retention`). */
   kind: CallKind | typeof RECOVERY_KIND | typeof RETENTION_KIND;
   /** The tool or prompt name, or the resource URI. */

@@ -185,6 +185,11 @@ export class AuditLog {
    * heads handed to witnesses and failed witness deliveries.
    */
   readonly stats = { writes: 0, entries: 0, witnessed: 0, witnessFailures: 0 };
+  /**
+   * The replica id the log's own entries (chain recovery, retention) carry, like every call's entry:
+   * set by the {@link AuditMiddleware} when its server is built, before the log opens.
+   */
+  replica: string | undefined;
 
   constructor(readonly options: AuditLogOptions) {
     const evolution = options.keyEvolution ?? {};
@@ -217,7 +222,7 @@ export class AuditLog {
         this.ready = true;
         this.startTimers();
         if (this.recovery) {
-          const recovery = { timestamp: new Date().toISOString(), kind: RECOVERY_KIND, recovery: this.recovery } as unknown as AuditRecord;
+          const recovery = { timestamp: new Date().toISOString(), replica: this.replica, kind: RECOVERY_KIND, recovery: this.recovery } as unknown as AuditRecord;
           await this.append(recovery);
         }
         // A fresh head at once: a clean-close head must not stay on disk while entries follow it.
@@ -268,8 +273,15 @@ export class AuditLog {
     await this.retaining;
     if (this.options.retention && this.ready) {
       // The head now covers everything written: a last pass may remove what earlier ones had to keep.
-      this.scheduleRetention();
-      await this.retaining;
+      // The pass's own retention entry may rotate the file once more (a rotation during a pass
+      // schedules none): then the head covers that file too after the flush, and one more pass runs.
+      for (let pass = 0; pass < 3; pass++) {
+        const rotations = this.rotations;
+        this.scheduleRetention();
+        await this.retaining;
+        await this.flush();
+        if (this.rotations === rotations) break;
+      }
     }
     await this.flush();
     for (const timer of this.timers) clearInterval(timer);
@@ -517,6 +529,7 @@ export class AuditLog {
     this.options.report(`audit: retention removed ${removed.map((r) => r.name).join(", ")} (entries up to seq ${through.seq}, covered by the head${this.options.witnesses?.length ? " and every witness" : ""})`);
     const record = {
       timestamp: new Date().toISOString(),
+      replica: this.replica,
       kind: RETENTION_KIND,
       retention: { through_seq: through.seq, through_hmac: through.hmac, files: removed.map((r) => r.name) },
     } as unknown as AuditRecord;

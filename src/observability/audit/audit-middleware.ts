@@ -150,6 +150,7 @@ class AuditRecorder implements MiddlewareObject {
     const outcome = callOutcome(ctx, thrown, failed);
     const record: AuditRecord = {
       timestamp: new Date(ctx.startedAt).toISOString(),
+      replica: this.log.replica,
       kind: ctx.kind,
       tool: ctx.name,
       client_id: ctx.clientId,
@@ -330,6 +331,13 @@ export class AuditMiddleware implements ConfigurableMiddleware<AuditCallOptions>
 
   /** Opens the log (resuming the chain) and flushes and closes it when the (last) server using it closes. */
   async setup(server: ServerSetup): Promise<void> {
+    const replica = this.log.replica;
+    if (replica !== undefined && replica !== server.replicaId) {
+      throw new DefinitionError(
+        `One AuditMiddleware cannot record the calls of two replicas ("${replica}" and "${server.replicaId}"): a chain belongs to one replica, and every entry names it; give each server its own AuditMiddleware and log file (e.g. audit/<replica-id>/audit.jsonl)`,
+      );
+    }
+    this.log.replica = server.replicaId;
     if (!this.shutdownRegistered.has(server)) {
       this.shutdownRegistered.add(server);
       this.servers += 1;

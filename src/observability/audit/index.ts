@@ -26,3 +26,17 @@ export {
   type AuditVerification,
   type VerifyAuditLogOptions,
 } from "./verify-audit-log.js";
+export {
+  AUDIT_FLEET_MANIFEST_FORMAT,
+  auditFleetManifest,
+  verifyAuditFleet,
+  type AuditFleetChain,
+  type AuditFleetManifest,
+  type AuditFleetManifestOptions,
+  type AuditFleetMember,
+  type AuditFleetProblem,
+  type AuditFleetProblemKind,
+  type AuditFleetVerification,
+  type VerifyAuditFleetOptions,
+} from "./verify-audit-fleet.js";
+export { AuditFleetTimeline, type AuditFleetTimelineOptions, type AuditTimelineChain, type AuditTimelineEntry } from "./audit-fleet-timeline.js";

@@ -66,7 +66,18 @@ export interface AuditVerification {
   recoveries: { seq: number; file: string; line: number; problem: string; message: string }[];
   /** Witnessed heads of this log the tail was checked against. */
   witnessedHeads: number;
+  /**
+   * The replica ids the entries name (`replica`), in the order first seen, at most
+   * {@link MAX_REPLICAS_LISTED}; empty for a log written before replicas were named.
+   */
+  replicas: string[];
+  /** The earliest and the latest `timestamp` of the entries (ISO 8601). */
+  firstTime?: string;
+  lastTime?: string;
 }
+
+/** The most distinct replica ids a verification lists (a log of one replica names one). */
+export const MAX_REPLICAS_LISTED = 16;
 
 /** Options of {@link verifyAuditLog}. */
 export interface VerifyAuditLogOptions {
@@ -465,6 +476,9 @@ async function firstSeqOf(path: string): Promise<number> {
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
+/** The line reader verification uses (bounded memory per line), for other readers of audit files. */
+export { lines as auditFileLines, MAX_LINE_BYTES as MAX_AUDIT_LINE_BYTES };
+
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 function keyMap(options: VerifyAuditLogOptions): Map<string, EpochKeys> {
@@ -592,6 +606,9 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
   const window = Math.max(16, options.window ?? 10_000);
   const watch = [...heads.map((h) => h.head.seq), ...witnessed.map((w) => w.head.seq)];
   const checker = new ChainChecker(keys, options.unsigned === true, window, options.maxProblems ?? 1000, watch);
+  const replicas: string[] = [];
+  let firstTime: string | undefined;
+  let lastTime: string | undefined;
   for (let f = 0; f < files.length; f++) {
     const file = files[f]!;
     for await (const { text, line, terminated, tooLong } of lines(file, MAX_LINE_BYTES)) {
@@ -619,6 +636,12 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
         continue;
       }
       checker.push(parsed, file, line);
+      const { replica, timestamp } = parsed;
+      if (typeof replica === "string" && replicas.length < MAX_REPLICAS_LISTED && !replicas.includes(replica)) replicas.push(replica);
+      if (typeof timestamp === "string") {
+        if (firstTime === undefined || timestamp < firstTime) firstTime = timestamp;
+        if (lastTime === undefined || timestamp > lastTime) lastTime = timestamp;
+      }
     }
   }
   const problems: AuditProblem[] = [...headProblems];
@@ -694,5 +717,7 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
     notes,
     recoveries: checker.recoveries,
     witnessedHeads: witnessed.length,
+    replicas,
+    ...(firstTime !== undefined ? { firstTime, lastTime } : {}),
   };
 }

@@ -40,13 +40,33 @@ export interface CallLine {
   spanContext: SpanContext | undefined;
 }
 
+/**
+ * Who writes the lines: the server's name and this replica's id, fixed when the server is built.
+ * JSON lines carry them as `service` and `replica`; ECS lines as `service.name` and `service.node.name`.
+ */
+export interface LogOrigin {
+  service: string | undefined;
+  replica: string | undefined;
+  /** The ECS `service` object, made once and shared by every line. */
+  ecsService: { name: string; node: { name: string } } | undefined;
+}
+
+/** The origin of lines written before a server set the middleware up (none are, in practice). */
+export const UNKNOWN_ORIGIN: LogOrigin = { service: undefined, replica: undefined, ecsService: undefined };
+
+/** The origin of the lines of server `service` running as replica `replica`. */
+export function logOrigin(service: string, replica: string): LogOrigin {
+  return { service, replica, ecsService: Object.freeze({ name: service, node: Object.freeze({ name: replica }) }) };
+}
+
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
  * A call's line with the seed's fields (`event`, `tool`, `request_id`, `duration_ms`, `status`,
- * `timestamp`, `error` on failure) plus `client_id`, `session_id` and the trace ids.
+ * `timestamp`, `error` on failure) plus who wrote it (`service`, `replica`), `client_id`,
+ * `session_id` and the trace ids.
  */
-export function jsonCallRecord(ctx: CallContext, line: CallLine): Record<string, unknown> {
+export function jsonCallRecord(ctx: CallContext, line: CallLine, origin: LogOrigin): Record<string, unknown> {
   const { event, field } = EVENT_OF[ctx.kind];
   const record: Record<string, unknown> = {
     level: line.level,
@@ -56,6 +76,8 @@ export function jsonCallRecord(ctx: CallContext, line: CallLine): Record<string,
     duration_ms: round3(line.durationMs),
     status: line.status,
     timestamp: new Date().toISOString(),
+    service: origin.service,
+    replica: origin.replica,
     client_id: ctx.clientId,
   };
   if (line.errorName !== undefined) record.error = `${line.errorName}: ${line.errorMessage}`;
@@ -65,7 +87,7 @@ export function jsonCallRecord(ctx: CallContext, line: CallLine): Record<string,
 }
 
 /** The same line in Elastic Common Schema: `@timestamp`, `log.level`, `event.duration` (ns), `trace.id`, ... */
-export function ecsCallRecord(ctx: CallContext, line: CallLine): Record<string, unknown> {
+export function ecsCallRecord(ctx: CallContext, line: CallLine, origin: LogOrigin): Record<string, unknown> {
   const { event } = EVENT_OF[ctx.kind];
   const record: Record<string, unknown> = {
     level: line.level,
@@ -79,6 +101,7 @@ export function ecsCallRecord(ctx: CallContext, line: CallLine): Record<string, 
       duration: Math.round(line.durationMs * 1e6),
       outcome: line.status === "ok" ? "success" : "failure",
     },
+    service: origin.ecsService,
     mcp: mcpFields(ctx, line.status, line.args),
   };
   if (line.errorName !== undefined) record.error = { type: line.errorName, message: line.errorMessage };
@@ -95,7 +118,7 @@ export interface ClientLogLine {
   spanContext: SpanContext | undefined;
 }
 
-export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine): Record<string, unknown> {
+export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine, origin: LogOrigin): Record<string, unknown> {
   const { field } = EVENT_OF[ctx.kind];
   const record: Record<string, unknown> = {
     level: line.level,
@@ -105,6 +128,8 @@ export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine): Reco
     [field]: ctx.name,
     request_id: ctx.requestId,
     timestamp: new Date().toISOString(),
+    service: origin.service,
+    replica: origin.replica,
     client_id: ctx.clientId,
   };
   if (line.logger) record.logger = line.logger;
@@ -139,7 +164,7 @@ function addSessionAndTrace(record: Record<string, unknown>, ctx: CallContext, s
   }
 }
 
-export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine): Record<string, unknown> {
+export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine, origin: LogOrigin): Record<string, unknown> {
   const record: Record<string, unknown> = {
     level: line.level,
     "@timestamp": new Date().toISOString(),
@@ -147,6 +172,7 @@ export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine): Recor
     "ecs.version": ECS_VERSION,
     message: typeof line.data === "string" ? line.data : jsonText(line.data, MESSAGE_JSON),
     event: { kind: "event", action: "client_log" },
+    service: origin.ecsService,
     mcp: { ...mcpFields(ctx, undefined, undefined), log_level: line.mcpLevel },
   };
   if (line.logger) record["log.logger"] = line.logger;

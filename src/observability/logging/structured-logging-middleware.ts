@@ -3,7 +3,7 @@ import { context, isSpanContextValid, trace, type SpanContext } from "@opentelem
 import winston from "winston";
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
-import { describeError } from "../../core/errors.js";
+import { DefinitionError, describeError } from "../../core/errors.js";
 import { mergeOptions, type ConfigurableMiddleware, type MiddlewareObject, type Next, type OptionMerge } from "../../core/middleware.js";
 import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
@@ -18,9 +18,12 @@ import {
   ecsClientLogRecord,
   jsonCallRecord,
   jsonClientLogRecord,
+  logOrigin,
   redactValue,
+  UNKNOWN_ORIGIN,
   type CallLine,
   type LogFormat,
+  type LogOrigin,
 } from "./log-records.js";
 
 /**
@@ -107,6 +110,8 @@ class LogSink {
   private readonly maxPending: number;
   private dropped = 0;
   private file: LogFile | undefined;
+  /** The server's name and replica id every line carries; set once, when the server is built. */
+  origin: LogOrigin = UNKNOWN_ORIGIN;
 
   constructor(options: StructuredLoggingOptions) {
     this.format = options.format ?? "json";
@@ -192,6 +197,7 @@ class LogSink {
       reason: event.reason,
       transport: event.transport,
       timestamp: new Date().toISOString(),
+      ...this.originFields(),
     };
     if (event.clientId !== undefined) record.client_id = event.clientId;
     if (event.detail !== undefined) record.detail = cutToSize(event.detail, 200);
@@ -200,6 +206,12 @@ class LogSink {
       budget.suppressed = 0;
     }
     this.write(record);
+  }
+
+  /** The origin fields of a line the sink writes about itself, in the sink's format. */
+  private originFields(): Record<string, unknown> {
+    const origin = this.origin;
+    return this.format === "ecs" ? { service: origin.ecsService } : { service: origin.service, replica: origin.replica };
   }
 
   private readonly writePending = (): void => {
@@ -215,7 +227,7 @@ class LogSink {
     if (this.dropped > 0) {
       const count = this.dropped;
       this.dropped = 0;
-      logger.log({ level: this.levels.warn, event: "log_lines_dropped", count, reason: "the log sink was slower than the calls" } as unknown as winston.LogEntry);
+      logger.log({ level: this.levels.warn, event: "log_lines_dropped", count, reason: "the log sink was slower than the calls", ...this.originFields() } as unknown as winston.LogEntry);
     }
     logger.log(record as winston.LogEntry);
   }
@@ -250,7 +262,8 @@ const NOT_SET = Symbol("not set");
 
 /**
  * Writes one JSON line per call with winston: `event`, `tool`, `request_id`, `duration_ms`,
- * `status`, `timestamp`, `error` on failure, `client_id`, `session_id`, and `trace_id` / `span_id`
+ * `status`, `timestamp`, `error` on failure, `service` and `replica` (the server's name and replica
+ * id), `client_id`, `session_id`, and `trace_id` / `span_id`
  * when the call is traced — so a log line leads to its trace. Also records every `ServerLogger`
  * message of the calls it covers, with their request id. Arguments only when asked for, with
  * `redact`ed fields masked.
@@ -283,6 +296,13 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
   /** Records `ServerLogger` messages of the calls this middleware covers; flushes its own logger at shutdown. */
   setup(server: ServerSetup): void {
     const sink = this.shared();
+    const origin = sink.origin;
+    if (origin.replica !== undefined && (origin.replica !== server.replicaId || origin.service !== server.info.name)) {
+      throw new DefinitionError(
+        `One StructuredLoggingMiddleware cannot log for two servers with different names or replica ids ("${origin.service}" as "${origin.replica}", and "${server.info.name}" as "${server.replicaId}"): every line says which server and replica wrote it; give each server its own instance`,
+      );
+    }
+    if (origin.replica === undefined) sink.origin = logOrigin(server.info.name, server.replicaId);
     server.onClientLog((record) => logClientMessage(sink, record));
     server.onRefusal((event) => sink.refusal(event));
     // A logger Lantern made is Lantern's to flush (files written in full before the process exits);
@@ -332,7 +352,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
         args: this.perCall.includeArgs ? redactValue(ctx.args, this.perCall.redact) : undefined,
         spanContext: callSpanContext(ctx),
       };
-      sink.write(sink.format === "ecs" ? ecsCallRecord(ctx, line) : jsonCallRecord(ctx, line));
+      sink.write(sink.format === "ecs" ? ecsCallRecord(ctx, line, sink.origin) : jsonCallRecord(ctx, line, sink.origin));
     } catch (error) {
       // A log line must never change how a call ends.
       writeStderrNotice(`could not write the structured log line of ${ctx.kind} "${ctx.name}": ${describeError(error)}`);
@@ -368,7 +388,7 @@ function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
       // Inside the tool: the active span is the tool's own (a child span, maybe), else the call's.
       spanContext: validOrUndefined(trace.getSpanContext(context.active())) ?? callSpanContext(ctx),
     };
-    sink.write(sink.format === "ecs" ? ecsClientLogRecord(ctx, line) : jsonClientLogRecord(ctx, line));
+    sink.write(sink.format === "ecs" ? ecsClientLogRecord(ctx, line, sink.origin) : jsonClientLogRecord(ctx, line, sink.origin));
   } catch (error) {
     writeStderrNotice(`could not write a ServerLogger message to the structured log: ${describeError(error)}`);
   }

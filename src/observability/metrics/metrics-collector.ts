@@ -2,6 +2,7 @@ import { PROVIDED_BY } from "../../core/metadata-keys.js";
 import type { CallKind } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
 import type { ServerSetup } from "../../core/server-setup.js";
+import { DefinitionError } from "../../core/errors.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { LatencyHistogram } from "./latency-histogram.js";
 
@@ -33,6 +34,8 @@ export interface CallMetrics {
  * const snapshot: MetricsSnapshot = JSON.parse(read.contents[0].text);
  */
 export interface MetricsSnapshot {
+  /** The replica id of the server whose calls these are (once a server set the collector up). */
+  replica?: string;
   uptime_seconds: number;
   tools: Record<string, CallMetrics>;
   /** Keyed by the URI read; template reads are folded into their template (`hr://employees/{id}`). */
@@ -153,6 +156,8 @@ export class MetricsCollector {
   private readonly maxResources: number;
   /** The most recently seen client: already last in `clientEntries`, so no reordering is needed. */
   private lastClientId: string | undefined;
+  /** The replica id of the server this collector counts for, once it is known. */
+  private replica: string | undefined;
 
   constructor(options: MetricsCollectorOptions = {}) {
     options = checkOptions(METRICS_COLLECTOR_OPTIONS, options);
@@ -203,6 +208,7 @@ export class MetricsCollector {
    */
   snapshot(): MetricsSnapshot {
     return {
+      ...(this.replica !== undefined ? { replica: this.replica } : {}),
       uptime_seconds: Math.round(performance.now() - this.startedAt) / 1000,
       tools: sectionJSON(this.sections.tool),
       resources: sectionJSON(this.sections.resource),
@@ -215,6 +221,17 @@ export class MetricsCollector {
     const out: [string, ClientMetrics][] = [];
     for (const [id, c] of this.clientEntries) out.push([id, { calls: c.calls, errors: c.errors, last_called_at: new Date(c.lastCalledAt).toISOString() }]);
     return Object.fromEntries(out.reverse());
+  }
+
+  /**
+   * Says which replica the counts belong to (`metrics://server`'s `replica`): the middleware feeding
+   * the collector and {@link registerResource} call it with their server's id.
+   */
+  serveReplica(replicaId: string): void {
+    if (this.replica !== undefined && this.replica !== replicaId) {
+      throw new DefinitionError(`One MetricsCollector cannot count for two replicas ("${this.replica}" and "${replicaId}"): metrics://server says which replica its counts are from; give each server its own collector`);
+    }
+    this.replica = replicaId;
   }
 
   /** Forgets every count (uptime keeps running). */
@@ -232,12 +249,13 @@ export class MetricsCollector {
    * @example
    * metrics.registerResource(server);
    */
-  registerResource(server: Pick<ServerSetup, "addResource">, options: { uri?: string } = {}): void {
+  registerResource(server: Pick<ServerSetup, "addResource"> & { readonly replicaId?: string }, options: { uri?: string } = {}): void {
     options = checkOptions(REGISTER_RESOURCE_OPTIONS, options);
+    if (server.replicaId !== undefined) this.serveReplica(server.replicaId);
     server.addResource(options.uri ?? "metrics://server", () => JSON.stringify(this.snapshot()), {
       name: "server-metrics",
       title: "Server metrics",
-      description: "Per-tool calls, errors and latency percentiles (ms) of this server, and its uptime",
+      description: "Per-tool calls, errors and latency percentiles (ms) of this server, its uptime and replica id",
       mimeType: "application/json",
     });
   }

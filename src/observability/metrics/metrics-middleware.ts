@@ -76,6 +76,7 @@ export class MetricsMiddleware implements ConfigurableMiddleware<MeteredOptions>
   setup(server: ServerSetup): void {
     const collector = this.collector;
     server.provide(MetricsCollector, () => collector);
+    collector.serveReplica(server.replicaId);
     for (const tool of server.tools()) collector.declare("tool", tool.name);
   }
 

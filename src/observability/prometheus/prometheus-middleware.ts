@@ -76,6 +76,7 @@ interface Metrics {
   inFlight: Gauge<"tool">;
   byProtocol: Counter<"tool" | "protocol_version">;
   refused: Counter<"reason">;
+  replicaInfo: Gauge<"replica">;
 }
 
 /** Why a request never became a call: the values of `<ns>_refused_requests_total`'s `reason` label. */
@@ -92,7 +93,8 @@ const KNOWN_PROTOCOL_VERSIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_
  * (status `ok`, `error` or `rate_limited`), `<ns>_tool_duration_seconds{tool}`, `<ns>_tool_in_flight{tool}` and
  * `<ns>_tool_calls_by_protocol_total{tool,protocol_version}` (the MCP revision of each call), and
  * `<ns>_refused_requests_total{reason}` (requests that never became a call: failed authentication,
- * unknown tool, prompt or resource names).
+ * unknown tool, prompt or resource names), and `<ns>_replica_info{replica}` (1: which replica this
+ * process is; the replica is not a label of the other series, a fleet's scrape config adds it).
  * Only registered tool names become label values. In `setup` it adds `GET /metrics` to the HTTP
  * transport (OpenMetrics when the scraper asks for it, optionally behind a bearer token) and the
  * `metrics://prometheus` resource.
@@ -139,6 +141,8 @@ export class PrometheusMiddleware implements MiddlewareObject {
         (name) => new Counter({ name, help: "MCP requests refused before they became a call (failed authentication, unknown names)", labelNames: ["reason"], registers })),
       byProtocol: reuseOrCreate(this.registry, `${namespace}_tool_calls_by_protocol_total`, ["tool", "protocol_version"], undefined,
         (name) => new Counter({ name, help: "MCP tool calls by the MCP protocol version they were made with", labelNames: ["tool", "protocol_version"], registers })),
+      replicaInfo: reuseOrCreate(this.registry, `${namespace}_replica_info`, ["replica"], undefined,
+        (name) => new Gauge({ name, help: "The replica id of this server process (always 1); the other series carry no replica label: a fleet's scrape config adds it as a target label", labelNames: ["replica"], registers })),
     };
     let shared = sharedState.get(this.metrics.inFlight);
     if (!shared) sharedState.set(this.metrics.inFlight, (shared = { counted: Symbol("lantern:prometheus:counted"), sources: new Set() }));
@@ -168,6 +172,7 @@ export class PrometheusMiddleware implements MiddlewareObject {
   }
 
   setup(server: ServerSetup): void {
+    this.metrics.replicaInfo.set({ replica: server.replicaId }, 1);
     for (const tool of server.tools()) this.addSeries(tool.name);
     // One child per reason, made once: a flood of refusals costs no label lookups.
     const refused = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, this.metrics.refused.labels(reason)])) as Record<RefusalEvent["reason"], { inc(value?: number): void }>;

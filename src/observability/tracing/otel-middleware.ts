@@ -18,7 +18,7 @@ import {
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next, OptionMerge } from "../../core/middleware.js";
-import { LanternErrorCode, SERVER_SHUTDOWN } from "../../core/errors.js";
+import { DefinitionError, LanternErrorCode, SERVER_SHUTDOWN } from "../../core/errors.js";
 import { callOutcome, TOOL_ERROR } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import type { ServerSetup } from "../../core/server-setup.js";
@@ -104,6 +104,8 @@ class TelemetrySinks {
   private started = false;
   /** Marks, in `CallContext.bag`, calls these sinks already handle, so a second middleware does not trace them twice. */
   readonly callKey = Symbol("lantern:otel.handled");
+  /** `service.instance.id` of every span: the replica id of the server, set once when it is built. */
+  instanceId: string | undefined;
 
   constructor(readonly options: OTelOptions) {
     this.tracerProvider = options.tracerProvider;
@@ -147,15 +149,21 @@ class TelemetrySinks {
 
   /** Sets up the OTLP SDK once, when an endpoint is configured and nothing else provides tracing. */
   async start(server: ServerSetup): Promise<void> {
-    if (this.started) return;
+    if (this.started) {
+      if (server.replicaId !== this.instanceId) {
+        throw new DefinitionError(`One OTelMiddleware cannot trace for two servers with different replica ids ("${this.instanceId}" and "${server.replicaId}"): every span says which replica served it (service.instance.id); give each server its own instance`);
+      }
+      return;
+    }
     this.started = true;
+    this.instanceId = server.replicaId;
     const env = process.env;
     if (this.tracerProvider || env.OTEL_SDK_DISABLED === "true") return;
     const endpoint = this.options.endpoint;
     // From the environment alone, defer to an SDK the application registered itself: it read the
     // same variables, and two exporters would send every span twice.
     if (!endpoint && (!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || hasGlobalTracerProvider())) return;
-    const sdk = await startOtlpSdk({ serviceName: this.options.serviceName ?? server.info.name, endpoint, metrics: !this.meterProvider });
+    const sdk = await startOtlpSdk({ serviceName: this.options.serviceName ?? server.info.name, serviceInstanceId: server.replicaId, endpoint, metrics: !this.meterProvider });
     if (!sdk) return;
     this.tracerProvider = sdk.tracerProvider;
     this.meterProvider ??= sdk.meterProvider;
@@ -252,6 +260,7 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
       [A.REQUEST_ID]: ctx.requestId,
       [A.JSONRPC_REQUEST_ID]: ctx.requestId,
       [A.CLIENT_ID]: ctx.clientId,
+      [A.SERVICE_INSTANCE_ID]: this.sinks.instanceId,
     };
     if (ctx.kind === "tool") {
       attributes[A.TOOL_NAME] = ctx.name;

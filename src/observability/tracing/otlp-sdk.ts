@@ -55,6 +55,8 @@ export interface OtlpSdk {
  */
 export interface OtlpSdkOptions {
   serviceName: string;
+  /** `service.instance.id` of the resource: the server's replica id. */
+  serviceInstanceId?: string;
   /**
    * The OTLP/HTTP base URL (`http://collector:4318`); `/v1/traces` and `/v1/metrics` are appended.
    * Undefined: the exporters read the standard `OTEL_EXPORTER_OTLP_*` variables themselves.
@@ -67,6 +69,7 @@ export interface OtlpSdkOptions {
 /** The rules of {@link OtlpSdkOptions}; `endpoint` undefined means the `OTEL_EXPORTER_OTLP_*` variables. */
 const OTLP_SDK_OPTIONS = defineOptions<OtlpSdkOptions>("startOtlpSdk options", {
   serviceName: option.required(option.string({ nonEmpty: true }), "it is the service.name of every span"),
+  serviceInstanceId: option.string({ nonEmpty: true }),
   endpoint: option.string({ pattern: /^https?:\/\//, describe: "an http(s) URL such as http://collector:4318" }),
   metrics: option.boolean(),
 });
@@ -102,8 +105,9 @@ export function hasGlobalTracerProvider(): boolean {
 }
 
 /**
- * Sets up an OpenTelemetry SDK exporting over OTLP/HTTP, with `service.name` as a resource
- * attribute (the standard `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` override it, so an
+ * Sets up an OpenTelemetry SDK exporting over OTLP/HTTP, with `service.name` (and
+ * `service.instance.id`, the replica) as resource attributes (the standard `OTEL_SERVICE_NAME` /
+ * `OTEL_RESOURCE_ATTRIBUTES` override them, so an
  * operator can rename a service without a rebuild). The packages are imported only here, when
  * asked for, so a server that does not export telemetry never loads them; when they are not
  * installed this warns once, naming what to add, and resolves to undefined.
@@ -131,7 +135,7 @@ export async function startOtlpSdk(options: OtlpSdkOptions, load: ModuleLoader =
   try {
     const resource = resources
       .defaultResource()
-      .merge(resources.resourceFromAttributes({ "service.name": options.serviceName }))
+      .merge(resources.resourceFromAttributes({ "service.name": options.serviceName, ...(options.serviceInstanceId ? { "service.instance.id": options.serviceInstanceId } : {}) }))
       .merge(resources.detectResources({ detectors: [resources.envDetector] }));
     const exporter = new traceExporter.OTLPTraceExporter(options.endpoint ? { url: joinUrl(options.endpoint, "v1/traces") } : {});
     const tracerProvider = new nodeSdk.NodeTracerProvider({ resource, spanProcessors: [new nodeSdk.BatchSpanProcessor(exporter)] });

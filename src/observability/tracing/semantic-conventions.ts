@@ -29,6 +29,8 @@ export const MCP_ATTRIBUTES = {
   NETWORK_TRANSPORT: "network.transport",
   NETWORK_PROTOCOL_NAME: "network.protocol.name",
   ERROR_TYPE: "error.type",
+  /** The replica that served the call (the server's `replicaId`); also on the resource of the SDK Lantern sets up. */
+  SERVICE_INSTANCE_ID: "service.instance.id",
   // Lantern's own: the finer status (`timeout`, `cancelled`, `refused`) `mcp.tool.status` folds into "error".
   LANTERN_CALL_STATUS: "lantern.call.status",
   /** The client's self-reported name and version (`clientInfo`: initialize, or the 2026-era request `_meta`). */

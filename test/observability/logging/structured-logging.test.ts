@@ -106,8 +106,8 @@ describe("StructuredLoggingMiddleware (json)", () => {
     await settle(lines, 1);
     expect(lines).toHaveLength(1);
     const line = lines[0]!;
-    // The seed's fields plus client_id, and what the request said of itself: protocol version and client.
-    expect(Object.keys(line).sort()).toEqual(["client_id", "client_name", "client_version", "duration_ms", "event", "level", "protocol_version", "request_id", "status", "timestamp", "tool"]);
+    // The seed's fields plus client_id, what the request said of itself (protocol version and client) and who wrote the line (service, replica).
+    expect(Object.keys(line).sort()).toEqual(["client_id", "client_name", "client_version", "duration_ms", "event", "level", "protocol_version", "replica", "request_id", "service", "status", "timestamp", "tool"]);
     expect(line).toMatchObject({ level: "info", event: "tool_call", tool: "login", status: "ok", client_id: "agent-7" });
     expect(line.request_id).toEqual(expect.any(String));
     expect(line.duration_ms).toBeGreaterThanOrEqual(0);

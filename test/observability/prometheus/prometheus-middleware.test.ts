@@ -74,7 +74,9 @@ describe("PrometheusMiddleware", () => {
     expect([...toolLabels(text)].sort()).toEqual(["add", "explode", "hold"]);
     expect(text).not.toContain("no_such_tool");
     const labelNames = new Set([...text.matchAll(/[{,](\w+)="/g)].map((m) => m[1]));
-    expect([...labelNames].sort()).toEqual(["le", "protocol_version", "reason", "status", "tool"]);
+    expect([...labelNames].sort()).toEqual(["le", "protocol_version", "reason", "replica", "status", "tool"]);
+    // The replica is the label of one info series only, never of the call series.
+    expect([...text.matchAll(/^(\w+)\{[^}]*replica="/gm)].map((m) => m[1])).toEqual(["mcp_replica_info"]);
     // The unknown name is counted as a refusal by its (bounded) reason, never by the name asked for.
     expect(sample(text, "mcp_refused_requests_total", { reason: "unknown_tool" })).toBe(1);
     // The protocol version of each call, from the short list the SDK accepts: a bounded label.

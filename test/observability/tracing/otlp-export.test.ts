@@ -36,7 +36,7 @@ describe("OTLP/HTTP export end to end", () => {
         callback();
       },
     });
-    server = new McpServer(OrderApi, { onInternalError: () => {} });
+    server = new McpServer(OrderApi, { onInternalError: () => {}, replicaId: "orders-2" });
     server.use(new StructuredLoggingMiddleware({ transports: [new winston.transports.Stream({ stream: sink })] }));
     // OrderApi is also @Traced: the call must still get exactly one span, from this instance.
     server.use(new OTelMiddleware({ serviceName: "order-api-e2e", endpoint: receiver.url }));
@@ -59,6 +59,9 @@ describe("OTLP/HTTP export end to end", () => {
     const call = receiver.spans.find((s) => s.name === "tools/call get_order")!;
     expect(call).toBeDefined();
     expect(call.resource["service.name"]).toBe("order-api-e2e");
+    // The replica names itself on the resource and on the span.
+    expect(call.resource["service.instance.id"]).toBe("orders-2");
+    expect(call.attributes["service.instance.id"]).toBe("orders-2");
     expect(call.kind).toBe(SERVER_KIND);
     expect(call.traceId).toBe(traceId);
     expect(call.parentSpanId).toBe("eee19b7ec3c1b174");
