@@ -70,7 +70,7 @@ wait_for() {
 start_replica() {
   local i="$1" n
   : > "$WORK/replica-$i.log"
-  PORT="${MCP_PORTS[$i]}" DASHBOARD_PORT="${DASH_PORTS[$i]}" node "$SERVER_JS" --attach >> "$WORK/replica-$i.log" 2>&1 &
+  LANTERN_REPLICA_ID="replica-$i" PORT="${MCP_PORTS[$i]}" DASHBOARD_PORT="${DASH_PORTS[$i]}" node "$SERVER_JS" --attach >> "$WORK/replica-$i.log" 2>&1 &
   PIDS[$i]=$!
   for ((n = 0; n < 150; n++)); do
     grep -q "dashboard telemetry on http://127.0.0.1:${DASH_PORTS[$i]}" "$WORK/replica-$i.log" && return 0
@@ -84,7 +84,8 @@ start_replica() {
 drive() { node scripts/fleet-dashboard-e2e-client.mjs "http://127.0.0.1:${MCP_PORTS[$1]}/mcp" "$2" "$3" || fail "calls on replica $1 failed"; }
 
 # The breakdown's row of replica $1: name, state, calls, errors.
-row() { printf '127\\.0\\.0\\.1:%s +%s +%s +0 ' "${DASH_PORTS[$1]}" "$2" "$3"; }
+# A replica's row is named by the replica id its telemetry carries (LANTERN_REPLICA_ID).
+row() { printf 'replica-%s +%s +%s +0 ' "$1" "$2" "$3"; }
 
 export LANTERN_DASHBOARD_TOKEN="e2e-$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')"
 for i in 0 1 2; do MCP_PORTS[$i]="$(free_port)"; DASH_PORTS[$i]="$(free_port)"; done
@@ -144,11 +145,11 @@ log "Tools and Agents tabs add up over the replicas: ok"
 tmux send-keys -t "$SESSION" 4
 wait_for "\\[4 Logs\\]" 10
 wait_for "TIME +REPLICA +CLIENT +TOOL"
-wait_for "127\\.0\\.0\\.1:${DASH_PORTS[2]} +fleet-legacy +search_employees +ok"
+wait_for "replica-2 +fleet-legacy +search_employees +ok"
 wait_for "30 recent calls"
 tmux send-keys -t "$SESSION" 6
 wait_for "\\[6 Raw Logs\\]" 10
-for i in 0 1 2; do wait_for "127\\.0\\.0\\.1:${DASH_PORTS[$i]} +console\\.log +hr-api is up"; done
+for i in 0 1 2; do wait_for "replica-$i +console\\.log +hr-api is up"; done
 log "Logs and Raw Logs name the replica of each line: ok"
 screen | grep -q "$LANTERN_DASHBOARD_TOKEN" && fail "the token is on screen"
 tmux send-keys -t "$SESSION" q

@@ -138,20 +138,22 @@ async function waitForTraffic(fleet, id, before) {
   }
 }
 
-// ── Fleet audit verification ───────────────────────────────────────────────────────────────
-// Today: `lantern audit verify <file>` once per replica file `<auditDir>/<replica-id>/audit.jsonl`.
-// When `lantern audit verify <dir>` (fleet layout, `--manifest`) is available, this function's body
-// becomes one call: `lantern audit verify ${auditDir} --manifest …`, with the same exit-code check.
-function verifyFleetAudit(auditDir, env) {
-  const results = [];
-  for (const id of REPLICA_IDS) {
-    const file = join(auditDir, id, "audit.jsonl");
-    const run = spawnSync(process.execPath, [CLI, "audit", "verify", file], { env: { ...process.env, ...env }, encoding: "utf8" });
-    results.push({ id, ok: run.status === 0, output: `${run.stdout}${run.stderr}`.trim() });
+/**
+ * `lantern audit verify <auditDir> --manifest <manifest> --json`: every replica's chain verifies,
+ * and the directory holds exactly the chains the fleet's manifest lists. One result per chain.
+ */
+function verifyFleetAudit(auditDir, manifest, env) {
+  const run = spawnSync(process.execPath, [CLI, "audit", "verify", auditDir, "--manifest", manifest, "--json"], { env: { ...process.env, ...env }, encoding: "utf8" });
+  let report;
+  try {
+    report = JSON.parse(run.stdout);
+  } catch {
+    return [{ id: "fleet", ok: false, output: `${run.stdout}${run.stderr}`.trim() }];
   }
-  return results;
+  const chains = report.chains.map((c) => ({ id: c.replica, ok: c.ok, output: `${c.ok ? "intact" : "PROBLEMS"}: ${c.entries} entries (seq ${c.firstSeq}..${c.lastSeq}) in ${c.files.length} file(s)${c.problems.length ? `; ${c.problems.map((p) => `${p.kind}: ${p.message}`).join("; ")}` : ""}` }));
+  if (run.status !== 0 && chains.every((c) => c.ok)) chains.push({ id: "fleet", ok: false, output: `exit ${run.status}: ${report.notes?.join("; ") ?? run.stderr}` });
+  return chains;
 }
-// ───────────────────────────────────────────────────────────────────────────────────────────
 
 /** The call ids each replica's chain holds (the `query` argument of its find_items entries). */
 function auditedCallIds(auditDir) {
@@ -276,10 +278,13 @@ try {
   // Audit: every chain verifies; every call seen to succeed is in exactly one chain.
   const auditDir = join(dir, "audit");
   const env = fleet.auditEnv;
-  for (const result of verifyFleetAudit(auditDir, env)) {
+  const chains = verifyFleetAudit(auditDir, fleet.auditManifest, env);
+  for (const result of chains) {
     check(result.ok, `${result.id}'s audit chain does not verify:\n${result.output}`);
     log(`audit ${result.id}: ${result.output.split("\n")[0]}`);
   }
+  // Each chain names its replica in its entries (the report takes the id from them).
+  check(JSON.stringify(chains.map((c) => c.id).sort()) === JSON.stringify([...REPLICA_IDS].sort()), `the fleet's chains name ${chains.map((c) => c.id).join(", ")}, not ${REPLICA_IDS.join(", ")}`);
   const audited = auditedCallIds(auditDir);
   const missing = ok.filter((c) => !audited.has(c.id));
   const twice = [...audited].filter(([, where]) => where.length > 1);

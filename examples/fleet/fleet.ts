@@ -6,6 +6,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 
+/** The file name of the fleet's audit manifest (format `lantern-audit-fleet/1`), beside the replicas' audit folders. */
+export const AUDIT_MANIFEST = "fleet-manifest.json";
+
 /** The replicas' stable ids: the servers of haproxy.cfg, the `replica` label in Prometheus. */
 export const REPLICA_IDS = ["replica-1", "replica-2", "replica-3"] as const;
 export type ReplicaId = (typeof REPLICA_IDS)[number];
@@ -206,6 +209,10 @@ export class Fleet {
         logPath: join(dir, "logs", `${id}.log`),
       });
     }
+    // The fleet's audit manifest: which chains `lantern audit verify <dir>/audit --manifest` must find.
+    mkdirSync(join(dir, "audit"), { recursive: true, mode: 0o700 });
+    const manifest = { format: "lantern-audit-fleet/1", replicas: replicas.map((r) => ({ id: r.id, log: `${r.id}/audit.jsonl` })) };
+    writeFileSync(join(dir, "audit", AUDIT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     const fleet = new Fleet(dir, replicas, REPLICA_IDS.slice(0, count), secrets, lbPort, options);
     try {
       await Promise.all(fleet.running.map((id) => fleet.startReplica(id, { waitForBalancer: false })));
@@ -233,6 +240,11 @@ export class Fleet {
       .setIssuedAt()
       .setExpirationTime(ttl)
       .sign(Buffer.from(this.secrets.jwt));
+  }
+
+  /** The audit manifest listing every replica's chain, in `<dir>/audit`. */
+  get auditManifest(): string {
+    return join(this.dir, "audit", AUDIT_MANIFEST);
   }
 
   /** The environment `lantern audit verify` reads the audit secret from. */

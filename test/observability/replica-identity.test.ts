@@ -10,6 +10,7 @@ import { Registry } from "prom-client";
 import winston from "winston";
 import {
   AuditMiddleware,
+  DashboardTelemetry,
   McpServer,
   MetricsCollector,
   MetricsMiddleware,
@@ -137,6 +138,13 @@ describe("the replica id names the process in every signal", () => {
     await second.close();
     const entries: AuditEntry[] = readEntries(logPath);
     expect(entries.map((e) => [e.kind, e.replica])).toEqual([["tool", "r-a"], ["chain-recovery", "r-a"]]);
+  });
+});
+
+describe("the dashboard's snapshot", () => {
+  it("names the replica, so a fleet's dashboard can label its rows", async () => {
+    const named = new McpServer(EchoApi, { replicaId: "replica-3" });
+    expect(new DashboardTelemetry(named).snapshot().replica).toBe("replica-3");
   });
 });
 

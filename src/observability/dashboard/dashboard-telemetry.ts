@@ -12,6 +12,8 @@ export type DashboardServer = Pick<ServerSetup, "info" | "tools" | "observeCalls
   readonly authenticator?: unknown;
   /** Set when the server counts limits: each client's use of them (the Agents tab's LIMIT column). */
   readonly limiter?: Pick<ToolLimiter, "callerKey" | "usageFor">;
+  /** The process's replica id (a fleet's dashboard names the replica with it). */
+  readonly replicaId?: string;
 };
 
 /** Bounds of {@link DashboardTelemetry}; every buffer it keeps has one. */
@@ -354,6 +356,7 @@ export class DashboardTelemetry {
     const snapshot: DashboardSnapshot = {
       version: 1,
       server: { name: this.server.info.name, version: this.server.info.version, transport: this.transport, endpoint: this.endpoint },
+      ...(this.server.replicaId !== undefined ? { replica: this.server.replicaId } : {}),
       startedAt: this.startedAt,
       takenAt: now,
       totals: { calls: this.latency.count, errors: this.errors },

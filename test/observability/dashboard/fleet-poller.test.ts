@@ -25,8 +25,8 @@ afterEach(async () => {
 });
 
 /** One replica: a real HTTP server with its attach endpoint (on `dashboardPort` when given). */
-async function replica(dashboardPort = 0) {
-  const server = new McpServer(Replicated);
+async function replica(replicaId: string, dashboardPort = 0) {
+  const server = new McpServer(Replicated, { replicaId });
   const running = await server.listen({ transport: "http", port: 0, handleSignals: false });
   const endpoint = new DashboardEndpoint(server, { token: TOKEN, port: dashboardPort, announce: () => {}, captureOutput: false });
   const address = await endpoint.start();
@@ -51,7 +51,7 @@ async function call(mcp: string, ok: number, bad = 0) {
 }
 
 test("the fleet's totals are the sum of every replica's calls; a replica stopped is down with its counts kept; restarted, it carries on", async () => {
-  const [a, b, c] = [await replica(), await replica(), await replica()];
+  const [a, b, c] = [await replica("replica-a"), await replica("replica-b"), await replica("replica-c")];
   await call(a.mcp, 2);
   await call(b.mcp, 3, 1);
   await call(c.mcp, 4);
@@ -60,10 +60,11 @@ test("the fleet's totals are the sum of every replica's calls; a replica stopped
   expect(fleet.totals).toEqual({ calls: 10, errors: 1 });
   expect(fleet.tools.map((t) => [t.name, t.calls, t.errors])).toEqual([["echo", 10, 1]]);
   expect(fleet.agents.map((x) => [x.clientId, x.requests])).toEqual([["fleet-agent", 10]]);
+  // Each row is named by the replica id its snapshot carries.
   expect(fleet.fleet!.map((r) => [r.name, r.state, r.calls, r.errors])).toEqual([
-    [`127.0.0.1:${a.port}`, "up", 2, 0],
-    [`127.0.0.1:${b.port}`, "up", 4, 1],
-    [`127.0.0.1:${c.port}`, "up", 4, 0],
+    ["replica-a", "up", 2, 0],
+    ["replica-b", "up", 4, 1],
+    ["replica-c", "up", 4, 0],
   ]);
   expect(fleet.server).toMatchObject({ name: "replicated", version: "2.0.0", endpoint: "3 of 3 replicas up" });
 
@@ -75,7 +76,7 @@ test("the fleet's totals are the sum of every replica's calls; a replica stopped
   expect(fleet.server.endpoint).toBe("2 of 3 replicas up");
 
   // Restarted on the same endpoint: its counters start again, the fleet's carry on.
-  const again = await replica(c.port);
+  const again = await replica("replica-c", c.port);
   await call(again.mcp, 5);
   fleet = await readUntil(poller, (s) => s.totals.calls === 16);
   expect(fleet.fleet![2]).toMatchObject({ state: "up", calls: 9, restarts: 1 });
@@ -83,7 +84,7 @@ test("the fleet's totals are the sum of every replica's calls; a replica stopped
 });
 
 test("a replica that accepts but never answers is cut off and down; the others are read", async () => {
-  const a = await replica();
+  const a = await replica("replica-a");
   await call(a.mcp, 3);
   const silent: HttpServer = createServer(() => { /* never answers */ });
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
@@ -115,7 +116,7 @@ async function closedPort(): Promise<number> {
 }
 
 test("with no replica answering, the read fails saying why for each; a wrong token says so", async () => {
-  const a = await replica();
+  const a = await replica("replica-a");
   const nobody = `http://127.0.0.1:${await closedPort()}`;
   await expect(new FleetPoller([a.url, nobody], "not-the-token-of-this-fleet", { refreshMs: 250 }).read())
     .rejects.toThrow(`No replica answered yet: ${a.url} token refused; ${nobody} unreachable (ECONNREFUSED)`);
