@@ -1,11 +1,12 @@
 import { plainToInstance, TransformationType } from "class-transformer";
 // class-transformer's metadata storage, so nested `@Type(() => X)` classes show up in schemas.
 import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
-import { getMetadataStorage, validateSync, type ValidationError } from "class-validator";
-import { validationMetadataArrayToSchemas, validationMetadatasToSchemas } from "class-validator-jsonschema";
+import type { ValidationError } from "class-validator";
+import type { validationMetadataArrayToSchemas } from "class-validator-jsonschema";
 import type { InputClass } from "./definitions.js";
 import { InvalidParamsError, type ValidationIssue } from "./errors.js";
 import { compileInputCheck } from "./input-check.js";
+import { classValidatorJsonSchemaLibrary, classValidatorLibrary } from "./libraries.js";
 import { readPropertyType } from "./metadata-store.js";
 
 /** A JSON Schema object, as published in tools/list. */
@@ -70,13 +71,13 @@ const describeIssues = (issues: ValidationIssue[]): string =>
 
 /** True when class-validator holds rules for `cls` (on the class itself or a base class). */
 export function hasValidationRules(cls: Function): boolean {
-  return getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).length > 0;
+  return classValidatorLibrary().getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).length > 0;
 }
 
 /** True when class-transformer holds no rules (`@Type`, `@Transform`, `@Expose`, `@Exclude`) for `cls`'s properties. */
 function hasNoTransformRules(cls: InputClass): boolean {
   if (defaultMetadataStorage.getStrategy(cls) !== "none") return false;
-  const properties = new Set(getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).map((m) => m.propertyName));
+  const properties = new Set(classValidatorLibrary().getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).map((m) => m.propertyName));
   for (const property of properties) {
     if (
       defaultMetadataStorage.findTypeMetadata(cls, property) ||
@@ -109,6 +110,7 @@ export function createInputValidator(cls: InputClass, what: string): InputValida
     ? (args) => Object.assign(new cls(), args)
     : (args) => plainToInstance(cls, args) as object;
   const check = compileInputCheck(cls);
+  const { validateSync } = classValidatorLibrary();
   return (args) => {
     assertNoForbiddenKeys(args, "", 0);
     const instance = instantiate(args);
@@ -127,7 +129,7 @@ export function validateAgainst(cls: InputClass, value: unknown): ValidationIssu
   if (value === null || typeof value !== "object") {
     return [{ property: "", constraints: { type: "the result must be an object" } }];
   }
-  return flattenIssues(validateSync(plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
+  return flattenIssues(classValidatorLibrary().validateSync(plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
 }
 
 type SchemaObject = Record<string, unknown>;
@@ -157,7 +159,8 @@ export class SchemaCatalog {
   private classSchema(cls: Function): SchemaObject {
     let schema = this.own.get(cls);
     if (!schema) {
-      const storage = getMetadataStorage();
+      const storage = classValidatorLibrary().getMetadataStorage();
+      const { validationMetadataArrayToSchemas } = classValidatorJsonSchemaLibrary();
       // Every rule of the class and its bases, as validation uses them; each constraint under its own name.
       const metadatas = storage.getTargetValidationMetadatas(cls, "", false, false, undefined).map((metadata) => {
         const constraint = metadata.constraintCls ? storage.getTargetValidatorConstraints(metadata.constraintCls)[0] : undefined;
@@ -219,7 +222,7 @@ export class SchemaCatalog {
 
   /** Every class's schema by name, for `$ref`s written by hand (`@JSONSchema`); made only when one appears. */
   private schemasByName(): Record<string, SchemaObject> {
-    return (this.byName ??= validationMetadatasToSchemas(this.options) as Record<string, SchemaObject>);
+    return (this.byName ??= classValidatorJsonSchemaLibrary().validationMetadatasToSchemas(this.options) as Record<string, SchemaObject>);
   }
 }
 
