@@ -11,6 +11,7 @@ import { dashboardSection } from "./sections/dashboard.js";
 import { fullStackSection } from "./sections/full-stack.js";
 import { limitsSection } from "./sections/limits.js";
 import { modernHttpSection } from "./sections/modern-http.js";
+import { startupSection } from "./sections/startup.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -26,6 +27,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   "full-stack": fullStackSection,
   limits: limitsSection,
   "modern-http": modernHttpSection,
+  startup: startupSection,
 };
 
 // The SDK's HTTP client hands its session's AbortSignal to every fetch, and undici keeps a listener

@@ -1,6 +1,5 @@
-import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
 import type { getMetadataStorage, ValidationArguments } from "class-validator";
-import { classValidatorLibrary } from "./libraries.js";
+import { classTransformerStorage, classValidatorLibrary } from "./libraries.js";
 
 /**
  * Answers "would class-validator find nothing wrong with this instance?" without asking it: true
@@ -172,7 +171,7 @@ function planNested(cls: Function, plan: ClassPlan, plans: Map<Function, ClassPl
     if (!property.nested) continue;
     let nested: unknown;
     try {
-      nested = defaultMetadataStorage.findTypeMetadata(cls, property.name)?.typeFunction();
+      nested = classTransformerStorage().findTypeMetadata(cls, property.name)?.typeFunction();
     } catch {
       continue;
     }

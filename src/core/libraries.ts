@@ -1,9 +1,12 @@
 import { createRequire } from "node:module";
+import type * as ClassTransformer from "class-transformer";
+import type * as ClassTransformerStorage from "class-transformer/cjs/storage.js";
 import type * as ClassValidator from "class-validator";
 import type * as ClassValidatorJsonSchema from "class-validator-jsonschema";
 import type * as Jose from "jose";
 import type * as OpenTelemetryApi from "@opentelemetry/api";
 import type * as PromClient from "prom-client";
+import type * as Tsyringe from "tsyringe";
 import type Winston from "winston";
 
 // Libraries are loaded by the part that uses them, when it is made: importing `lantern-mcp` loads
@@ -15,6 +18,15 @@ const once = <T>(load: () => T): (() => T) => {
   let loaded: T | undefined;
   return () => (loaded ??= load());
 };
+
+/** tsyringe, loaded when the first server class is decorated or server made. */
+export const tsyringeLibrary = once(() => require("tsyringe") as typeof Tsyringe);
+
+/** class-transformer, loaded when the first input class is compiled (a server is built). */
+export const classTransformerLibrary = once(() => require("class-transformer") as typeof ClassTransformer);
+
+/** class-transformer's metadata storage (`@Type`, `@Transform`...), so nested classes show up in schemas. */
+export const classTransformerStorage = once(() => (require("class-transformer/cjs/storage.js") as typeof ClassTransformerStorage).defaultMetadataStorage);
 
 /** class-validator, loaded when the first input class is compiled (a server is built). */
 export const classValidatorLibrary = once(() => require("class-validator") as typeof ClassValidator);

@@ -1,12 +1,9 @@
-import { plainToInstance, TransformationType } from "class-transformer";
-// class-transformer's metadata storage, so nested `@Type(() => X)` classes show up in schemas.
-import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
 import type { ValidationError } from "class-validator";
 import type { validationMetadataArrayToSchemas } from "class-validator-jsonschema";
 import type { InputClass } from "./definitions.js";
 import { InvalidParamsError, type ValidationIssue } from "./errors.js";
 import { compileInputCheck } from "./input-check.js";
-import { classValidatorJsonSchemaLibrary, classValidatorLibrary } from "./libraries.js";
+import { classTransformerLibrary, classTransformerStorage, classValidatorJsonSchemaLibrary, classValidatorLibrary } from "./libraries.js";
 import { readPropertyType } from "./metadata-store.js";
 
 /** A JSON Schema object, as published in tools/list. */
@@ -76,6 +73,8 @@ export function hasValidationRules(cls: Function): boolean {
 
 /** True when class-transformer holds no rules (`@Type`, `@Transform`, `@Expose`, `@Exclude`) for `cls`'s properties. */
 function hasNoTransformRules(cls: InputClass): boolean {
+  const defaultMetadataStorage = classTransformerStorage();
+  const { TransformationType } = classTransformerLibrary();
   if (defaultMetadataStorage.getStrategy(cls) !== "none") return false;
   const properties = new Set(classValidatorLibrary().getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).map((m) => m.propertyName));
   for (const property of properties) {
@@ -106,6 +105,7 @@ const VALIDATE_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUn
  * `validateSync` on every call.
  */
 export function createInputValidator(cls: InputClass, what: string): InputValidator {
+  const { plainToInstance } = classTransformerLibrary();
   const instantiate: (args: Record<string, unknown>) => object = hasNoTransformRules(cls)
     ? (args) => Object.assign(new cls(), args)
     : (args) => plainToInstance(cls, args) as object;
@@ -129,7 +129,7 @@ export function validateAgainst(cls: InputClass, value: unknown): ValidationIssu
   if (value === null || typeof value !== "object") {
     return [{ property: "", constraints: { type: "the result must be an object" } }];
   }
-  return flattenIssues(classValidatorLibrary().validateSync(plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
+  return flattenIssues(classValidatorLibrary().validateSync(classTransformerLibrary().plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
 }
 
 type SchemaObject = Record<string, unknown>;
@@ -143,7 +143,7 @@ type SchemaObject = Record<string, unknown>;
 export class SchemaCatalog {
   private readonly own = new Map<Function, SchemaObject>();
   private byName: Record<string, SchemaObject> | undefined;
-  private readonly options = { refPointerPrefix: DEFS_PREFIX, classTransformerMetadataStorage: defaultMetadataStorage };
+  private readonly options = { refPointerPrefix: DEFS_PREFIX, classTransformerMetadataStorage: classTransformerStorage() };
 
   /** The schema of `cls`, with the nested classes it refers to under `$defs`, and defaults filled in. */
   schemaOf(cls: InputClass): JsonSchema {
@@ -228,7 +228,7 @@ export class SchemaCatalog {
 
 /** The class a property holds, as the schema converters see it: `@Type(() => X)`, else the emitted type. */
 function nestedClassOf(owner: Function, property: string): Function | undefined {
-  const type = defaultMetadataStorage.findTypeMetadata(owner, property);
+  const type = classTransformerStorage().findTypeMetadata(owner, property);
   try {
     const nested = type ? type.typeFunction() : readPropertyType(owner.prototype as object, property);
     return typeof nested === "function" ? nested : undefined;
