@@ -1,4 +1,4 @@
-import base from "./jest.config.js";
+import { shared } from "./jest.config.js";
 
 /**
  * `npm run test:limits` (scripts/limits-e2e.mjs): the shared-limit suites in test/limits-redis
@@ -6,7 +6,7 @@ import base from "./jest.config.js";
  * redis-server and spawn the built rate-limited example, so the script builds first.
  */
 export default {
-  ...base,
+  ...shared,
   roots: ["<rootDir>/test/limits-redis"],
   testMatch: ["**/*.redis.ts"],
   testTimeout: 120000,

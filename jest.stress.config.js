@@ -1,4 +1,4 @@
-import base from "./jest.config.js";
+import { shared } from "./jest.config.js";
 
 /**
  * `npm run test:stress`: the load and fault suites in test/stress (files named *.stress.ts, so the
@@ -6,7 +6,7 @@ import base from "./jest.config.js";
  * script builds first; sizes come from STRESS_* environment variables.
  */
 export default {
-  ...base,
+  ...shared,
   roots: ["<rootDir>/test/stress"],
   testMatch: ["**/*.stress.ts"],
   testTimeout: 120000,

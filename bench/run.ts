@@ -13,6 +13,7 @@ import { fullStackSection } from "./sections/full-stack.js";
 import { limitsSection } from "./sections/limits.js";
 import { modernHttpSection } from "./sections/modern-http.js";
 import { fleetSection } from "./sections/fleet.js";
+import { startupSection } from "./sections/startup.js";
 
 /**
  * `npm run bench`: every section in one process, printed as tables and written to
@@ -30,6 +31,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   limits: limitsSection,
   "modern-http": modernHttpSection,
   fleet: fleetSection,
+  startup: startupSection,
 };
 
 // The SDK's HTTP client hands its session's AbortSignal to every fetch, and undici keeps a listener

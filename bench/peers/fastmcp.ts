@@ -4,8 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { FastMCP, type Logger } from "fastmcp";
 import { z } from "zod";
-import type { HttpSystem } from "../http-systems.js";
-import type { BenchClient } from "../systems.js";
+import type { BenchClient, HttpSystem } from "./systems.js";
 
 // fastmcp logs every session at info level; the benchmark's table is the only output wanted.
 const silent: Logger = { debug() {}, error() {}, info() {}, log() {}, warn() {} };

@@ -5,7 +5,7 @@ import { Injectable, Module } from "@nestjs/common";
 import { NestFactory } from "@nestjs/core";
 import { McpModule, McpTransportType, Tool } from "@rekog/mcp-nest";
 import { z } from "zod";
-import type { HttpSystem } from "../http-systems.js";
+import type { HttpSystem } from "./systems.js";
 
 /** The trivial echo tool, the way @rekog/mcp-nest declares tools: a decorated method of a provider. */
 @Injectable()

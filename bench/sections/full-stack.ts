@@ -9,8 +9,7 @@ import { Registry } from "prom-client";
 import { createProductionServer } from "../../examples/production-api/stack.js";
 import { measureAlternating, type Measurement, type MeasureOptions, type SectionResult } from "../harness.js";
 import { bareSdkHttp, connectCallers, lanternHttp, type HttpCallers, type HttpSystem } from "../http-systems.js";
-import { fastMcpInMemory, startFastMcpHttp } from "../peers/fastmcp.js";
-import { startMcpNestHttp } from "../peers/mcp-nest.js";
+import { loadPeerSystems } from "../peer-systems.js";
 import { bareMcpServer, EchoInput, EchoServer, lantern, type BenchClient } from "../systems.js";
 
 const AUDIT_SECRET = "bench-audit-secret-0123456789abcdef";
@@ -131,6 +130,7 @@ export async function fullStackSection(): Promise<SectionResult> {
     return thing;
   };
   try {
+    const { fastMcpInMemory, startFastMcpHttp, startMcpNestHttp } = await loadPeerSystems();
     const token = await benchToken();
     const load = loadavg().map((l) => l.toFixed(2)).join(" ");
 

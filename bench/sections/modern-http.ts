@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Measurement, SectionResult } from "../harness.js";
+import { peerScript } from "../peer-systems.js";
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -14,8 +15,8 @@ function cpuMicros(pid: number): number {
 }
 
 async function startServer(kind: "lantern" | "sdk"): Promise<{ child: ChildProcess; url: string }> {
-  const script = fileURLToPath(new URL("../processes/modern-http-server.js", import.meta.url));
-  const child = spawn(process.execPath, [script, kind], { stdio: ["ignore", "pipe", "inherit"] });
+  const script = kind === "sdk" ? peerScript("sdk-http-server.js") : fileURLToPath(new URL("../processes/modern-http-server.js", import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     let seen = "";
     child.stdout!.on("data", (chunk) => {

@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { SignJWT } from "jose";
 import { AuditChainError, DashboardEndpoint, HttpAuditWitness, type AuditDurability, type AuditRecoverMode } from "lantern-mcp";
 import { createProductionServer } from "./stack.js";
 
@@ -55,6 +54,8 @@ const { server } = createProductionServer({
 
 if (!fromEnv && !oauthIssuer) {
   // A development token for the operator, kept next to the secrets (mode 0600); only its place is printed.
+  // jose is loaded only here: a server started with its secrets in the environment never needs it to sign.
+  const { SignJWT } = await import("jose");
   const token = await new SignJWT({ scope: "inventory:read inventory:write", client_id: "dev-agent" })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject("developer")

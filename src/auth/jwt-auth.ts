@@ -1,5 +1,6 @@
 import { webcrypto, type KeyObject } from "node:crypto";
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import type { createRemoteJWKSet, JWTVerifyGetKey, JWTVerifyOptions } from "jose";
+import { joseLibrary } from "../core/libraries.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { UnauthorizedError } from "../core/errors.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
@@ -219,9 +220,15 @@ function discoveredKeySet(discovery: AuthorizationServerDiscovery, options: Para
   return async (header, token) => {
     const { jwks_uri: uri } = await discovery.metadata();
     if (typeof uri !== "string") throw new DiscoveryError(`the metadata of ${discovery.issuer} names no jwks_uri`);
-    if (current?.uri !== uri) current = { uri, keys: createRemoteJWKSet(new URL(uri), options) };
+    if (current?.uri !== uri) current = { uri, keys: (await joseLibrary()).createRemoteJWKSet(new URL(uri), options) };
     return current.keys(header, token);
   };
+}
+
+/** A JWKS URL's key set, made by jose when the first token is verified (jose is loaded then). */
+function remoteKeySet(url: URL, options: Parameters<typeof createRemoteJWKSet>[1]): JWTVerifyGetKey {
+  let keys: JWTVerifyGetKey | undefined;
+  return async (header, token) => (keys ??= (await joseLibrary()).createRemoteJWKSet(url, options))(header, token);
 }
 
 /**
@@ -354,7 +361,7 @@ export class JWTAuth implements AuthProvider {
       }
       if ("jwksUrl" in source && source.jwksUrl !== undefined) {
         // An explicit key set wins over discovery.
-        this.key = createRemoteJWKSet(remoteUrl(source.jwksUrl, "JWTAuth({ jwksUrl })"), jwksOptions);
+        this.key = remoteKeySet(remoteUrl(source.jwksUrl, "JWTAuth({ jwksUrl })"), jwksOptions);
       } else {
         const discovery = new AuthorizationServerDiscovery(sourceIssuer!, { cacheMaxAgeMs: remote.cacheMaxAgeMs, cooldownMs: remote.cooldownMs, timeoutMs: remote.timeoutMs });
         this.key = discoveredKeySet(discovery, jwksOptions);
@@ -414,7 +421,7 @@ export class JWTAuth implements AuthProvider {
   private async verifyInFull(token: string): Promise<CallerIdentity> {
     let payload: Record<string, unknown>;
     try {
-      payload = (await jwtVerify(token, this.key, this.verifyOptions)).payload;
+      payload = (await (await joseLibrary()).jwtVerify(token, this.key, this.verifyOptions)).payload;
     } catch (error) {
       throw refusal(error, this.algorithms);
     }

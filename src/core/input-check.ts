@@ -1,6 +1,5 @@
-import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
-import * as classValidator from "class-validator";
-import { getMetadataStorage, ValidationTypes, type ValidationArguments } from "class-validator";
+import type { getMetadataStorage, ValidationArguments } from "class-validator";
+import { classTransformerStorage, classValidatorLibrary } from "./libraries.js";
 
 /**
  * Answers "would class-validator find nothing wrong with this instance?" without asking it: true
@@ -15,11 +14,13 @@ export type InputCheck = (instance: object) => boolean;
  * constants it exports. Constraints with other names are the application's own: their validators
  * may be asynchronous or keep state, so classes that use them stay on `validateSync`.
  */
-const BUILT_IN_CONSTRAINTS: ReadonlySet<string> = new Set(
-  Object.entries(classValidator)
-    .filter(([key, value]) => /^[A-Z][A-Z0-9_]*$/.test(key) && typeof value === "string")
-    .map(([, value]) => value as string),
-);
+let builtInConstraints: ReadonlySet<string> | undefined;
+const isBuiltInConstraint = (name: string): boolean =>
+  (builtInConstraints ??= new Set(
+    Object.entries(classValidatorLibrary())
+      .filter(([key, value]) => /^[A-Z][A-Z0-9_]*$/.test(key) && typeof value === "string")
+      .map(([, value]) => value as string),
+  )).has(name);
 
 const IS_OPTIONAL = "isOptional";
 
@@ -51,6 +52,7 @@ type Metadata = ReturnType<ReturnType<typeof getMetadataStorage>["getTargetValid
  * validation, asynchronous constraints).
  */
 function planClass(cls: Function): ClassPlan | undefined {
+  const { getMetadataStorage, ValidationTypes } = classValidatorLibrary();
   const storage = getMetadataStorage();
   // The same query validateSync makes for these options (no groups, `always` off, not strict).
   const metadatas = storage.getTargetValidationMetadatas(cls, "", false, false, undefined);
@@ -91,8 +93,8 @@ function planClass(cls: Function): ClassPlan | undefined {
 }
 
 function planConstraint(cls: Function, metadata: Metadata): ConstraintStep | undefined {
-  if (metadata.validateIf || !metadata.name || !BUILT_IN_CONSTRAINTS.has(metadata.name)) return undefined;
-  const constraints = getMetadataStorage().getTargetValidatorConstraints(metadata.constraintCls);
+  if (metadata.validateIf || !metadata.name || !isBuiltInConstraint(metadata.name)) return undefined;
+  const constraints = classValidatorLibrary().getMetadataStorage().getTargetValidatorConstraints(metadata.constraintCls);
   if (constraints.length !== 1) return undefined;
   const constraint = constraints[0]!;
   if (constraint.async || constraint.name !== metadata.name) return undefined;
@@ -169,7 +171,7 @@ function planNested(cls: Function, plan: ClassPlan, plans: Map<Function, ClassPl
     if (!property.nested) continue;
     let nested: unknown;
     try {
-      nested = defaultMetadataStorage.findTypeMetadata(cls, property.name)?.typeFunction();
+      nested = classTransformerStorage().findTypeMetadata(cls, property.name)?.typeFunction();
     } catch {
       continue;
     }

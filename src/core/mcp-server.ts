@@ -1,7 +1,8 @@
 import "reflect-metadata";
 import type { Transport } from "@modelcontextprotocol/server";
-import { container as rootContainer, type DependencyContainer } from "tsyringe";
+import type { DependencyContainer } from "tsyringe";
 import { CallContext, type TransportKind } from "./call-context.js";
+import { tsyringeLibrary } from "./libraries.js";
 import { DefinitionCompiler } from "./compiler.js";
 import { SERVER_INFO_OPTIONS, type MemberDefinition, type ResourceOptions, type ServerInfo } from "./definitions.js";
 import { DefinitionError, describeError, ServerStateError } from "./errors.js";
@@ -196,7 +197,7 @@ export class McpServer implements ServerSetup {
     this.options = options;
     this.replicaId = options.replicaId ?? defaultReplicaId();
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.container = options.container ?? rootContainer.createChildContainer();
+    this.container = options.container ?? tsyringeLibrary().container.createChildContainer();
     this.seal = new RequestStateSeal({ secret: options.stateSecret, ttlMs: options.stateTtlMs });
     this.providerTable = new ProviderTable(this.container, this.builtIns);
     const updates = new ResourceUpdates(this);

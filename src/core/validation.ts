@@ -1,11 +1,9 @@
-import { plainToInstance, TransformationType } from "class-transformer";
-// class-transformer's metadata storage, so nested `@Type(() => X)` classes show up in schemas.
-import { defaultMetadataStorage } from "class-transformer/cjs/storage.js";
-import { getMetadataStorage, validateSync, type ValidationError } from "class-validator";
-import { validationMetadataArrayToSchemas, validationMetadatasToSchemas } from "class-validator-jsonschema";
+import type { ValidationError } from "class-validator";
+import type { validationMetadataArrayToSchemas } from "class-validator-jsonschema";
 import type { InputClass } from "./definitions.js";
 import { InvalidParamsError, type ValidationIssue } from "./errors.js";
 import { compileInputCheck } from "./input-check.js";
+import { classTransformerLibrary, classTransformerStorage, classValidatorJsonSchemaLibrary, classValidatorLibrary } from "./libraries.js";
 import { readPropertyType } from "./metadata-store.js";
 
 /** A JSON Schema object, as published in tools/list. */
@@ -70,13 +68,15 @@ const describeIssues = (issues: ValidationIssue[]): string =>
 
 /** True when class-validator holds rules for `cls` (on the class itself or a base class). */
 export function hasValidationRules(cls: Function): boolean {
-  return getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).length > 0;
+  return classValidatorLibrary().getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).length > 0;
 }
 
 /** True when class-transformer holds no rules (`@Type`, `@Transform`, `@Expose`, `@Exclude`) for `cls`'s properties. */
 function hasNoTransformRules(cls: InputClass): boolean {
+  const defaultMetadataStorage = classTransformerStorage();
+  const { TransformationType } = classTransformerLibrary();
   if (defaultMetadataStorage.getStrategy(cls) !== "none") return false;
-  const properties = new Set(getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).map((m) => m.propertyName));
+  const properties = new Set(classValidatorLibrary().getMetadataStorage().getTargetValidationMetadatas(cls, "", true, false).map((m) => m.propertyName));
   for (const property of properties) {
     if (
       defaultMetadataStorage.findTypeMetadata(cls, property) ||
@@ -105,10 +105,12 @@ const VALIDATE_OPTIONS = { whitelist: true, forbidNonWhitelisted: true, forbidUn
  * `validateSync` on every call.
  */
 export function createInputValidator(cls: InputClass, what: string): InputValidator {
+  const { plainToInstance } = classTransformerLibrary();
   const instantiate: (args: Record<string, unknown>) => object = hasNoTransformRules(cls)
     ? (args) => Object.assign(new cls(), args)
     : (args) => plainToInstance(cls, args) as object;
   const check = compileInputCheck(cls);
+  const { validateSync } = classValidatorLibrary();
   return (args) => {
     assertNoForbiddenKeys(args, "", 0);
     const instance = instantiate(args);
@@ -127,7 +129,7 @@ export function validateAgainst(cls: InputClass, value: unknown): ValidationIssu
   if (value === null || typeof value !== "object") {
     return [{ property: "", constraints: { type: "the result must be an object" } }];
   }
-  return flattenIssues(validateSync(plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
+  return flattenIssues(classValidatorLibrary().validateSync(classTransformerLibrary().plainToInstance(cls, value) as object, { forbidUnknownValues: true }));
 }
 
 type SchemaObject = Record<string, unknown>;
@@ -141,7 +143,7 @@ type SchemaObject = Record<string, unknown>;
 export class SchemaCatalog {
   private readonly own = new Map<Function, SchemaObject>();
   private byName: Record<string, SchemaObject> | undefined;
-  private readonly options = { refPointerPrefix: DEFS_PREFIX, classTransformerMetadataStorage: defaultMetadataStorage };
+  private readonly options = { refPointerPrefix: DEFS_PREFIX, classTransformerMetadataStorage: classTransformerStorage() };
 
   /** The schema of `cls`, with the nested classes it refers to under `$defs`, and defaults filled in. */
   schemaOf(cls: InputClass): JsonSchema {
@@ -157,7 +159,8 @@ export class SchemaCatalog {
   private classSchema(cls: Function): SchemaObject {
     let schema = this.own.get(cls);
     if (!schema) {
-      const storage = getMetadataStorage();
+      const storage = classValidatorLibrary().getMetadataStorage();
+      const { validationMetadataArrayToSchemas } = classValidatorJsonSchemaLibrary();
       // Every rule of the class and its bases, as validation uses them; each constraint under its own name.
       const metadatas = storage.getTargetValidationMetadatas(cls, "", false, false, undefined).map((metadata) => {
         const constraint = metadata.constraintCls ? storage.getTargetValidatorConstraints(metadata.constraintCls)[0] : undefined;
@@ -219,13 +222,13 @@ export class SchemaCatalog {
 
   /** Every class's schema by name, for `$ref`s written by hand (`@JSONSchema`); made only when one appears. */
   private schemasByName(): Record<string, SchemaObject> {
-    return (this.byName ??= validationMetadatasToSchemas(this.options) as Record<string, SchemaObject>);
+    return (this.byName ??= classValidatorJsonSchemaLibrary().validationMetadatasToSchemas(this.options) as Record<string, SchemaObject>);
   }
 }
 
 /** The class a property holds, as the schema converters see it: `@Type(() => X)`, else the emitted type. */
 function nestedClassOf(owner: Function, property: string): Function | undefined {
-  const type = defaultMetadataStorage.findTypeMetadata(owner, property);
+  const type = classTransformerStorage().findTypeMetadata(owner, property);
   try {
     const nested = type ? type.typeFunction() : readPropertyType(owner.prototype as object, property);
     return typeof nested === "function" ? nested : undefined;

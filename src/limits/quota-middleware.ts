@@ -1,5 +1,6 @@
 import { checkOptions, defineOptions, option } from "../core/options.js";
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { promClientLibrary } from "../core/libraries.js";
 import type { CallContext, CallerIdentity } from "../core/call-context.js";
 import { RateLimitedError } from "../core/errors.js";
 import type { MiddlewareObject, Next } from "../core/middleware.js";
@@ -336,6 +337,7 @@ export class QuotaMiddleware implements MiddlewareObject {
   }
 
   private countIn(registry: Registry, namespace: string): void {
+    const { Counter } = promClientLibrary();
     const counts = this.limiter.counts;
     new Counter({
       name: `${namespace}_rate_limit_refused_total`,

@@ -1,5 +1,5 @@
-import { SignJWT } from "jose";
 import { algorithmsForKey, secretBytes, toPrivateKey, type PrivateKeyInput } from "../auth/key-algorithms.js";
+import { joseLibrary } from "../core/libraries.js";
 import { checkOptions, defineOptions, option } from "../core/options.js";
 
 /**
@@ -87,6 +87,7 @@ export async function createToken(options: CreateTokenOptions): Promise<string> 
     ...(options.roles !== undefined ? { roles: options.roles } : {}),
     ...options.claims,
   };
+  const { SignJWT } = await joseLibrary();
   const jwt = new SignJWT(claims).setProtectedHeader({ ...options.header, alg, ...(options.kid !== undefined ? { kid: options.kid } : {}) });
   if (claims.iat === undefined) jwt.setIssuedAt();
   if (options.subject !== undefined) jwt.setSubject(options.subject);

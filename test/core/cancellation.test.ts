@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { EventEmitter, once } from "node:events";
 import { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { IsInt, Max, Min } from "class-validator";
 import { CallContext, Inject, McpServer, Server, Tool } from "lantern-mcp";
@@ -9,6 +10,8 @@ class Hang {
 }
 
 const aborted: string[] = [];
+/** "started" when a tool begins waiting, "aborted" when its signal ends the wait. */
+const toolEvents = new EventEmitter();
 
 /** Waits `ms`, or until the call's signal aborts. */
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -17,8 +20,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => {
       clearTimeout(timer);
       aborted.push(String((signal.reason as Error)?.name ?? signal.reason));
+      toolEvents.emit("aborted");
       resolve();
     }, { once: true });
+    toolEvents.emit("started");
   });
 
 @Server({ name: "slow", version: "1.0.0" })
@@ -45,10 +50,16 @@ class Slow {
 describe("timeouts and cancellation", () => {
   afterEach(() => { aborted.length = 0; });
 
+  /** The calls the server saw end; `next()` resolves when the next one ends. */
   const watch = (server: McpServer) => {
     const ended: { name: string; status?: string }[] = [];
-    server.observeCalls((ctx) => ended.push({ name: ctx.name, status: ctx.outcome?.status }));
-    return ended;
+    const events = new EventEmitter();
+    server.observeCalls((ctx) => {
+      ended.push({ name: ctx.name, status: ctx.outcome?.status });
+      events.emit("ended");
+    });
+    // Not enumerable: the array is compared with toEqual.
+    return Object.defineProperty(ended, "next", { value: () => once(events, "ended") }) as typeof ended & { next: () => Promise<unknown[]> };
   };
 
   it("ends a call that runs past @Tool({ timeoutMs }) with a JSON-RPC error and aborts its signal", async () => {
@@ -80,11 +91,13 @@ describe("timeouts and cancellation", () => {
     const ended = watch(server);
     const client = await createTestClient(server);
     const controller = new AbortController();
+    const started = once(toolEvents, "started");
     const call = client.callTool("waits", { ms: 5000 }, { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await started;
+    const callEnded = ended.next();
     controller.abort("user pressed stop");
     await expect(call).rejects.toThrow();
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await callEnded;
     expect(aborted).toHaveLength(1);
     expect(ended).toEqual([{ name: "waits", status: "cancelled" }]);
     const host = await server.build();

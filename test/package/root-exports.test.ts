@@ -3,7 +3,7 @@ import * as root from "lantern-mcp";
 describe("the root export lists what users need, not internals", () => {
   it.each([
     "canonicalJson", "GENESIS_HASH", "auditKeyId", "AuditLog",
-    "renderExposition", "negotiateFormat", "CONTENT_TYPES",
+    "renderExposition", "negotiateFormat", "contentTypeOf", "CONTENT_TYPES",
     "startOtlpSdk", "CALL_SPAN_CONTEXT", "EXECUTE_TOOL", "MCP_DURATION_BUCKETS", "TOOL_ERROR",
     "MAX_LATENCY_MS", "MIN_LATENCY_MS", "PERCENTILE_RELATIVE_ERROR",
     "fetchDashboardSnapshot", "DASHBOARD_TELEMETRY_PATH", "captureServerOutput",

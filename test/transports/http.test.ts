@@ -3,6 +3,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { IsInt, IsString, Max, Min } from "class-validator";
+import { EventEmitter, once } from "node:events";
 import { request } from "node:http";
 import { Inject, McpServer, Server, ServerLogger, Tool, type RunningServer } from "lantern-mcp";
 
@@ -12,6 +13,9 @@ class Wait {
 class Shout {
   @IsString() text!: string;
 }
+
+/** Emits "started" when the wait tool begins. */
+const waitStarted = new EventEmitter();
 
 @Server({ name: "http-test", version: "1.0.0" })
 class HttpApi {
@@ -23,6 +27,7 @@ class HttpApi {
 
   @Tool({ description: "wait" })
   async wait(input: Wait) {
+    waitStarted.emit("started");
     await new Promise((resolve) => setTimeout(resolve, input.ms));
     return `waited ${input.ms}`;
   }
@@ -127,8 +132,9 @@ describe("Streamable HTTP transport", () => {
 
   it("lets in-flight calls finish on close, then refuses new ones", async () => {
     const { client } = await connect(running.url!);
+    const started = once(waitStarted, "started");
     const inFlight = client.callTool({ name: "wait", arguments: { ms: 200 } });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await started;
     const closed = server.close(5000);
     expect((await inFlight).content).toEqual([{ type: "text", text: "waited 200" }]);
     await closed;

@@ -1,4 +1,5 @@
-import { inject as tsyringeInject, type InjectionToken } from "tsyringe";
+import type { InjectionToken } from "tsyringe";
+import { tsyringeLibrary } from "../libraries.js";
 import { METADATA } from "../metadata-keys.js";
 import { recordListEntry } from "../metadata-store.js";
 
@@ -29,7 +30,7 @@ export function Inject(token: InjectionToken<unknown>): ParameterDecorator {
   }
   return (target, key, index) => {
     if (key === undefined) {
-      tsyringeInject(token)(target, key, index);
+      tsyringeLibrary().inject(token)(target, key, index);
       recordListEntry<ConstructorInjection>(METADATA.constructorInjections, target, { index, token });
       return;
     }

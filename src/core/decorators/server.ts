@@ -1,4 +1,4 @@
-import { injectable } from "tsyringe";
+import { tsyringeLibrary } from "../libraries.js";
 import { SERVER_INFO_OPTIONS, type ServerInfo } from "../definitions.js";
 import { METADATA } from "../metadata-keys.js";
 import { recordValue } from "../metadata-store.js";
@@ -18,6 +18,6 @@ export function Server(options: ServerInfo): ClassDecorator {
   return (target) => {
     recordValue(METADATA.server, target, checkOptions(SERVER_INFO_OPTIONS, options, `@Server options of ${target.name}`));
     // tsyringe needs the constructor's parameter types recorded to inject them.
-    injectable()(target as unknown as new (...args: unknown[]) => unknown);
+    tsyringeLibrary().injectable()(target as unknown as new (...args: unknown[]) => unknown);
   };
 }

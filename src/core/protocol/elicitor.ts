@@ -1,4 +1,4 @@
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
+import type { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { ElicitRequestFormParams, ElicitResult, JsonSchemaValidator } from "@modelcontextprotocol/server";
 import { CallContext } from "../call-context.js";
 import { ToolError } from "../errors.js";
@@ -70,7 +70,9 @@ export class Elicitor {
     const content = result.content ?? {};
     let validate = compiled.get(requestedSchema);
     if (!validate) {
-      validate = (ajv ??= new AjvJsonSchemaValidator()).getValidator(requestedSchema as never);
+      // ajv is loaded with the first form, not with the package.
+      ajv ??= new (await import("@modelcontextprotocol/server/validators/ajv")).AjvJsonSchemaValidator();
+      validate = ajv.getValidator(requestedSchema as never);
       compiled.set(requestedSchema, validate);
     }
     const verdict = validate(content);

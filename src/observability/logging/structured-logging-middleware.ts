@@ -1,6 +1,7 @@
 import type { LoggingLevel } from "@modelcontextprotocol/server";
-import { context, isSpanContextValid, trace, type SpanContext } from "@opentelemetry/api";
-import winston from "winston";
+import type { SpanContext } from "@opentelemetry/api";
+import type winston from "winston";
+import { openTelemetryApi, winstonLibrary } from "../../core/libraries.js";
 import type { CallContext } from "../../core/call-context.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import { DefinitionError, describeError } from "../../core/errors.js";
@@ -92,10 +93,10 @@ interface PerCallOptions {
 }
 
 /** Removes winston's routing `level` from ECS lines, which carry it as `log.level`. */
-const dropRoutingLevel = winston.format((info) => {
+const dropRoutingLevel = (info: winston.Logform.TransformableInfo) => {
   delete (info as { level?: string }).level;
   return info;
-});
+};
 
 /** Most `request_refused` lines written a second; the rest are counted in the next one. */
 const REFUSAL_LINES_PER_SECOND = 10;
@@ -116,18 +117,21 @@ class LogSink {
   constructor(options: StructuredLoggingOptions) {
     this.format = options.format ?? "json";
     this.maxPending = options.maxPendingLines ?? 10_000;
-    this.logger =
-      options.logger ??
-      winston.createLogger({
-        level: options.level ?? "info",
-        format: this.format === "ecs" ? winston.format.combine(dropRoutingLevel(), winston.format.json()) : winston.format.json(),
-        transports: this.destinations(options),
-      });
+    this.logger = options.logger ?? this.createLogger(options);
     this.levels = levelsFor(this.logger);
   }
 
+  private createLogger(options: StructuredLoggingOptions): winston.Logger {
+    const winston = winstonLibrary();
+    return winston.createLogger({
+      level: options.level ?? "info",
+      format: this.format === "ecs" ? winston.format.combine(winston.format(dropRoutingLevel)(), winston.format.json()) : winston.format.json(),
+      transports: this.destinations(options, winston),
+    });
+  }
+
   /** The transports of the logger Lantern creates: `transports`, then `file`; stderr when neither is given. */
-  private destinations(options: StructuredLoggingOptions): winston.transport[] {
+  private destinations(options: StructuredLoggingOptions, winston: typeof import("winston")): winston.transport[] {
     if (options.file === undefined) return options.transports ?? [new winston.transports.Stream({ stream: process.stderr })];
     this.file = new LogFile(typeof options.file === "string" ? { path: options.file } : options.file);
     return [...(options.transports ?? []), new winston.transports.Stream({ stream: this.file })];
@@ -386,7 +390,7 @@ function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
       logger: record.logger,
       data: redactValue(record.data, options.redact),
       // Inside the tool: the active span is the tool's own (a child span, maybe), else the call's.
-      spanContext: validOrUndefined(trace.getSpanContext(context.active())) ?? callSpanContext(ctx),
+      spanContext: activeSpanContext() ?? callSpanContext(ctx),
     };
     sink.write(sink.format === "ecs" ? ecsClientLogRecord(ctx, line, sink.origin) : jsonClientLogRecord(ctx, line, sink.origin));
   } catch (error) {
@@ -399,8 +403,14 @@ function logClientMessage(sink: LogSink, record: ClientLogRecord): void {
  * middleware runs outside it in the chain), else whatever span is active here.
  */
 function callSpanContext(ctx: CallContext): SpanContext | undefined {
-  return validOrUndefined(ctx.bag.get(CALL_SPAN_CONTEXT) as SpanContext | undefined) ?? validOrUndefined(trace.getSpanContext(context.active()));
+  return validOrUndefined(ctx.bag.get(CALL_SPAN_CONTEXT) as SpanContext | undefined) ?? activeSpanContext();
+}
+
+/** The active span's context, when one is active. */
+function activeSpanContext(): SpanContext | undefined {
+  const { context, trace } = openTelemetryApi();
+  return validOrUndefined(trace.getSpanContext(context.active()));
 }
 
 const validOrUndefined = (spanContext: SpanContext | undefined): SpanContext | undefined =>
-  spanContext && isSpanContextValid(spanContext) ? spanContext : undefined;
+  spanContext && openTelemetryApi().isSpanContextValid(spanContext) ? spanContext : undefined;

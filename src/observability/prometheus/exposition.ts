@@ -1,4 +1,5 @@
-import { Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { promClientLibrary } from "../../core/libraries.js";
 
 /**
  * The two text formats `/metrics` speaks.
@@ -9,15 +10,15 @@ import { Registry } from "prom-client";
 export type ExpositionFormat = "prometheus" | "openmetrics";
 
 /**
- * Content types of the two formats, as Prometheus expects them.
+ * The content type of a format, as Prometheus expects it.
  *
  * @example
- * res.setHeader("content-type", CONTENT_TYPES[format]);
+ * res.setHeader("content-type", contentTypeOf(format));
  */
-export const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = {
-  prometheus: Registry.PROMETHEUS_CONTENT_TYPE,
-  openmetrics: Registry.OPENMETRICS_CONTENT_TYPE,
-};
+export function contentTypeOf(format: ExpositionFormat): string {
+  const { Registry } = promClientLibrary();
+  return format === "openmetrics" ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE;
+}
 
 /**
  * The format a scraper asked for in its `Accept` header: OpenMetrics when it rates

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, register as globalRegistry, type Registry } from "prom-client";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { promClientLibrary } from "../../core/libraries.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
 import type { CallContext } from "../../core/call-context.js";
 import { describeError } from "../../core/errors.js";
@@ -9,7 +10,7 @@ import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { RefusalEvent, ServerSetup } from "../../core/server-setup.js";
-import { CONTENT_TYPES, negotiateFormat, renderExposition, type ExpositionFormat } from "./exposition.js";
+import { contentTypeOf, negotiateFormat, renderExposition, type ExpositionFormat } from "./exposition.js";
 
 /**
  * Options of {@link PrometheusMiddleware}.
@@ -127,6 +128,7 @@ export class PrometheusMiddleware implements MiddlewareObject {
     }
     this.options = options;
     this.namespace = namespace;
+    const { collectDefaultMetrics, Counter, Gauge, Histogram, register: globalRegistry } = promClientLibrary();
     this.registry = options.registry ?? globalRegistry;
     const buckets = [...(options.buckets ?? DEFAULT_DURATION_BUCKETS)];
     const registers = [this.registry];
@@ -251,7 +253,7 @@ export class PrometheusMiddleware implements MiddlewareObject {
       res.end("Internal error while rendering metrics; details are in the server log\n");
       return;
     }
-    res.writeHead(200, { "content-type": CONTENT_TYPES[format], "cache-control": "no-store" });
+    res.writeHead(200, { "content-type": contentTypeOf(format), "cache-control": "no-store" });
     res.end(body);
   }
 

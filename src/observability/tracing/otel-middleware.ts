@@ -1,21 +1,7 @@
 import { ProtocolError, type CallToolResult } from "@modelcontextprotocol/server";
-import {
-  context,
-  metrics,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Context,
-  type Counter,
-  type Histogram,
-  type Link,
-  type MeterProvider,
-  type Span,
-  type Tracer,
-  type TracerProvider,
-} from "@opentelemetry/api";
+import type { Attributes, Context, Counter, Histogram, Link, MeterProvider, Span, SpanKind, SpanStatusCode, Tracer, TracerProvider } from "@opentelemetry/api";
 import type { CallContext } from "../../core/call-context.js";
+import { openTelemetryApi } from "../../core/libraries.js";
 import { middlewareDecorator } from "../../core/decorators/middleware.js";
 import type { ConfigurableMiddleware, MiddlewareObject, Next, OptionMerge } from "../../core/middleware.js";
 import { DefinitionError, LanternErrorCode, SERVER_SHUTDOWN } from "../../core/errors.js";
@@ -81,6 +67,10 @@ const TRACED_OPTIONS = defineOptions<TracedOptions>("@Traced options", TRACED_RU
 });
 
 /** Captured arguments and results are cut at 8192 characters: a span attribute is not a blob store. */
+// The API's enum values, fixed by the OpenTelemetry specification: naming them here keeps the API
+// unloaded until an OTelMiddleware is made.
+const SPAN_KIND_SERVER = 1 as SpanKind.SERVER;
+const SPAN_STATUS_ERROR = 2 as SpanStatusCode.ERROR;
 const CAPTURED_JSON: JsonTextLimits = { maxChars: 8192, noJson: () => "null", unserialisable: '"[unserialisable]"' };
 const INTERNAL_ERROR_CODE = String(LanternErrorCode.InternalError);
 
@@ -107,13 +97,15 @@ class TelemetrySinks {
   /** `service.instance.id` of every span: the replica id of the server, set once when it is built. */
   instanceId: string | undefined;
 
+  private readonly api = openTelemetryApi();
+
   constructor(readonly options: OTelOptions) {
     this.tracerProvider = options.tracerProvider;
     this.meterProvider = options.meterProvider;
   }
 
   tracer(): Tracer | undefined {
-    const provider = this.tracerProvider ?? trace.getTracerProvider();
+    const provider = this.tracerProvider ?? this.api.trace.getTracerProvider();
     const cached = this.tracerOf;
     if (provider === cached.provider && cached.tracer) return cached.tracer;
     // Without an SDK behind the global proxy there is nothing to record, and asking the proxy
@@ -124,7 +116,7 @@ class TelemetrySinks {
   }
 
   instruments(): Instruments | undefined {
-    const provider = this.meterProvider ?? metrics.getMeterProvider();
+    const provider = this.meterProvider ?? this.api.metrics.getMeterProvider();
     if (provider === this.instrumentsOf.provider) return this.instrumentsOf.instruments;
     const meter = provider.getMeter(INSTRUMENTATION_NAME);
     const instruments: Instruments | undefined =
@@ -226,10 +218,11 @@ export class OTelMiddleware implements ConfigurableMiddleware<OTelOptions> {
     let span: Span | undefined;
     /** The context the call runs in: the client's (or the ambient) one, with the call's span active. */
     let traced: Context | undefined;
+    const { context, trace } = openTelemetryApi();
     if (tracer) {
       const active = context.active();
       const parent = parentContextOf(ctx, active);
-      span = tracer.startSpan(spanNameOf(ctx), { kind: SpanKind.SERVER, attributes: this.spanAttributes(ctx, attributes), links: linksOf(ctx, active, parent) }, parent);
+      span = tracer.startSpan(spanNameOf(ctx), { kind: SPAN_KIND_SERVER, attributes: this.spanAttributes(ctx, attributes), links: linksOf(ctx, active, parent) }, parent);
       const spanContext = span.spanContext();
       ctx.bag.set(CALL_SPAN_CONTEXT, spanContext);
       // A multi-round-trip call carries this to its later rounds: they join this trace.
@@ -345,7 +338,7 @@ function finishSpan(span: Span, ctx: CallContext, end: CallEnd, result: unknown,
     if (end.rpcCode) span.setAttribute(A.RPC_RESPONSE_STATUS_CODE, end.rpcCode);
     const error = end.error;
     if (error instanceof Error) span.recordException(error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    span.setStatus({ code: SPAN_STATUS_ERROR, message: error instanceof Error ? error.message : String(error) });
   }
   span.end();
 }
@@ -409,6 +402,7 @@ function addSessionAttributes(attributes: Attributes, ctx: CallContext): void {
  */
 function linksOf(ctx: CallContext, active: Context, parent: Context): Link[] | undefined {
   let links: Link[] | undefined;
+  const { trace } = openTelemetryApi();
   const remote = trace.getSpanContext(parent);
   if (active !== parent) {
     const ambient = trace.getSpanContext(active);

@@ -1,5 +1,6 @@
-import { createNoopMeter, metrics, trace, type Meter, type MeterProvider, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import type { Meter, MeterProvider, Tracer, TracerProvider } from "@opentelemetry/api";
 import { describeError } from "../../core/errors.js";
+import { openTelemetryApi } from "../../core/libraries.js";
 import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 
@@ -7,10 +8,10 @@ import { writeStderrNotice } from "../../core/stderr-report.js";
 export const INSTRUMENTATION_NAME = "lantern-mcp";
 
 /** The class of the API's no-op meter: a meter of this class means no metrics SDK is registered. */
-const NOOP_METER_CONSTRUCTOR = createNoopMeter().constructor;
+let noopMeterConstructor: unknown;
 
 /** True when `meter` is the API's no-op meter: no metrics SDK is behind its provider. */
-export const isNoopMeter = (meter: Meter): boolean => meter.constructor === NOOP_METER_CONSTRUCTOR;
+export const isNoopMeter = (meter: Meter): boolean => meter.constructor === (noopMeterConstructor ??= openTelemetryApi().createNoopMeter().constructor);
 
 /**
  * Lantern's tracer from the SDK behind `provider`. The global provider is a proxy until an SDK
@@ -101,7 +102,7 @@ const joinUrl = (base: string, path: string): string => `${base.replace(/\/+$/, 
 
 /** True when some OpenTelemetry SDK already registered a global tracer provider. */
 export function hasGlobalTracerProvider(): boolean {
-  return sdkTracerOf(trace.getTracerProvider()) !== undefined;
+  return sdkTracerOf(openTelemetryApi().trace.getTracerProvider()) !== undefined;
 }
 
 /**
@@ -181,6 +182,7 @@ async function startMeterProvider(
     exportIntervalMillis: Number.isFinite(interval) && interval > 0 ? interval : 60_000,
   });
   const meterProvider = new sdkMetrics.MeterProvider({ resource, readers: [reader] });
+  const { metrics } = openTelemetryApi();
   if (isNoopMeter(metrics.getMeterProvider().getMeter(INSTRUMENTATION_NAME))) metrics.setGlobalMeterProvider(meterProvider);
   return meterProvider;
 }

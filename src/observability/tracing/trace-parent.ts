@@ -1,16 +1,6 @@
-import {
-  baggageEntryMetadataFromString,
-  createTraceState,
-  isSpanContextValid,
-  propagation,
-  trace,
-  TraceFlags,
-  type BaggageEntry,
-  type Context,
-  type SpanContext,
-  type TextMapGetter,
-} from "@opentelemetry/api";
+import type { BaggageEntry, Context, SpanContext, TextMapGetter } from "@opentelemetry/api";
 import type { CallContext } from "../../core/call-context.js";
+import { openTelemetryApi } from "../../core/libraries.js";
 
 /** Reads `params._meta` as a propagation carrier: only string values count. */
 const metaGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
@@ -35,6 +25,7 @@ const MAX_BAGGAGE_LENGTH = 8192;
 export function parentContextOf(ctx: CallContext, active: Context): Context {
   const carrier = carrierOf(ctx);
   if (!carrier) return active;
+  const { propagation } = openTelemetryApi();
   if (propagation.fields().length > 0) return propagation.extract(active, carrier, metaGetter);
   return extractW3c(ctx, active);
 }
@@ -71,6 +62,7 @@ function extractW3c(ctx: CallContext, active: Context): Context {
   const carrier = ctx.traceCarrier;
   if (!carrier) return active;
   let result = active;
+  const { propagation, trace } = openTelemetryApi();
   const parent = parseTraceparent(carrier.traceparent!, carrier.tracestate);
   if (parent) result = trace.setSpanContext(result, parent);
   if (carrier.baggage) {
@@ -86,6 +78,7 @@ function parseTraceparent(traceparent: string, tracestate: string | undefined): 
   const [, version, traceId, spanId, flags, rest] = match;
   // Version ff is forbidden; version 00 has exactly four fields.
   if (version === "ff" || (version === "00" && rest)) return undefined;
+  const { createTraceState, isSpanContextValid, TraceFlags } = openTelemetryApi();
   const spanContext: SpanContext = {
     traceId: traceId!,
     spanId: spanId!,
@@ -113,7 +106,7 @@ function parseBaggage(header: string): Record<string, BaggageEntry> | undefined 
       continue;
     }
     entries[key] = properties.length
-      ? { value, metadata: baggageEntryMetadataFromString(properties.join(";")) }
+      ? { value, metadata: openTelemetryApi().baggageEntryMetadataFromString(properties.join(";")) }
       : { value };
   }
   return Object.keys(entries).length ? entries : undefined;
