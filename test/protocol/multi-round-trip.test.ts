@@ -115,6 +115,8 @@ describe("multi-round-trip calls over HTTP (production example: discontinue_item
     expect(rounds[0]!.correlation_id).toEqual(expect.any(String));
     expect(rounds[1]!.correlation_id).toBe(rounds[0]!.correlation_id);
 
+    // A call's log line reaches the logger on the turn after its answer: wait for both rounds' (boundedly).
+    for (let i = 0; i < 100 && logLines.filter((l) => l.tool === "discontinue_item").length < 2; i++) await new Promise((resolve) => setImmediate(resolve));
     const lines = logLines.filter((l) => l.tool === "discontinue_item");
     expect(lines.map((l) => [l.round, l.correlation_id])).toEqual([[1, rounds[0]!.correlation_id], [2, rounds[0]!.correlation_id]]);
 
