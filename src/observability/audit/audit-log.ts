@@ -309,8 +309,10 @@ export class AuditLog {
   }
 
   private startDraining(): void {
-    // One turn of the event loop first, so calls that finish together share the first write too.
-    this.draining ??= new Promise<void>((resolve) => setImmediate(resolve))
+    // fsync and none: one turn of the event loop first, so calls that finish together share the
+    // write (fsync: a slow one; none: after the calls answered). flush writes with one quick
+    // write(2): it starts once the current microtasks ran, as a turn would cost every call waiting on it.
+    this.draining ??= new Promise<void>((resolve) => (this.options.durability === "flush" ? queueMicrotask(resolve) : setImmediate(resolve)))
       .then(() => this.drain())
       .finally(() => { this.draining = undefined; });
   }
