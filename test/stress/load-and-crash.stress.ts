@@ -128,7 +128,7 @@ describe("the production example under load, and killed mid-load", () => {
     expect(sample(metrics, 'inventory_tool_calls_total{tool="find_items",status="error"}')).toBe(0);
     expect(sample(metrics, 'inventory_tool_duration_seconds_count{tool="find_items"}')).toBe(finds + 1);
     const health = (await (await fetch(`${server.base}/healthz`)).json()) as { inFlight: number; sessions: number };
-    expect(health).toEqual({ status: "ok", inFlight: 0, sessions: CLIENTS, connections: CLIENTS });
+    expect(health).toEqual({ status: "ok", replica: expect.any(String), inFlight: 0, sessions: CLIENTS, connections: CLIENTS });
 
     await Promise.all(clients.map((c) => c.close()));
     clients = [];
