@@ -309,10 +309,10 @@ export class AuditLog {
   }
 
   private startDraining(): void {
-    // fsync and none: one turn of the event loop first, so calls that finish together share the
-    // write (fsync: a slow one; none: after the calls answered). flush writes with one quick
-    // write(2): it starts once the current microtasks ran, as a turn would cost every call waiting on it.
-    this.draining ??= new Promise<void>((resolve) => (this.options.durability === "flush" ? queueMicrotask(resolve) : setImmediate(resolve)))
+    // One turn of the event loop first, so calls that finish together share the write. (Starting a
+    // flush-mode write at the end of the current microtasks instead answers a lone in-memory call
+    // sooner, but measured 10-15 % fewer calls/s with 32 HTTP clients, where writes stop being shared.)
+    this.draining ??= new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.drain())
       .finally(() => { this.draining = undefined; });
   }
