@@ -218,6 +218,10 @@ export async function run(args: string[]): Promise<number> {
     console.error(`lantern audit: ${sub ? `unknown subcommand "${sub}"` : "missing subcommand"}\n\n${USAGE}`);
     return 2;
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   const parsed = parse(rest);
   if (typeof parsed === "string") {
     console.error(`lantern audit ${sub}: ${parsed}\n\n${USAGE}`);

@@ -347,6 +347,16 @@ describe("per-replica secrets", () => {
   });
 });
 
+describe("lantern audit --help", () => {
+  it("prints the usage of both subcommands and exits 0, after a subcommand too", async () => {
+    for (const args of [["--help"], ["verify", "--help"], ["manifest", "-h"]]) {
+      output = [];
+      expect(await auditCommand(args)).toBe(0);
+      expect(output.join("\n")).toMatch(/lantern audit verify <dir> \[--manifest FILE\][\s\S]*lantern audit manifest <dir>/);
+    }
+  });
+});
+
 describe("verifyAuditFleet", () => {
   it("reports a chain of which only the head is left as missing", async () => {
     const dir = fleetCopy();
