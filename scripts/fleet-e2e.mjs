@@ -72,8 +72,27 @@ async function legacySession(fleet, name, token) {
   // The standalone GET stream of a session whose replica went away fails too: the calls tell.
   client.onerror = () => {};
   const transport = new LegacyTransport(new URL(fleet.url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
-  await client.connect(transport);
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    void transport.close().catch(() => {});
+    throw error;
+  }
   return { client, transport };
+}
+
+/**
+ * Opens a 2025-era session; a session opened on a replica that goes away before the client's
+ * `notifications/initialized` lands is unknown where that lands (404): open another, as the spec says.
+ */
+async function openLegacySession(fleet, name, token) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await legacySession(fleet, name, token);
+    } catch (error) {
+      if (!isNotFound(error) || attempt >= 5) throw error;
+    }
+  }
 }
 
 /** One client's loop: a call with a fresh id after another, until the load stops. */
@@ -98,7 +117,7 @@ async function runModern(fleet, index) {
 async function runLegacy(fleet, index) {
   const name = `legacy-${index}`;
   const token = await fleet.token(name);
-  let session = await legacySession(fleet, name, token);
+  let session = await openLegacySession(fleet, name, token);
   for (let n = 0; !stopLoad; n++) {
     const call = { id: `${name}-${n}`, era: "2025", start: Date.now(), end: 0, ok: false, error: undefined, retried: 0 };
     calls.push(call);
@@ -118,7 +137,7 @@ async function runLegacy(fleet, index) {
         call.retried++;
         reopened.push({ client: name, session: session.transport.sessionId, at: Date.now() });
         const old = session;
-        session = await legacySession(fleet, name, token);
+        session = await openLegacySession(fleet, name, token);
         void old.transport.close().catch(() => {});
       }
     }
