@@ -30,7 +30,8 @@ export interface MeasureOptions {
 }
 
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle value of `values` (the upper one of an even count). */
+export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function measureRound(call: () => Promise<unknown>, iterations: number, concurrency: number): Promise<{ p50: number; p99: number; rate: number }> {
   const samples = new Float64Array(iterations);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end proof of the live dashboard (issue 8) in a real terminal, run by `npm run test:dashboard`
+# End-to-end proof of the live dashboard in a real terminal, run by `npm run test:dashboard`
 # (after `npm run build`):
 #   1. installs tmux when missing (Debian's package; needs root and apt-get);
 #   2. in-process: starts examples/dashboard over Streamable HTTP with listen({ dashboard: true }) in a
@@ -14,10 +14,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-COLS=120
-ROWS=34
-SERVER_JS=dist-examples/examples/dashboard/main.js
-CLI_JS=dist/cli/main.js
 SESSION="lantern-dashboard-e2e-$$"
 WORK="$(mktemp -d)"
 DRIVER_PID=""
@@ -49,10 +45,6 @@ tab() {
   for pattern in "$@"; do wait_for "$pattern" 5; done
   log "tab $key $title: ok"
 }
-
-# Ink draws only the last frame when it sees a CI variable (its is-in-ci check): a person's terminal
-# has none, so the commands in tmux run without them.
-start_tmux() { tmux new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" "env -u CI -u CONTINUOUS_INTEGRATION $1"; }
 
 # ---- 1. in-process, Streamable HTTP ------------------------------------------------------------
 PORT="$(free_port)"

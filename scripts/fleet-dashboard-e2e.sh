@@ -16,10 +16,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-COLS=120
-ROWS=34
-SERVER_JS=dist-examples/examples/dashboard/main.js
-CLI_JS=dist/cli/main.js
 SESSION="lantern-fleet-dashboard-e2e-$$"
 WORK="$(mktemp -d)"
 declare -a PIDS=("" "" "")
@@ -80,9 +76,7 @@ drive 0 3 2
 drive 1 4 3
 drive 2 5 4
 URLS="--url http://127.0.0.1:${DASH_PORTS[0]} --url http://127.0.0.1:${DASH_PORTS[1]} --url http://127.0.0.1:${DASH_PORTS[2]}"
-# Ink draws only the last frame when it sees a CI variable (its is-in-ci check): a person's terminal
-# has none, so the dashboard runs without them.
-tmux new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" "env -u CI -u CONTINUOUS_INTEGRATION node $CLI_JS dashboard $URLS --token \$LANTERN_DASHBOARD_TOKEN; echo CLI-EXITED=\$?; sleep 600"
+start_tmux "node $CLI_JS dashboard $URLS --token \$LANTERN_DASHBOARD_TOKEN; echo CLI-EXITED=\$?; sleep 600"
 wait_for "LANTERN +hr-api 1\\.0\\.0 · http 3 of 3 replicas up"
 wait_for "Calls +21 +Errors +0 "
 wait_for "Replicas \\(3 of 3 up\\)"

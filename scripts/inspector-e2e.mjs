@@ -116,7 +116,7 @@ try {
   }
 } finally {
   // The server flushes its audit trail as it stops: wait for it before removing its folder.
-  const exited = new Promise((resolve) => http.child.once("exit", resolve));
+  const exited = http.child.exitCode === null && http.child.signalCode === null ? new Promise((resolve) => http.child.once("exit", resolve)) : undefined;
   http.child.kill("SIGTERM");
   await exited;
   rmSync(http.dataDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// End-to-end proof of the Prometheus metrics with a real Prometheus (issue 4), run by
+// End-to-end proof of the Prometheus metrics with a real Prometheus, run by
 // `npm run test:prometheus` after `npm run build`:
 //   1. installs Debian's `prometheus` package when the binary is missing (needs root and apt-get);
 //   2. starts two replicas of examples/metrics-replica on 127.0.0.1 (free ports, /metrics behind a token);

@@ -9,7 +9,7 @@ const CONCURRENCY = 64;
 const MODES: AuditDurability[] = ["fsync", "flush", "none"];
 
 /**
- * Issue 6: the audit trail's cost per durability mode, against the same server without audit, with
+ * The audit trail's cost per durability mode, against the same server without audit, with
  * 64 concurrent callers over the in-memory transport (group commit shares each write and fsync).
  */
 export async function auditSection(): Promise<SectionResult> {

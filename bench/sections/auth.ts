@@ -26,7 +26,7 @@ async function overHttp(middleware: Middleware[], token: string | undefined) {
 }
 
 /**
- * Issue 7: what verifying a bearer token costs per call. Over Streamable HTTP every request carries
+ * What verifying a bearer token costs per call. Over Streamable HTTP every request carries
  * the token and is verified before it reaches a session, so this is the honest per-call figure; the
  * second table isolates `JWTAuth.verify` itself.
  */

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
+import { measureAlternating, median, type Measurement, type SectionResult } from "../harness.js";
 import { bareLowLevelServer, bareMcpServer, bareV2McpServer, lantern } from "../systems.js";
 
 const SDK_V1 = "sdk McpServer";
@@ -78,8 +78,6 @@ async function standalone(rounds = 15, iterations = 4000): Promise<SectionResult
     for (const child of children) child.kill();
   }
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** The next message of a forked benchmark process; rejects if it exits first. */
 function reply(child: ChildProcess): Promise<{ ns?: number; us?: number }> {

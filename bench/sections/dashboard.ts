@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Dashboard, DashboardTelemetry } from "lantern-mcp";
-import { measureAlternating, nsPerCall, type SectionResult } from "../harness.js";
+import { measureAlternating, median, nsPerCall, type SectionResult } from "../harness.js";
 import { lantern } from "../systems.js";
 
 /** A terminal that swallows frames: the dashboard renders at its real rate, nothing is printed. */
@@ -13,7 +13,7 @@ class NullTerminal extends EventEmitter {
 }
 
 /**
- * Issue 8: per-call cost of the dashboard. The observer only updates counters and fixed buffers;
+ * Per-call cost of the dashboard. The observer only updates counters and fixed buffers;
  * drawing happens on a 250 ms timer, off the call path. Three servers measured alternately in
  * one process: no dashboard, telemetry attached, and a dashboard drawing to a terminal.
  */
@@ -42,7 +42,6 @@ export async function dashboardSection(): Promise<SectionResult> {
     plainRounds.push(await nsPerCall(() => telemetry.snapshot(), 1_000));
     histogramRounds.push(await nsPerCall(() => telemetry.snapshot({ histograms: true }), 1_000));
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const snapshotNs = median(plainRounds);
   const withHistogramsNs = median(histogramRounds);
   // The observer alone, on a context captured from a real call: what a call pays, without the noise of the transport.

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ensureDebianBinary, Fleet, REPLICA_IDS } from "../../examples/fleet/fleet.js";
-import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
+import { measureAlternating, median, type Measurement, type SectionResult } from "../harness.js";
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -15,7 +15,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function modernClient(url: string, token: string): Promise<Client> {

@@ -116,7 +116,7 @@ async function rssAcross(call: () => Promise<unknown>, total: number, every: num
 const fmt = (n: number, digits = 2) => n.toFixed(digits);
 
 /**
- * Issue 9: Lantern against the bare SDK and its peers, the same trivial echo tool everywhere:
+ * Lantern against the bare SDK and its peers, the same trivial echo tool everywhere:
  * in-memory (1 caller) and Streamable HTTP on 127.0.0.1 with 1 and 32 concurrent clients, each row's
  * ratio to the bare SDK of the same mode; then the full stack's RSS across a million calls.
  */

@@ -99,12 +99,9 @@ export async function limitsSection(): Promise<SectionResult[]> {
     sections.push({ title: "Limits in Redis: skipped", rows: [], notes: ["redis-server is not installed (apt-get install redis-server); the Redis rows were not measured"] });
     return sections;
   }
-  const stores: RedisStore[] = [];
-  const store = () => {
-    const s = new RedisStore({ url: redis.url, keyPrefix: `bench:${stores.length}` });
-    stores.push(s);
-    return s;
-  };
+  // Each system counts under keys of its own.
+  let stores = 0;
+  const store = () => new RedisStore({ url: redis.url, keyPrefix: `bench:${stores++}` });
   const httpSystems = [];
   try {
     httpSystems.push({ name: "http, no limiter", ...(await overHttp(EchoServer, [])) });

@@ -55,7 +55,7 @@ async function heapGrowth(middleware: MiddlewareObject): Promise<{ after1k: numb
 
 const row = (name: string, extra: Measurement["extra"]): Measurement => ({ name, p50Us: 0, p99Us: 0, callsPerSec: 0, extra });
 
-/** Issue 4: what MetricsMiddleware and PrometheusMiddleware cost per call, to render, and in memory. */
+/** What MetricsMiddleware and PrometheusMiddleware cost per call, to render, and in memory. */
 export async function metricsSection(): Promise<SectionResult[]> {
   // 1. Over the wire: a trivial tool through the in-memory transport, alternating systems.
   const plain = await lantern();

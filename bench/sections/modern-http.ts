@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { Measurement, SectionResult } from "../harness.js";
+import { median, type Measurement, type SectionResult } from "../harness.js";
 import { peerScript } from "../peer-systems.js";
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -29,8 +29,6 @@ async function startServer(kind: "lantern" | "sdk"): Promise<{ child: ChildProce
   return { child, url };
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 /**
  * A trivial tool over Streamable HTTP in the 2026-07-28 era (every call one stateless request):
  * Lantern with no middleware against the SDK v2's own handler with a plain McpServer factory, each
@@ -40,14 +38,16 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 export async function modernHttpSection(): Promise<SectionResult> {
   const calls = Number(process.env.BENCH_MODERN_CALLS ?? 1500);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
-  const systems = await Promise.all((["sdk", "lantern"] as const).map(async (kind) => {
-    const server = await startServer(kind);
-    const client = new Client({ name: "bench", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
-    return { kind, server, client, cpu: [] as number[], wall: [] as number[] };
-  }));
+  const systems: { kind: "sdk" | "lantern"; server: { child: ChildProcess; url: string }; client: Client; cpu: number[]; wall: number[] }[] = [];
   const call = (client: Client) => client.callTool({ name: "echo", arguments: { text: "hello" } });
   try {
+    // One at a time, each kept as soon as it runs: a server that fails to start leaves none behind.
+    for (const kind of ["sdk", "lantern"] as const) {
+      const server = await startServer(kind);
+      const client = new Client({ name: "bench", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+      systems.push({ kind, server, client, cpu: [], wall: [] });
+      await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    }
     for (const s of systems) for (let i = 0; i < 500; i++) await call(s.client);
     for (let round = 0; round < rounds; round++) {
       for (const s of round % 2 === 0 ? systems : [...systems].reverse()) {

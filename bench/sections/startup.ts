@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Measurement, SectionResult } from "../harness.js";
+import { median, type Measurement, type SectionResult } from "../harness.js";
 
 const env = (name: string, fallback: number): number => {
   const value = Number(process.env[name]);
@@ -12,7 +12,6 @@ const env = (name: string, fallback: number): number => {
 const ROUNDS = env("BENCH_STARTUP_ROUNDS", 11);
 const NPM_START_ROUNDS = env("BENCH_NPM_START_ROUNDS", 3);
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const max = (values: number[]): number => Math.max(...values);
 
 /** Runs `node -e` importing `specifier` in a fresh process; the import's own time (ms) and the process's. */

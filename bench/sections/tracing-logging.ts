@@ -74,7 +74,7 @@ async function loggingNsPerCall(middleware: MiddlewareObject, logger: winston.Lo
   return (performance.eventLoopUtilization(before).active * 1e6) / calls;
 }
 
-/** Issue 5: what OTelMiddleware (no SDK, SDK) and StructuredLoggingMiddleware (to a file) cost per call. */
+/** What OTelMiddleware (no SDK, SDK) and StructuredLoggingMiddleware (to a file) cost per call. */
 export async function tracingLoggingSection(): Promise<SectionResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "lantern-bench-log-"));
   try {

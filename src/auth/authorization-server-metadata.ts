@@ -1,6 +1,6 @@
 import { checkOptions, defineOptions, option } from "../core/options.js";
 import { writeStderrNotice } from "../core/stderr-report.js";
-import { isLoopbackHttp } from "./protected-resource-metadata.js";
+import { assertSecureUrl, isLoopbackHttp } from "./protected-resource-metadata.js";
 
 /**
  * The parts of an authorization server's metadata (RFC 8414, or OpenID Connect discovery) a
@@ -56,9 +56,7 @@ export function canonicalIssuer(issuer: string, where: string): string {
   } catch {
     throw new TypeError(`${where} must be an absolute URL such as "https://auth.example.com": got ${JSON.stringify(issuer)}`);
   }
-  if (url.protocol !== "https:" && !isLoopbackHttp(url)) {
-    throw new TypeError(`${where} must be an https URL (plain http only on loopback addresses): got ${url.protocol}//${url.host}`);
-  }
+  assertSecureUrl(url, where);
   if (url.search || url.hash) throw new TypeError(`${where} must not have a query or fragment: got ${issuer}`);
   return issuer;
 }

@@ -1,20 +1,16 @@
 import type { CallerIdentity, CallKind } from "../core/call-context.js";
 import type { AuthorizationRequirement } from "../core/definitions.js";
 import { LanternErrorCode } from "../core/errors.js";
+import type { RefusedCall } from "../core/protocol-host.js";
 import type { Registry } from "../core/registry.js";
 import type { Authenticator } from "../core/server-setup.js";
 import { MISSING_CREDENTIAL_REASON } from "./auth-middleware.js";
 
-/** One tools/call, resources/read or prompts/get request, as its JSON-RPC message names it. */
-export interface CallTarget {
-  kind: CallKind;
-  /** Tool or prompt name, or the resource URI. */
-  name: string;
-  id: string | number;
-  /** The call's `arguments` (tool, prompt); a resource's are its template variables, filled in by {@link requirementsOf}. */
-  args: Record<string, unknown>;
-  meta: Record<string, unknown> | undefined;
-}
+/**
+ * One tools/call, resources/read or prompts/get request, as its JSON-RPC message names it (a
+ * resource's `args` stay empty: its template variables are found when the call is recorded).
+ */
+export type CallTarget = RefusedCall;
 
 /**
  * What the server requires of a call to `name` (tool, prompt, resource URI), or undefined when

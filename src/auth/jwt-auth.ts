@@ -6,7 +6,7 @@ import { UnauthorizedError } from "../core/errors.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
 import { identityFromTrustedMapping, type AuthProvider, type IdentityMapping } from "./auth-provider.js";
 import { AuthorizationServerDiscovery, canonicalIssuer, DiscoveryError } from "./authorization-server-metadata.js";
-import { isLoopbackHttp } from "./protected-resource-metadata.js";
+import { assertSecureUrl } from "./protected-resource-metadata.js";
 import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, secretBytes, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
 
 /**
@@ -196,9 +196,7 @@ interface VerifiedToken {
 
 const remoteUrl = (value: string | URL, where: string): URL => {
   const url = new URL(value);
-  if (url.protocol !== "https:" && !isLoopbackHttp(url)) {
-    throw new TypeError(`${where} must be an https URL (plain http is accepted only on loopback addresses): got ${url.protocol}//${url.host}`);
-  }
+  assertSecureUrl(url, where);
   return url;
 };
 

@@ -31,6 +31,13 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 /** True for `http:` URLs whose host is a loopback address (allowed where https is otherwise required). */
 export const isLoopbackHttp = (url: URL): boolean => url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
 
+/** Refuses a URL that is neither https nor plain http on a loopback address, naming `where` it was configured. */
+export function assertSecureUrl(url: URL, where: string): void {
+  if (url.protocol !== "https:" && !isLoopbackHttp(url)) {
+    throw new TypeError(`${where} must be an https URL (plain http only on loopback addresses): got ${url.protocol}//${url.host}`);
+  }
+}
+
 /**
  * The canonical form of a resource URI (RFC 8707 §2, as the MCP authorization spec uses it):
  * absolute, https (or http on a loopback address), lower-case scheme and host, no fragment, no
@@ -47,9 +54,7 @@ export function canonicalResourceUri(input: string | URL, where: string): string
   } catch {
     throw new TypeError(`${where} must be an absolute URL such as "https://mcp.example.com/mcp": got ${JSON.stringify(String(input))}`);
   }
-  if (url.protocol !== "https:" && !isLoopbackHttp(url)) {
-    throw new TypeError(`${where} must be an https URL (plain http only on loopback addresses): got ${url.protocol}//${url.host}`);
-  }
+  assertSecureUrl(url, where);
   if (url.hash) throw new TypeError(`${where} must not have a fragment (RFC 8707 §2): got ${url.href}`);
   if (url.search) throw new TypeError(`${where} must not have a query: got ${url.href}`);
   if (url.username || url.password) throw new TypeError(`${where} must not carry credentials`);

@@ -6,6 +6,7 @@ import type * as ClassValidatorJsonSchema from "class-validator-jsonschema";
 import type * as Jose from "jose";
 import type * as OpenTelemetryApi from "@opentelemetry/api";
 import type * as PromClient from "prom-client";
+import type * as RateLimiterFlexible from "rate-limiter-flexible";
 import type * as Tsyringe from "tsyringe";
 import type Winston from "winston";
 
@@ -39,6 +40,9 @@ export const winstonLibrary = once(() => require("winston") as typeof Winston);
 
 /** prom-client, loaded on first use. */
 export const promClientLibrary = once(() => require("prom-client") as typeof PromClient);
+
+/** rate-limiter-flexible, loaded when the first limit kept in Redis is made (memory limits are Lantern's own). */
+export const rateLimiterFlexibleLibrary = once(() => require("rate-limiter-flexible") as typeof RateLimiterFlexible);
 
 /** The OpenTelemetry API, loaded on first use (its global registry lives on `globalThis`, shared by every copy). */
 export const openTelemetryApi = once(() => require("@opentelemetry/api") as typeof OpenTelemetryApi);

@@ -83,7 +83,7 @@ export interface McpServerOptions {
 }
 
 /** The time limit of a call when neither `@Tool({ timeoutMs })` nor `defaultTimeoutMs` says otherwise. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** The rules of {@link McpServerOptions}. */
 const MCP_SERVER_OPTIONS = defineOptions<McpServerOptions>("new McpServer(…, options)", {

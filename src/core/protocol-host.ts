@@ -500,7 +500,7 @@ export class ProtocolHost {
         protocolVersion,
         era,
       };
-      const ctx = new CallContext(call.kind, call.name, String(call.id), args, info, SILENT_CHANNEL, new CallAbort(NEVER_ABORTED, call.name), meta, call.id);
+      const ctx = new CallContext(call.kind, call.name, String(call.id), args, info, SILENT_CHANNEL, NEVER_ABORTED, meta, call.id);
       ctx.identity = identity;
       try {
         await this.runChain(ctx, chain);

@@ -21,7 +21,7 @@ type Kind = "tool" | "resource" | "prompt";
 
 /** The error, naming the member (`tool "search"`); built only when something is wrong. */
 function unsendable(kind: Kind, name: string, reason: string): UnsendableResultError {
-  return new UnsendableResultError(`The ${kind}${name ? ` "${name}"` : ""} returned a result that cannot be sent: ${reason}`);
+  return new UnsendableResultError(`The ${kind} "${name}" returned a result that cannot be sent: ${reason}`);
 }
 
 /** {@link toJsonValue}, with the failure told as the member's. */
@@ -64,9 +64,9 @@ function checkShape<T>(schema: ResultSchema, value: T, kind: Kind, name: string)
  * naming where it was.
  *
  * @example
- * toToolResult({ at: new Date(0) }); // structuredContent { at: "1970-01-01T00:00:00.000Z" } and its JSON as text
+ * toToolResult({ at: new Date(0) }, "now"); // structuredContent { at: "1970-01-01T00:00:00.000Z" } and its JSON as text
  */
-export function toToolResult(value: unknown, name = ""): CallToolResult {
+export function toToolResult(value: unknown, name: string): CallToolResult {
   if (typeof value === "string") return { content: [{ type: "text", text: value }] };
   if (value === undefined || value === null) return { content: [] };
   if (typeof value === "number" || typeof value === "boolean") return { content: [{ type: "text", text: String(value) }] };
@@ -95,14 +95,14 @@ export function toToolResult(value: unknown, name = ""): CallToolResult {
  * `detail` travels as JSON; a detail JSON cannot carry is left out of the result and told to
  * `report` (the server log), while the message still reaches the client.
  */
-export function toolErrorResult(error: unknown, report?: (problem: UnsendableResultError) => void, name = ""): CallToolResult {
+export function toolErrorResult(error: unknown, report: (problem: UnsendableResultError) => void, name: string): CallToolResult {
   const result: CallToolResult = { content: [{ type: "text", text: clientMessageOf(error) }], isError: true };
   if (error instanceof ToolError && error.detail) {
     try {
       result.structuredContent = { error: jsonOf(error.detail, "tool", name, "structuredContent.error") };
     } catch (problem) {
       if (!(problem instanceof UnsendableResultError)) throw problem;
-      report?.(problem);
+      report(problem);
     }
   }
   return result;
@@ -140,9 +140,9 @@ export function toResourceResult(value: unknown, uri: string, mimeType: string |
  * the protocol's shape, and anything else throws {@link UnsendableResultError}.
  *
  * @example
- * toPromptResult("Summarise the leave policy", undefined); // { messages: [{ role: "user", content: { type: "text", text: ... } }] }
+ * toPromptResult("Summarise the leave policy", undefined, "leave_policy"); // { messages: [{ role: "user", content: { type: "text", text: ... } }] }
  */
-export function toPromptResult(value: unknown, description: string | undefined, name = ""): GetPromptResult {
+export function toPromptResult(value: unknown, description: string | undefined, name: string): GetPromptResult {
   if (typeof value === "string") return promptResult([{ role: "user", content: { type: "text", text: value } }], description);
   let result: GetPromptResult | undefined;
   if (Array.isArray(value)) result = promptResult(value as PromptMessage[], description);

@@ -53,7 +53,8 @@ function assertNoForbiddenKeys(value: unknown, path: string, depth: number): voi
   }
 }
 
-function flattenIssues(errors: ValidationError[], parent = ""): ValidationIssue[] {
+/** class-validator's errors as Lantern reports them: `[{ property, constraints }]`, nested paths joined with dots. */
+export function flattenIssues(errors: ValidationError[], parent = ""): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const error of errors) {
     const property = parent ? `${parent}.${error.property}` : error.property;

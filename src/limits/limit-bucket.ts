@@ -1,18 +1,13 @@
-import { createRequire } from "node:module";
 import type { RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
+import { rateLimiterFlexibleLibrary } from "../core/libraries.js";
 import type { RedisClientLike } from "./redis-store.js";
-
 import { MemoryWindows, type WindowCount } from "./memory-windows.js";
 
-type Library = typeof import("rate-limiter-flexible");
-
-let library: Library | undefined;
-const load = createRequire(import.meta.url);
-// Loaded when the first Redis limit is made, so servers without shared limits never load it.
-const rateLimiterFlexible = (): Library => (library ??= load("rate-limiter-flexible") as Library);
-
-/** True when a consume was rejected because the allowance is spent (not because the store failed). */
-export const isRefusal = (error: unknown): error is RateLimiterRes => library !== undefined && error instanceof library.RateLimiterRes;
+/**
+ * True when a Redis consume was rejected because the allowance is spent (not because the store
+ * failed). Only Redis buckets reject, and making one loaded the library.
+ */
+export const isRefusal = (error: unknown): error is RateLimiterRes => error instanceof rateLimiterFlexibleLibrary().RateLimiterRes;
 
 /** What a bucket holds for one caller right now, without consuming. */
 export interface BucketState {
@@ -27,22 +22,17 @@ export interface BucketState {
  * rate-limiter-flexible (the counters change atomically in one script) through {@link consume}.
  */
 export class LimitBucket {
-  /** Position among its limiter's buckets (callers' usage is kept in arrays indexed by it). */
-  readonly index: number;
   private memory: MemoryWindows | undefined;
   private redis: RateLimiterAbstract | undefined;
-  private readonly windowSec: number;
 
   constructor(
     /** `tool:search`, `quota:role:free`, `requests`: part of every key, and of refusals. */
     readonly name: string,
     readonly points: number,
     readonly windowMs: number,
-    index = 0,
-  ) {
-    this.index = index;
-    this.windowSec = windowMs / 1000;
-  }
+    /** Position among its limiter's buckets (callers' usage is kept in arrays indexed by it). */
+    readonly index = 0,
+  ) {}
 
   /** Makes the counter, in memory (`client` undefined) or in Redis under `prefix`. */
   bind(client: RedisClientLike | undefined, prefix: string): void {
@@ -50,8 +40,8 @@ export class LimitBucket {
       this.memory = new MemoryWindows(this.windowMs);
       return;
     }
-    const { RateLimiterRedis } = rateLimiterFlexible();
-    this.redis = new RateLimiterRedis({ points: this.points, duration: this.windowSec, keyPrefix: `${prefix}:${this.name}`, storeClient: client, rejectIfRedisNotReady: true });
+    const { RateLimiterRedis } = rateLimiterFlexibleLibrary();
+    this.redis = new RateLimiterRedis({ points: this.points, duration: this.windowMs / 1000, keyPrefix: `${prefix}:${this.name}`, storeClient: client, rejectIfRedisNotReady: true });
   }
 
   get bound(): boolean {

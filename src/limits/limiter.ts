@@ -4,7 +4,7 @@ import { describeError, RateLimitedError, type RateLimitedData } from "../core/e
 import type { Middleware } from "../core/middleware.js";
 import type { CallerLimitUsage, ToolLimiter } from "../core/server-setup.js";
 import { writeStderrNotice } from "../core/stderr-report.js";
-import { isRefusal, LimitBucket, type BucketState } from "./limit-bucket.js";
+import { isRefusal, LimitBucket } from "./limit-bucket.js";
 import type { LimitStore, RedisClientLike } from "./redis-store.js";
 import { describeWait, describeWindow } from "./window.js";
 
@@ -46,11 +46,10 @@ type TrackedUsage = Omit<LimitUsage, "resetsAt"> & { resetsAt: number };
 /** One caller's usage, indexed by {@link LimitBucket.index}. */
 type CallerUsage = (TrackedUsage | undefined)[];
 
-/** A `@RateLimit` member and its bucket, for `quota://me`. */
+/** A `@RateLimit` member's bucket and the cost of one call, for `quota://me`. */
 interface MemberLimit {
   bucket: LimitBucket;
   cost: number;
-  label: string;
 }
 
 const MAX_TRACKED_CALLERS = 1000;
@@ -60,7 +59,7 @@ const MAX_TRACKED_CALLERS = 1000;
  * `QuotaMiddleware` owns one; a server whose `@RateLimit`s have no `QuotaMiddleware` makes one in memory.
  */
 export class Limiter implements ToolLimiter {
-  readonly policy: StoreUnavailablePolicy;
+  private readonly policy: StoreUnavailablePolicy;
   readonly counts: LimiterCounts = {
     refused: { tool: 0, quota: 0, concurrency: 0, requests: 0, store: 0 },
     storeUnavailable: { allowed: 0, denied: 0 },
@@ -114,7 +113,7 @@ export class Limiter implements ToolLimiter {
     const bucket = this.bucket(`${member.kind}:${member.name}`, rule.points, rule.windowMs);
     const label = `${member.kind} "${member.name}"`;
     const cost = rule.cost;
-    this.members.push({ bucket, cost, label });
+    this.members.push({ bucket, cost });
     return (ctx, next) => {
       try {
         return this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label, next);
@@ -200,13 +199,8 @@ export class Limiter implements ToolLimiter {
   }
 
   /** Every `@RateLimit` of the server: its bucket and the cost of one call. */
-  memberLimits(): readonly { bucket: LimitBucket; cost: number }[] {
+  memberLimits(): readonly MemberLimit[] {
     return this.members;
-  }
-
-  /** The caller's standing against every `@RateLimit` of the server (for `quota://me`). */
-  async memberStates(key: string): Promise<{ label: string; bucket: LimitBucket; cost: number; state: BucketState }[]> {
-    return Promise.all(this.members.map(async (m) => ({ label: m.label, bucket: m.bucket, cost: m.cost, state: await m.bucket.peek(key) })));
   }
 
   /** Each recently counted caller's latest standing against each limit it met (bounded: the last 1,000 callers). */

@@ -5,7 +5,7 @@ import type { CallContext, CallerIdentity } from "../core/call-context.js";
 import { RateLimitedError } from "../core/errors.js";
 import type { MiddlewareObject, Next } from "../core/middleware.js";
 import type { ServerSetup } from "../core/server-setup.js";
-import type { LimitBucket } from "./limit-bucket.js";
+import type { BucketState, LimitBucket } from "./limit-bucket.js";
 import { Limiter, type LimiterCounts, type LimitUsage, type StoreUnavailablePolicy } from "./limiter.js";
 import type { LimitStore } from "./redis-store.js";
 import { describeWindow, windowMs, type LimitWindow } from "./window.js";
@@ -276,16 +276,17 @@ export class QuotaMiddleware implements MiddlewareObject {
       client_id: ctx.clientId,
       concurrency: this.maxInFlight === undefined ? null : { max_in_flight: this.maxInFlight, in_flight: this.inFlight.get(key)?.running ?? 0 },
     };
+    const members = this.limiter.memberLimits();
     try {
-      const [quotaState, members, requestState] = await Promise.all([
+      const [quotaState, memberStates, requestState] = await Promise.all([
         quota ? quota.bucket.peek(key) : undefined,
-        this.limiter.memberStates(key),
+        Promise.all(members.map((m) => m.bucket.peek(key))),
         this.requestBucket ? this.requestBucket.peek(key) : undefined,
       ]);
       return {
         ...base,
         quota: quota ? standing(quota.bucket, 1, quotaState!) : null,
-        tools: members.map((m) => standing(m.bucket, m.cost, m.state)),
+        tools: members.map((m, i) => standing(m.bucket, m.cost, memberStates[i])),
         requests: this.requestBucket ? standing(this.requestBucket, 1, requestState!) : null,
       };
     } catch {
@@ -293,7 +294,7 @@ export class QuotaMiddleware implements MiddlewareObject {
       return {
         ...base,
         quota: quota ? blank(quota.bucket, 1) : null,
-        tools: this.limiter.memberLimits().map((m) => blank(m.bucket, m.cost)),
+        tools: members.map((m) => blank(m.bucket, m.cost)),
         requests: this.requestBucket ? blank(this.requestBucket, 1) : null,
         store_unavailable: true,
       };
@@ -363,7 +364,7 @@ export class QuotaMiddleware implements MiddlewareObject {
   }
 }
 
-function standing(bucket: LimitBucket, cost: number, state: { remaining: number; resetInMs: number | undefined } | undefined): QuotaStanding {
+function standing(bucket: LimitBucket, cost: number, state: BucketState | undefined): QuotaStanding {
   const reset = state?.resetInMs;
   return {
     limit: bucket.name,

@@ -20,7 +20,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from "@modelcontextprotocol/server";
 import { MALFORMED_HEADER_REASON } from "../auth/auth-middleware.js";
-import { insufficientScopeRefusal, requirementsOf } from "../auth/insufficient-scope.js";
+import { insufficientScopeRefusal, requirementsOf, type RequirementLookup } from "../auth/insufficient-scope.js";
 import { writeStderrEvent } from "../core/stderr-report.js";
 import type { CallerIdentity } from "../core/call-context.js";
 import { LanternError, LanternErrorCode, describeError } from "../core/errors.js";
@@ -246,6 +246,8 @@ export class HttpTransportHost {
   private readonly modern: McpHttpHandler;
   private readonly legacyStateless: LegacyHttpHandler;
   private readonly removeNotifier: () => void;
+  /** What each call requires (the registry is the server's for its whole life: looked up once, not per request). */
+  private readonly requirementOf: RequirementLookup;
   private allowedHosts: Set<string> | "*" = new Set();
   private allowedOrigins: Set<string> | "*" = new Set();
   private sweeper: NodeJS.Timeout | undefined;
@@ -280,6 +282,7 @@ export class HttpTransportHost {
       { maxRequestBodySize: this.options.maxBodyBytes },
     );
     this.removeNotifier = host.addNotifier(this.modern.notify);
+    this.requirementOf = requirementsOf(host.registry);
     this.http = createServer({ requestTimeout: this.options.requestTimeoutMs, headersTimeout: this.options.headersTimeoutMs }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         writeStderrEvent("error", "http_request_failed", { message: describeError(error) });
@@ -461,7 +464,7 @@ export class HttpTransportHost {
 
     // OAuth step-up (MCP authorization): a call needing scopes the token lacks gets HTTP 403
     // `insufficient_scope` here; it still runs through its chain, refused, so that it is recorded.
-    const scopeRefusal = authenticator && insufficientScopeRefusal(body, identity, requirementsOf(this.host.registry), authenticator);
+    const scopeRefusal = authenticator && insufficientScopeRefusal(body, identity, this.requirementOf, authenticator);
     if (scopeRefusal) {
       const sessionId = req.headers["mcp-session-id"];
       await this.host.recordRefused(scopeRefusal.calls, identity, "http", typeof sessionId === "string" ? sessionId : undefined);

@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import winston from "winston";
@@ -19,6 +18,7 @@ import {
 } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 import { httpClient, listening, SECRET } from "./auth-fixtures.js";
+import { jsonLineSink } from "../support/json-lines.js";
 
 /**
  * The seed's combined stack, AuthMiddleware added last: the client id the token names must still be
@@ -28,12 +28,7 @@ import { httpClient, listening, SECRET } from "./auth-fixtures.js";
 const dir = mkdtempSync(join(tmpdir(), "lantern-auth-"));
 const auditPath = join(dir, "audit.jsonl");
 const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, callback) {
-    for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-    callback();
-  },
-});
+const sink = jsonLineSink(lines);
 const exporter = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 const metrics = new MetricsCollector();

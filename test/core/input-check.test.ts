@@ -31,12 +31,11 @@ import {
   ValidateNested,
   validateSync,
   ValidatorConstraint,
-  type ValidationError,
   type ValidatorConstraintInterface,
 } from "class-validator";
-import { InvalidParamsError, type ValidationIssue } from "lantern-mcp";
+import { InvalidParamsError } from "lantern-mcp";
 import { compileInputCheck } from "../../src/core/input-check.js";
-import { createInputValidator } from "../../src/core/validation.js";
+import { createInputValidator, flattenIssues } from "../../src/core/validation.js";
 
 // The differential corpus: classes using many kinds of rules, and inputs built from each class's
 // valid example by replacing, removing or adding one field at a time. Every input goes through the
@@ -184,17 +183,6 @@ const hasTransformRules = (cls: Function) => cls === Nested || cls === Untyped |
 const instantiate = (cls: new () => object, input: Record<string, unknown>): object =>
   hasTransformRules(cls) ? (plainToInstance(cls, input) as object) : Object.assign(new cls(), input);
 
-/** class-validator's errors in the shape Lantern reports them: `[{ property, constraints }]`, nested paths joined with dots. */
-function flatten(errors: ValidationError[], parent = ""): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  for (const error of errors) {
-    const property = parent ? `${parent}.${error.property}` : error.property;
-    if (error.constraints) issues.push({ property, constraints: { ...error.constraints } });
-    if (error.children?.length) issues.push(...flatten(error.children, property));
-  }
-  return issues;
-}
-
 const RESERVED = new Set(["__proto__", "constructor", "prototype", ...Object.getOwnPropertyNames(Object.prototype)]);
 function hasReservedKey(value: unknown): boolean {
   if (value === null || typeof value !== "object") return false;
@@ -259,7 +247,7 @@ describe("compiled input checks agree with class-validator", () => {
         expect(outcome.instance).toBeInstanceOf(cls);
         expect(outcome.instance).toEqual(instance);
       } else {
-        expect([input, outcome.issues]).toEqual([input, flatten(errors)]);
+        expect([input, outcome.issues]).toEqual([input, flattenIssues(errors)]);
       }
     }
   });

@@ -77,6 +77,18 @@ describe("the result boundary: what the client gets is what every middleware saw
     await client.server.close();
   });
 
+  /** A resource or prompt whose result cannot be sent: -32603 naming it and why, recorded and logged as an error. */
+  function expectUnsendable(error: unknown, kind: "resource" | "prompt", name: string, message: RegExp): void {
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).code).toBe(ErrorCode.InternalError);
+    expect((error as McpError).message).toContain(`The ${kind} "${name}" returned a result that cannot be sent: `);
+    expect((error as McpError).message).toMatch(message);
+    const outcome = seen.get(name)!;
+    expect(outcome.status).toBe("error");
+    expect(outcome.error).toBeInstanceOf(UnsendableResultError);
+    expect(logged).toEqual([outcome.error]);
+  }
+
   it("sends a Date as its ISO string, as text", async () => {
     expect(await client.callTool("date")).toEqual({ content: [{ type: "text", text: AT.toISOString() }] });
     expect(seen.get("date")?.status).toBe("ok");
@@ -148,30 +160,14 @@ describe("the result boundary: what the client gets is what every middleware saw
     ["results://nothing", /undefined \(return a string, bytes, a JSON value or \{ contents \}\)/],
     ["results://bad-contents", /not a valid resources\/read result \(contents\.0/],
   ])("answers %s, which cannot be sent, with a clear -32603 recorded as an error", async (uri, message) => {
-    const error = (await client.client.readResource({ uri }).catch((e: unknown) => e)) as McpError;
-    expect(error).toBeInstanceOf(McpError);
-    expect(error.code).toBe(ErrorCode.InternalError);
-    expect(error.message).toContain(`The resource "${uri}" returned a result that cannot be sent: `);
-    expect(error.message).toMatch(message);
-    const outcome = seen.get(uri)!;
-    expect(outcome.status).toBe("error");
-    expect(outcome.error).toBeInstanceOf(UnsendableResultError);
-    expect(logged).toEqual([outcome.error]);
+    expectUnsendable(await client.client.readResource({ uri }).catch((e: unknown) => e), "resource", uri, message);
   });
 
   it.each([
     ["bad_role", /not a valid prompts\/get result \(messages\.0\.role: /],
     ["number", /a prompt returns a string, a message \{ role, content \}/],
   ])("answers the prompt %s, which cannot be sent, with a clear -32603 recorded as an error", async (name, message) => {
-    const error = (await client.client.getPrompt({ name }).catch((e: unknown) => e)) as McpError;
-    expect(error).toBeInstanceOf(McpError);
-    expect(error.code).toBe(ErrorCode.InternalError);
-    expect(error.message).toContain(`The prompt "${name}" returned a result that cannot be sent: `);
-    expect(error.message).toMatch(message);
-    const outcome = seen.get(name)!;
-    expect(outcome.status).toBe("error");
-    expect(outcome.error).toBeInstanceOf(UnsendableResultError);
-    expect(logged).toEqual([outcome.error]);
+    expectUnsendable(await client.client.getPrompt({ name }).catch((e: unknown) => e), "prompt", name, message);
     expect((await client.client.getPrompt({ name: "fine" })).messages).toHaveLength(1);
     expect(seen.get("fine")?.status).toBe("ok");
   });

@@ -73,12 +73,18 @@ describe("@RateLimit on a tool, in process memory", () => {
   });
 
   test("per accepts 1s, 1m, 1h, 1d and whole seconds in ms", async () => {
+    const windows = { "1s": 1_000, "1m": 60_000, "1h": 3_600_000, "1d": 86_400_000, 90000: 90_000 } as const;
     for (const per of ["1s", "1m", "1h", "1d", 90_000] as const) {
       @Server({ name: "ok", version: "1.0.0" })
       class Ok {
         @RateLimit({ points: 1, per }) @Tool({ description: "x" }) x() { return "x"; }
       }
-      await expect(new McpServer(Ok).build()).resolves.toBeDefined();
+      const server = new McpServer(Ok);
+      const alice = await clientOf(server, "alice");
+      // The window is the one asked for: the second call in it is refused, naming it.
+      expect((await alice.callTool("x")).isError).toBeFalsy();
+      expect((await refusal(alice.callTool("x"))).data).toMatchObject({ limit: "tool:x", points: 1, windowMs: windows[per] });
+      await server.close();
     }
   });
 });

@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import winston from "winston";
 import {
@@ -20,6 +19,7 @@ import {
 } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { Registry } from "prom-client";
+import { jsonLineSink } from "../support/json-lines.js";
 import { Limited, refusal } from "./limits-fixtures.js";
 
 /**
@@ -30,12 +30,7 @@ import { Limited, refusal } from "./limits-fixtures.js";
 const dir = mkdtempSync(join(tmpdir(), "lantern-limits-"));
 const auditPath = join(dir, "audit.jsonl");
 const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, callback) {
-    for (const line of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
-    callback();
-  },
-});
+const sink = jsonLineSink(lines);
 const exporter = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 const metrics = new MetricsCollector();

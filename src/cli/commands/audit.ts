@@ -71,70 +71,55 @@ interface Parsed {
   json: boolean;
 }
 
+/** `ID=VALUE` split at its first `=`, both sides non-empty. */
+function pair(v: string): [string, string] | undefined {
+  const at = v.indexOf("=");
+  return at > 0 && at < v.length - 1 ? [v.slice(0, at), v.slice(at + 1)] : undefined;
+}
+
+/**
+ * The options that take a value: what the message says it needs when it is missing (or not ID=VALUE
+ * for a pair), and where it goes; false from `set` refuses the value.
+ */
+const VALUE_OPTIONS: Readonly<Record<string, { needs: string; set: (parsed: Parsed, value: string) => boolean | void }>> = {
+  "--secret-env": { needs: "the name of an environment variable", set: (p, v) => { p.secretEnvs.push(v); } },
+  "--replica-secret-env": {
+    needs: "ID=NAME: the replica id and the environment variable holding its secret",
+    set: (p, v) => {
+      const kv = pair(v);
+      if (kv) p.replicaSecretEnvs.set(kv[0], [...(p.replicaSecretEnvs.get(kv[0]) ?? []), kv[1]]);
+      return kv !== undefined;
+    },
+  },
+  "--replica": {
+    needs: "ID=LOG: the replica id and its live log, relative to the directory (replica-1=replica-1/audit.jsonl)",
+    set: (p, v) => {
+      const kv = pair(v);
+      if (kv) p.replicas.push({ id: kv[0], log: kv[1] });
+      return kv !== undefined;
+    },
+  },
+  "--manifest": { needs: "the fleet manifest file", set: (p, v) => { p.manifest = v; } },
+  "--out": { needs: "a file", set: (p, v) => { p.out = v; } },
+  "--anchor": { needs: "a file", set: (p, v) => { p.anchor = v; } },
+  "--witness": { needs: "a file of witnessed heads", set: (p, v) => { p.witnesses.push(v); } },
+  "--head": { needs: "a file", set: (p, v) => { p.head = v; } },
+};
+
 function parse(args: string[]): Parsed | string {
   const parsed: Parsed = { files: [], secretEnvs: [], replicaSecretEnvs: new Map(), timeline: false, replicas: [], witnesses: [], unsigned: false, live: false, json: false };
-  const pair = (v: string | undefined): [string, string] | undefined => {
-    const at = v?.indexOf("=") ?? -1;
-    return v && at > 0 && at < v.length - 1 ? [v.slice(0, at), v.slice(at + 1)] : undefined;
-  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const value = (): string | undefined => {
+    const valued = Object.hasOwn(VALUE_OPTIONS, arg) ? VALUE_OPTIONS[arg] : undefined;
+    if (valued) {
       const v = args[++i];
-      return v === undefined || v.startsWith("--") ? undefined : v;
-    };
+      if (v === undefined || v === "" || v.startsWith("--") || valued.set(parsed, v) === false) return `${arg} needs ${valued.needs}`;
+      continue;
+    }
     switch (arg) {
-      case "--secret-env": {
-        const v = value();
-        if (!v) return "--secret-env needs the name of an environment variable";
-        parsed.secretEnvs.push(v);
-        break;
-      }
-      case "--replica-secret-env": {
-        const p = pair(value());
-        if (!p) return "--replica-secret-env needs ID=NAME: the replica id and the environment variable holding its secret";
-        parsed.replicaSecretEnvs.set(p[0], [...(parsed.replicaSecretEnvs.get(p[0]) ?? []), p[1]]);
-        break;
-      }
-      case "--replica": {
-        const p = pair(value());
-        if (!p) return "--replica needs ID=LOG: the replica id and its live log, relative to the directory (replica-1=replica-1/audit.jsonl)";
-        parsed.replicas.push({ id: p[0], log: p[1] });
-        break;
-      }
-      case "--manifest": {
-        const v = value();
-        if (!v) return "--manifest needs the fleet manifest file";
-        parsed.manifest = v;
-        break;
-      }
-      case "--out": {
-        const v = value();
-        if (!v) return "--out needs a file";
-        parsed.out = v;
-        break;
-      }
       case "--timeline":
         parsed.timeline = true;
         break;
-      case "--anchor": {
-        const v = value();
-        if (!v) return "--anchor needs a file";
-        parsed.anchor = v;
-        break;
-      }
-      case "--witness": {
-        const v = value();
-        if (!v) return "--witness needs a file of witnessed heads";
-        parsed.witnesses.push(v);
-        break;
-      }
-      case "--head": {
-        const v = value();
-        if (!v) return "--head needs a file";
-        parsed.head = v;
-        break;
-      }
       case "--no-head":
         parsed.head = false;
         break;
@@ -192,19 +177,30 @@ const isDirectory = (path: string): boolean => {
   }
 };
 
+const seqRange = (r: { firstSeq?: number; lastSeq?: number }): string => (r.firstSeq !== undefined ? `seq ${r.firstSeq}…${r.lastSeq}` : "no entries");
+
+/** `[file line N seq N] ` of a problem (the parts it has), or nothing. */
+function located(p: { file?: string; line?: number; seq?: number }): string {
+  const where = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined].filter(Boolean).join(" ");
+  return where ? `[${where}] ` : "";
+}
+
 function print(result: AuditVerification): void {
-  const range = result.firstSeq !== undefined ? `seq ${result.firstSeq}…${result.lastSeq}` : "no entries";
+  const range = seqRange(result);
   const checked = [...result.heads, ...(result.witnessedHeads ? [`${result.witnessedHeads} witnessed head${result.witnessedHeads === 1 ? "" : "s"}`] : [])];
   const heads = checked.length ? `, tail checked against ${checked.join(", ")}` : "";
   if (result.ok) console.log(`OK: ${result.entries} entries (${range}) in ${result.files.length} file${result.files.length === 1 ? "" : "s"}, chain intact${heads}`);
   else {
     console.log(`TAMPERED or DAMAGED: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"} in ${result.entries} entries (${range})${heads}`);
-    for (const p of result.problems) {
-      const where = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined].filter(Boolean).join(" ");
-      console.log(`  ${p.kind.padEnd(14)} ${where ? `[${where}] ` : ""}${p.message}`);
-    }
+    for (const p of result.problems) console.log(`  ${p.kind.padEnd(14)} ${located(p)}${p.message}`);
   }
   for (const note of result.notes) console.log(`  note: ${note}`);
+}
+
+/** A usage error of `lantern audit verify`: printed, exit code 2. */
+function refuseVerify(message: string): 2 {
+  console.error(`lantern audit verify: ${message}`);
+  return 2;
 }
 
 /** Runs `lantern audit …`; resolves to the exit code. */
@@ -230,23 +226,14 @@ export async function run(args: string[]): Promise<number> {
   if (sub === "manifest") return writeManifest(parsed);
   const fleet = parsed.files.some(isDirectory);
   const wrong = misplaced(parsed, fleet);
-  if (wrong) {
-    console.error(`lantern audit verify: ${wrong}`);
-    return 2;
-  }
+  if (wrong) return refuseVerify(wrong);
   if (fleet) return verifyFleet(parsed);
   for (const file of [parsed.anchor, typeof parsed.head === "string" ? parsed.head : undefined, ...parsed.witnesses]) {
-    if (file && !existsSync(file)) {
-      console.error(`lantern audit verify: no such file: ${file}`);
-      return 2;
-    }
+    if (file && !existsSync(file)) return refuseVerify(`no such file: ${file}`);
   }
   const names = parsed.secretEnvs.length ? parsed.secretEnvs : parsed.unsigned ? [] : [AUDIT_SECRET_ENV];
   const secrets = secretsFrom(names, "the log");
-  if (typeof secrets === "string") {
-    console.error(`lantern audit verify: ${secrets}`);
-    return 2;
-  }
+  if (typeof secrets === "string") return refuseVerify(secrets);
   const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, live: parsed.live, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}), ...(parsed.witnesses.length ? { witness: parsed.witnesses } : {}) };
   let result: AuditVerification;
   try {
@@ -254,8 +241,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message = code === "ENOENT" ? `no such file: ${(error as NodeJS.ErrnoException).path}` : (error as Error).message;
-    console.error(`lantern audit verify: ${message}`);
-    return 2;
+    return refuseVerify(message);
   }
   if (parsed.json) console.log(JSON.stringify(result, null, 2));
   else print(result);
@@ -265,24 +251,15 @@ export async function run(args: string[]): Promise<number> {
 /** `lantern audit verify <dir>`: every chain of a fleet's directory, per replica, optionally with the merged timeline. */
 async function verifyFleet(parsed: Parsed): Promise<number> {
   const dir = parsed.files[0]!;
-  if (parsed.manifest && !existsSync(parsed.manifest)) {
-    console.error(`lantern audit verify: no such file: ${parsed.manifest}`);
-    return 2;
-  }
+  if (parsed.manifest && !existsSync(parsed.manifest)) return refuseVerify(`no such file: ${parsed.manifest}`);
   // The default variable is a shared secret only when nothing else was said.
   const sharedNames = parsed.secretEnvs.length ? parsed.secretEnvs : parsed.unsigned || parsed.replicaSecretEnvs.size ? [] : [AUDIT_SECRET_ENV];
   const shared = secretsFrom(sharedNames, "the fleet's chains");
-  if (typeof shared === "string") {
-    console.error(`lantern audit verify: ${shared}`);
-    return 2;
-  }
+  if (typeof shared === "string") return refuseVerify(shared);
   const replicaSecrets: Record<string, string[]> = {};
   for (const [id, names] of parsed.replicaSecretEnvs) {
     const own = secretsFrom(names, `replica "${id}"'s chain`);
-    if (typeof own === "string") {
-      console.error(`lantern audit verify: ${own}`);
-      return 2;
-    }
+    if (typeof own === "string") return refuseVerify(own);
     replicaSecrets[id] = own;
   }
   const options: VerifyAuditFleetOptions = {
@@ -297,8 +274,7 @@ async function verifyFleet(parsed: Parsed): Promise<number> {
   try {
     result = await verifyAuditFleet(dir, options);
   } catch (error) {
-    console.error(`lantern audit verify: ${(error as Error).message}`);
-    return 2;
+    return refuseVerify((error as Error).message);
   }
   if (parsed.timeline) {
     const timeline = new AuditFleetTimeline(result.chains);
@@ -320,14 +296,12 @@ function printFleet(result: AuditFleetVerification): void {
   else console.log(`PROBLEMS: ${bad.length} of ${replicas} ${bad.length === 1 ? "has" : "have"} problems (${entries} entries in all)`);
   const width = Math.max(8, ...result.chains.map((c) => c.replica.length));
   for (const c of result.chains) {
-    const range = c.firstSeq !== undefined ? `seq ${c.firstSeq}…${c.lastSeq}` : "no entries";
+    const range = seqRange(c);
     const times = c.firstTime ? `  ${c.firstTime} … ${c.lastTime}` : "";
     const status = c.ok ? "ok" : c.problems.some((p) => p.kind === "missing") ? "MISSING" : "PROBLEMS";
     console.log(`  ${c.replica.padEnd(width)}  ${status.padEnd(8)}  ${String(c.entries).padStart(6)} entries  ${range}${times}  ${c.log}${c.files.length > 1 ? ` (+${c.files.length - 1} rotated)` : ""}`);
-    for (const p of c.problems) {
-      const where = [p.line !== undefined ? `line ${p.line}` : undefined, p.seq !== undefined ? `seq ${p.seq}` : undefined].filter(Boolean).join(" ");
-      console.log(`      ${p.kind.padEnd(17)} ${where ? `[${where}] ` : ""}${p.message}`);
-    }
+    // The chain's log heads its own lines: a problem's place is its line and seq.
+    for (const p of c.problems) console.log(`      ${p.kind.padEnd(17)} ${located({ line: p.line, seq: p.seq })}${p.message}`);
     for (const note of c.notes) console.log(`      note: ${note}`);
   }
   for (const note of result.notes) console.log(`  note: ${note}`);

@@ -230,7 +230,11 @@ export class AuditLog {
         await this.flush();
         if (this.options.retention) this.scheduleRetention();
       },
-      (error: unknown) => {
+      async (error: unknown) => {
+        // A refused start keeps no file handle open until a close that may never come.
+        const fh = this.fh;
+        this.fh = undefined;
+        await fh?.close().catch(() => undefined);
         if (error instanceof AuditChainError) throw error;
         if ((error as NodeJS.ErrnoException)?.code) {
           throw new Error(`Cannot open the audit log ${this.path}: ${describeError(error)}; make sure its folder is writable by this process`);
@@ -510,14 +514,7 @@ export class AuditLog {
       const overCount = keep !== undefined && numbers.length - i > keep;
       const overAge = maxAgeMs !== undefined && (await stat(file)).mtimeMs < Date.now() - maxAgeMs;
       if (!overCount && !overAge) break;
-      const fh = await open(file, "r");
-      let last: AuditEntry | undefined;
-      try {
-        const size = (await fh.stat()).size;
-        if (size > 0) last = await readLastEntry(fh, size, file);
-      } finally {
-        await fh.close();
-      }
+      const last = await lastEntryOf(file);
       const covered = this.coveredSeq();
       if (!last || last.seq > covered) {
         this.retentionWaitsFor = last ? last.seq : covered + 1;
@@ -627,16 +624,7 @@ export class AuditLog {
     this.size = size;
     let last: AuditEntry | undefined;
     if (size > 0) last = await readLastEntry(this.fh, size, this.path);
-    else if (rotated.length > 0) {
-      const previous = `${this.path}.${rotated.at(-1)}`;
-      const fh = await open(previous, "r");
-      try {
-        const previousSize = (await fh.stat()).size;
-        if (previousSize > 0) last = await readLastEntry(fh, previousSize, previous);
-      } finally {
-        await fh.close();
-      }
-    }
+    else if (rotated.length > 0) last = await lastEntryOf(`${this.path}.${rotated.at(-1)}`);
     const keys = new EpochKeys(this.options.key.secret);
     const { head, problem } = await this.checkHead(last, keys);
     if (problem) {
@@ -875,6 +863,17 @@ async function readLastEntry(fh: FileHandle, size: number, path: string): Promis
     throw new Error(`Cannot resume the audit log ${path}: its last line is not an audit entry, so something other than Lantern changed the file. Run \`lantern audit verify ${path}\` to see what, then move the file aside (keep it as evidence) and start again`);
   }
   return parsed;
+}
+
+/** The last entry of a file no longer written to (a rotated one); undefined when it is empty. */
+async function lastEntryOf(path: string): Promise<AuditEntry | undefined> {
+  const fh = await open(path, "r");
+  try {
+    const size = (await fh.stat()).size;
+    return size > 0 ? await readLastEntry(fh, size, path) : undefined;
+  } finally {
+    await fh.close();
+  }
 }
 
 async function syncDirectory(path: string): Promise<void> {

@@ -222,7 +222,7 @@ class AuditRecorder implements MiddlewareObject {
 /**
  * The options that protect the trail against whoever can write its folder (recovery, key evolution,
  * witnesses, retention): checked here, in one place, and handed to the log. (`argsLimitBytes` is a
- * per-call option, checked where `@Audited` options are too: in AuditRecorder.)
+ * per-call option, checked by the rules `@Audited` options share: AUDIT_CALL_RULES.)
  */
 function hardeningSettings(options: AuditOptions): Pick<AuditLogOptions, "recover" | "keyEvolution" | "witnesses" | "witnessIntervalMs" | "retention"> {
   // Types and bounds were checked with the other options (AUDIT_OPTIONS); a witness must also be able to receive heads.
@@ -265,7 +265,6 @@ function nestsDeeper(value: unknown, depth: number): boolean {
   for (const key in value) if (Object.hasOwn(value, key) && nestsDeeper((value as Record<string, unknown>)[key], depth + 1)) return true;
   return false;
 }
-
 
 /**
  * A tamper-evident audit trail: one JSONL entry per tool call, resource read and prompt get (who,

@@ -29,18 +29,18 @@ const COMMAND_WITNESS_OPTIONS = defineOptions<CommandAuditWitnessOptions>("Comma
 export class CommandAuditWitness implements AuditWitness {
   readonly name: string;
   private readonly timeoutMs: number;
-
-  private readonly options: CommandAuditWitnessOptions;
+  private readonly args: readonly string[];
 
   constructor(options: CommandAuditWitnessOptions) {
-    this.options = options = checkOptions(COMMAND_WITNESS_OPTIONS, options);
+    options = checkOptions(COMMAND_WITNESS_OPTIONS, options);
     this.name = options.command;
+    this.args = [...(options.args ?? [])];
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
   send(head: AuditHead): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const child = spawn(this.options.command, [...(this.options.args ?? [])], { stdio: ["pipe", "ignore", "pipe"] });
+      const child = spawn(this.name, this.args, { stdio: ["pipe", "ignore", "pipe"] });
       let stderr = "";
       const timer = setTimeout(() => {
         child.kill("SIGKILL");

@@ -30,11 +30,10 @@ export class HttpAuditWitness implements AuditWitness {
   readonly name: string;
   private readonly url: URL;
   private readonly timeoutMs: number;
-
-  private readonly options: HttpAuditWitnessOptions;
+  private readonly headers: Readonly<Record<string, string>>;
 
   constructor(options: HttpAuditWitnessOptions) {
-    this.options = options = checkOptions(HTTP_WITNESS_OPTIONS, options);
+    options = checkOptions(HTTP_WITNESS_OPTIONS, options);
     for (const [header, value] of Object.entries(options.headers ?? {})) {
       // fetch would send a missing value as the text "undefined" (an unset token, say).
       if (typeof value !== "string") throw new TypeError(`HttpAuditWitness options: "headers.${header}" must be a string, got ${value === undefined ? "undefined (probably an unset environment variable)" : typeof value}`);
@@ -50,12 +49,13 @@ export class HttpAuditWitness implements AuditWitness {
     // The name goes into reports: never credentials that a URL may carry.
     this.name = `${url.protocol}//${url.host}${url.pathname}`;
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.headers = { "content-type": "application/json", ...options.headers };
   }
 
   async send(head: AuditHead): Promise<void> {
     const response = await fetch(this.url, {
       method: "POST",
-      headers: { "content-type": "application/json", ...this.options.headers },
+      headers: this.headers,
       body: JSON.stringify(head),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -1,11 +1,10 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from "node:path";
 import { checkOptions, defineOptions, option, type OptionRule } from "../../core/options.js";
-import { isReplicaId } from "../../core/replica-id.js";
-import { isEntryShaped, isHeadShaped } from "./audit-entry.js";
+import { REPLICA_ID_RULE } from "../../core/replica-id.js";
+import { isHeadShaped } from "./audit-entry.js";
 import {
-  auditFileLines,
-  MAX_AUDIT_LINE_BYTES,
+  firstAuditEntry,
   verifyAuditLog,
   type AuditProblemKind,
   type AuditVerification,
@@ -137,7 +136,7 @@ const VERIFY_FLEET_OPTIONS = defineOptions<VerifyAuditFleetOptions>("verifyAudit
 }, { secret: 'use "secrets" (a list)', perReplicaSecrets: 'use "replicaSecrets"' });
 
 const MEMBER_OPTIONS = defineOptions<AuditFleetMember>("the fleet manifest", {
-  id: option.required({ expected: "a replica id (1 to 128 printable characters without whitespace)", isType: (v) => typeof v === "string", inRange: (v) => isReplicaId(v as string) }, "it is the replica the chain belongs to"),
+  id: option.required(REPLICA_ID_RULE, "it is the replica the chain belongs to"),
   log: option.required(option.string({ nonEmpty: true }), "it is where the replica's live log is, relative to the fleet directory"),
   minSeq: option.integer({ min: 0 }),
   minEntries: option.integer({ min: 0 }),
@@ -154,11 +153,12 @@ export interface AuditFleetManifestOptions {
   replicas?: readonly { id: string; log: string }[];
 }
 
+const MEMBER_LIST: OptionRule = { expected: "a list of { id, log } objects", isType: Array.isArray };
+
 const MANIFEST_WRITE_OPTIONS = defineOptions<AuditFleetManifestOptions>("auditFleetManifest options", {
-  replicas: { expected: "a list of { id, log } objects", isType: Array.isArray },
+  replicas: MEMBER_LIST,
 }, { replica: 'use "replicas" (a list of { id, log })', members: 'use "replicas"' });
 
-const MEMBER_LIST: OptionRule = { expected: "a list of { id, log } objects", isType: Array.isArray };
 const MANIFEST_OPTIONS = defineOptions<AuditFleetManifest>("the fleet manifest", {
   format: option.literal(AUDIT_FLEET_MANIFEST_FORMAT),
   replicas: option.required(MEMBER_LIST, "it lists the replicas whose chains the directory must hold"),
@@ -269,16 +269,8 @@ function chainFiles(dir: string, chain: FoundChain): { logs: string[]; extras: s
 
 /** The `replica` the first entry of a file names (unverified: it only picks which secret to try). */
 async function claimedReplica(file: string): Promise<string | undefined> {
-  for await (const { text, terminated, tooLong } of auditFileLines(file, MAX_AUDIT_LINE_BYTES)) {
-    if (!terminated || tooLong) return undefined;
-    try {
-      const parsed: unknown = JSON.parse(text);
-      return isEntryShaped(parsed) && typeof parsed.replica === "string" ? parsed.replica : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+  const replica = (await firstAuditEntry(file))?.replica;
+  return typeof replica === "string" ? replica : undefined;
 }
 
 /** The name of a chain nothing else names: its folder (`replica-1` of `replica-1/audit.jsonl`), else its file stem. */
@@ -341,9 +333,8 @@ export async function verifyAuditFleet(dir: string, options: VerifyAuditFleetOpt
       ...(options.unsigned ? { unsigned: true } : {}),
       ...(options.live ? { live: true } : {}),
       ...(options.window ? { window: options.window } : {}),
-      head: options.head === false ? false : chain.head ? join(dir, `${chain.log}.head.json`) : undefined,
+      ...(options.head === false ? { head: false as const } : chain.head ? { head: join(dir, `${chain.log}.head.json`) } : {}),
     };
-    if (verifyOptions.head === undefined) delete verifyOptions.head;
     const result: AuditVerification = await verifyAuditLog([...logFiles, ...extras], verifyOptions);
     report.files = result.files;
     report.entries = result.entries;

@@ -119,6 +119,9 @@ const VERIFY_OPTIONS = defineOptions<VerifyAuditLogOptions>("verifyAuditLog opti
   maxProblems: option.integer({ min: 1 }),
 }, { hmacSecret: 'use "secret"', key: 'use "secret"', noHead: 'use "head: false"', witnesses: 'use "witness"' });
 
+/** The keys of `signed: false` chains (an empty secret), shared: deriving them is the same work for every log. */
+const UNSIGNED_KEYS = new EpochKeys("");
+
 interface Link {
   seq: number;
   hmac: string;
@@ -161,7 +164,6 @@ class ChainChecker {
   readonly recoveries: AuditVerification["recoveries"] = [];
   /** Entries missing before the first one, forgiven when a signed retention entry accounts for them. */
   private startGap: { problem: Tagged; through: number; prevHash: string } | undefined;
-  private readonly unsignedKeys = new EpochKeys("");
 
   constructor(
     private readonly keys: Map<string, EpochKeys>,
@@ -243,7 +245,7 @@ class ChainChecker {
       canonical = undefined;
     }
     const epoch = epochOf(entry)!;
-    const keys = id === UNSIGNED_KEY_ID ? this.unsignedKeys : this.keys.get(id);
+    const keys = id === UNSIGNED_KEY_ID ? UNSIGNED_KEYS : this.keys.get(id);
     if (keys === undefined) {
       for (const [otherId, other] of this.keys) {
         if (canonical !== undefined && hmacHex(other.at(epoch), canonical) === entry.hmac) {
@@ -460,18 +462,21 @@ async function* lines(path: string, maxLineBytes: number): AsyncGenerator<{ text
   if (pendingBytes > 0) yield { text: tooLong ? "" : Buffer.concat(pending).toString("utf8"), line: line + 1, terminated: false, tooLong };
 }
 
-/** The seq of a file's first line, read whole however long it is (bounded like any line). */
-async function firstSeqOf(path: string): Promise<number> {
+/**
+ * A file's first line as an entry (unverified), read whole however long it is (bounded like any
+ * line); undefined when it is not one.
+ */
+export async function firstAuditEntry(path: string): Promise<AuditEntry | undefined> {
   for await (const { text, terminated, tooLong } of lines(path, MAX_LINE_BYTES)) {
-    if (!terminated || tooLong) break;
+    if (!terminated || tooLong) return undefined;
     try {
       const parsed: unknown = JSON.parse(text);
-      return isEntryShaped(parsed) ? parsed.seq : Number.POSITIVE_INFINITY;
+      return isEntryShaped(parsed) ? parsed : undefined;
     } catch {
-      break;
+      return undefined;
     }
   }
-  return Number.POSITIVE_INFINITY;
+  return undefined;
 }
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -492,7 +497,7 @@ function keyMap(options: VerifyAuditLogOptions): Map<string, EpochKeys> {
 
 /** Whether a head's signature verifies with the keys held (its epoch's key). */
 function headVerifies(head: AuditHead, keys: Map<string, EpochKeys>, unsigned: boolean): boolean {
-  const epochKeys = head.key_id === UNSIGNED_KEY_ID && unsigned ? new EpochKeys("") : keys.get(head.key_id);
+  const epochKeys = head.key_id === UNSIGNED_KEY_ID && unsigned ? UNSIGNED_KEYS : keys.get(head.key_id);
   return epochKeys !== undefined && signCanonical(epochKeys.at(epochOf(head)!), unsignedHead(head as unknown as Record<string, unknown>)) === head.signature;
 }
 
@@ -599,7 +604,7 @@ export async function verifyAuditLog(paths: string | readonly string[], options:
     if (loaded.heads.length === 0 && loaded.problems.length === 0) notes.push(`the witness file ${file} holds no head of ${[...logNames].join(", ")}`);
   }
 
-  const order = await Promise.all(logFiles.map(async (file, index) => ({ file, index, first: await firstSeqOf(file) })));
+  const order = await Promise.all(logFiles.map(async (file, index) => ({ file, index, first: (await firstAuditEntry(file))?.seq ?? Number.POSITIVE_INFINITY })));
   order.sort((a, b) => a.first - b.first || a.index - b.index);
   const files = order.map((o) => o.file);
 

@@ -80,7 +80,10 @@ interface OpenSession {
   clientId: string;
 }
 
-const MAX_TOOLS_PER_AGENT = 32;
+/** Tool names kept per client id (a fleet's merged rows keep as many). */
+export const MAX_TOOLS_PER_AGENT = 32;
+/** The default bound of the request log, the raw log and the client ids (a fleet's merge keeps at least as many). */
+export const DEFAULT_ROWS = 200;
 const MAX_LIMITS_PER_AGENT = 4;
 const MAX_SESSION_KEYS_PER_AGENT = 64;
 const MAX_ERROR_KEYS = 200;
@@ -166,10 +169,10 @@ export class DashboardTelemetry {
     options = checkOptions(DASHBOARD_TELEMETRY_OPTIONS, options);
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
-    this.requestLogSize = options.requestLogSize ?? 200;
-    this.rawLogSize = options.rawLogSize ?? 200;
+    this.requestLogSize = options.requestLogSize ?? DEFAULT_ROWS;
+    this.rawLogSize = options.rawLogSize ?? DEFAULT_ROWS;
     this.historySeconds = options.historySeconds ?? 300;
-    this.maxAgents = options.maxAgents ?? 200;
+    this.maxAgents = options.maxAgents ?? DEFAULT_ROWS;
     this.reqAt = new Float64Array(this.requestLogSize);
     this.reqDuration = new Float64Array(this.requestLogSize);
     this.reqKind = new Array(this.requestLogSize);
@@ -353,7 +356,7 @@ export class DashboardTelemetry {
     const [p50, p90, p95, p99] = this.latency.percentiles([0.5, 0.9, 0.95, 0.99]);
     const mean = (h: LatencyHistogram | undefined): number => (h && h.count > 0 ? h.sum / h.count : 0);
     const histograms = limits.histograms === true;
-    const snapshot: DashboardSnapshot = {
+    return {
       version: 1,
       server: { name: this.server.info.name, version: this.server.info.version, transport: this.transport, endpoint: this.endpoint },
       ...(this.server.replicaId !== undefined ? { replica: this.server.replicaId } : {}),
@@ -391,7 +394,6 @@ export class DashboardTelemetry {
       errorsByTool: sortedCounts(this.errorsByName).map(([name, count]) => ({ name, count })),
       rawLogs: this.recentRawLogs(limits.rawLogs ?? this.rawLogSize),
     };
-    return snapshot;
   }
 
   private recentRequests(limit: number): DashboardRequest[] {

@@ -1,4 +1,5 @@
 import { LatencyHistogram } from "../metrics/latency-histogram.js";
+import { DEFAULT_ROWS, MAX_TOOLS_PER_AGENT } from "./dashboard-telemetry.js";
 import type { DashboardAgentRow, DashboardLatency, DashboardSnapshot, DashboardToolRow } from "./telemetry-snapshot.js";
 
 /** One snapshot to merge, and whether it describes a process that is running now. */
@@ -10,10 +11,6 @@ export interface SnapshotPart {
    */
   live: boolean;
 }
-
-const MAX_TOOLS_PER_AGENT = 32;
-/** A process's default bound of its request log, raw log and agents: the fleet keeps at least as many. */
-const DEFAULT_ROWS = 200;
 
 /**
  * Merges the snapshots of several processes into one, the way the six tabs show a fleet: totals,
@@ -49,7 +46,7 @@ export function mergeDashboardSnapshots(parts: readonly SnapshotPart[], now: num
   let connectedClients = 0;
   for (const agent of agents) if (agent.connected > 0) connectedClients++;
 
-  const merged: DashboardSnapshot = {
+  return {
     version: 1,
     server: { ...current.server },
     startedAt: Math.min(...(live.length > 0 ? live : parts).map((p) => p.snapshot.startedAt)),
@@ -68,7 +65,6 @@ export function mergeDashboardSnapshots(parts: readonly SnapshotPart[], now: num
     errorsByTool: mergeCounts(all.map((s) => s.errorsByTool.map((e) => [e.name, e.count] as const))).map(([name, count]) => ({ name, count })),
     rawLogs: latest(all.map((s) => s.rawLogs)),
   };
-  return merged;
 }
 
 /** The exact merge when every part with calls has a histogram; else call-weighted means. */

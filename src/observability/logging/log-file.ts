@@ -1,7 +1,7 @@
 import { closeSync, openSync, renameSync, statSync, write } from "node:fs";
 import { Writable } from "node:stream";
 import { describeError } from "../../core/errors.js";
-import { checkOptions, defineOptions, option } from "../../core/options.js";
+import { defineOptions, option } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 
 /**
@@ -58,9 +58,9 @@ export class LogFile extends Writable {
   private waiting: (() => void) | undefined;
   private finishing: (() => void) | undefined;
 
+  /** `options` as {@link LOG_FILE_OPTIONS} checked them. */
   constructor(options: LogFileOptions) {
     super({ decodeStrings: true });
-    checkOptions(LOG_FILE_OPTIONS, options);
     this.path = options.path;
     this.flushMs = options.flushMs ?? 5;
     this.maxBytes = options.maxBytes;

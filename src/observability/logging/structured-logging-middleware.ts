@@ -74,7 +74,7 @@ const STRUCTURED_LOGGING_OPTIONS = defineOptions<StructuredLoggingOptions>("Stru
   ...LOGGED_RULES,
   logger: option.withMethods("a winston Logger", "log"),
   transports: { expected: "a list of winston transports", isType: Array.isArray },
-  file: { expected: "a file path or { path, flushMs?, maxBytes?, maxFiles? }", isType: (value) => typeof value === "string" || (typeof value === "object" && value !== null) },
+  file: option.anyOf(option.string({ nonEmpty: true, describe: "a file path" }), option.object(undefined, "{ path, flushMs?, maxBytes?, maxFiles? }")),
   level: option.string({ nonEmpty: true }),
   format: option.oneOf("json", "ecs"),
   maxPendingLines: option.integer({ min: 1 }),
@@ -133,7 +133,7 @@ class LogSink {
   /** The transports of the logger Lantern creates: `transports`, then `file`; stderr when neither is given. */
   private destinations(options: StructuredLoggingOptions, winston: typeof import("winston")): winston.transport[] {
     if (options.file === undefined) return options.transports ?? [new winston.transports.Stream({ stream: process.stderr })];
-    this.file = new LogFile(typeof options.file === "string" ? { path: options.file } : options.file);
+    this.file = new LogFile(options.file as LogFileOptions);
     return [...(options.transports ?? []), new winston.transports.Stream({ stream: this.file })];
   }
 
@@ -143,7 +143,11 @@ class LogSink {
     this.writePending();
     if (logger.writableEnded) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 5000);
+      const timer = setTimeout(() => {
+        // winston never finished: end the file anyway (its lines so far are written, its descriptor closed).
+        this.file?.end();
+        resolve();
+      }, 5000);
       timer.unref();
       logger.once("finish", () => {
         const done = () => {
@@ -287,7 +291,8 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
 
   constructor(options: StructuredLoggingOptions = {}) {
     options = checkOptions(STRUCTURED_LOGGING_OPTIONS, options);
-    if (typeof options.file === "object") checkOptions(LOG_FILE_OPTIONS, options.file);
+    // `file` checked (a path is { path }) once, here: the log file is opened when the server is built.
+    if (options.file !== undefined) options.file = checkOptions(LOG_FILE_OPTIONS, typeof options.file === "string" ? { path: options.file } : options.file);
     for (const key of ["transports", "file", "level"] as const) {
       if (options.logger && options[key] !== undefined) {
         throw new TypeError(`StructuredLoggingMiddleware options: "${key}" configures the logger Lantern creates, and "logger" was given too; set it on your logger, or leave "logger" out`);

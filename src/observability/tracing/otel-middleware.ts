@@ -66,11 +66,11 @@ const TRACED_OPTIONS = defineOptions<TracedOptions>("@Traced options", TRACED_RU
   ...Object.fromEntries(["serviceName", "endpoint", "tracerProvider", "meterProvider"].map((key) => [key, ON_THE_INSTANCE(key)])),
 });
 
-/** Captured arguments and results are cut at 8192 characters: a span attribute is not a blob store. */
 // The API's enum values, fixed by the OpenTelemetry specification: naming them here keeps the API
 // unloaded until an OTelMiddleware is made.
 const SPAN_KIND_SERVER = 1 as SpanKind.SERVER;
 const SPAN_STATUS_ERROR = 2 as SpanStatusCode.ERROR;
+/** Captured arguments and results are cut at 8192 characters: a span attribute is not a blob store. */
 const CAPTURED_JSON: JsonTextLimits = { maxChars: 8192, noJson: () => "null", unserialisable: '"[unserialisable]"' };
 const INTERNAL_ERROR_CODE = String(LanternErrorCode.InternalError);
 

@@ -237,7 +237,14 @@ describe("lantern audit verify", () => {
   test("exit 2 on usage errors: no file, unknown option, missing secret, missing file", async () => {
     expect(await auditCommand([])).toBe(2);
     expect(await auditCommand(["verify"])).toBe(2);
+    expect(output.at(-1)).toContain("name at least one audit log file");
+    // Refused while parsing, before x.jsonl is looked for (which alone would also exit 2).
     expect(await auditCommand(["verify", "x.jsonl", "--frobnicate"])).toBe(2);
+    expect(output.at(-1)).toContain("unknown option --frobnicate");
+    expect(await auditCommand(["verify", "x.jsonl", "--anchor"])).toBe(2);
+    expect(output.at(-1)).toContain("--anchor needs a file");
+    expect(await auditCommand(["verify", "x.jsonl", "--witness", "--json"])).toBe(2);
+    expect(output.at(-1)).toContain("--witness needs a file of witnessed heads");
     expect(await auditCommand(["verify", join(dir, "does-not-exist.jsonl")])).toBe(2);
     expect(output.join("\n")).toMatch(/no such file/);
     delete process.env.LANTERN_AUDIT_SECRET;

@@ -1,11 +1,11 @@
 import "reflect-metadata";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { Writable } from "node:stream";
 import { context, metrics, propagation, trace } from "@opentelemetry/api";
 import winston from "winston";
 import { McpServer, OTelMiddleware, StructuredLoggingMiddleware } from "lantern-mcp";
 import { OrderApi } from "../../../examples/order-api/order-api.js";
+import { jsonLineSink } from "../../support/json-lines.js";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.js";
 
 const SERVER_KIND = 2;
@@ -30,12 +30,7 @@ describe("OTLP/HTTP export end to end", () => {
 
   it("exports the example's call spans, nested user spans and MCP metrics with service.name; log lines name the traces", async () => {
     const logLines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, callback) {
-        for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
-        callback();
-      },
-    });
+    const sink = jsonLineSink(logLines);
     server = new McpServer(OrderApi, { onInternalError: () => {}, replicaId: "orders-2" });
     server.use(new StructuredLoggingMiddleware({ transports: [new winston.transports.Stream({ stream: sink })] }));
     // OrderApi is also @Traced: the call must still get exactly one span, from this instance.
