@@ -24,12 +24,20 @@ export interface HttpCallers {
 
 const ARGS = { name: "echo", arguments: { text: "hello" } };
 
+/**
+ * The bench clients' fetch: the request without the transport's long-lived abort signal. Node's
+ * fetch leaves one listener per request on that signal until the request is garbage collected, so
+ * a client's requests get slower as listeners pile up (thousands in a round), by an amount that
+ * depends on how much garbage the server in the same process makes. Bench calls are never aborted.
+ */
+export const benchFetch = (url: string | URL, init?: RequestInit): Promise<Response> => fetch(url, { ...init, signal: undefined });
+
 /** Connects `count` SDK clients (one session each) to `url`; `headers` go on every request. */
 export async function connectCallers(url: string, count: number, headers: Record<string, string> = {}): Promise<HttpCallers> {
   const clients: Client[] = [];
   for (let i = 0; i < count; i++) {
     const client = new Client({ name: `bench-${i}`, version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch: benchFetch }));
     clients.push(client);
   }
   let next = 0;

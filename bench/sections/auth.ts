@@ -5,6 +5,7 @@ import { APIKeyAuth, AuthMiddleware, JWTAuth, McpServer, type Middleware } from 
 import { createToken } from "lantern-mcp/testing";
 import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
 import { EchoServer } from "../systems.js";
+import { benchFetch } from "../http-systems.js";
 
 const SECRET = "bench-secret-that-is-comfortably-longer-than-32-bytes";
 const API_KEY = "bench_api_key_0123456789abcdef";
@@ -17,6 +18,7 @@ async function overHttp(middleware: Middleware[], token: string | undefined) {
   const client = new Client({ name: "bench", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(running.url!), {
     requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
+    fetch: benchFetch,
   }));
   const args = { name: "echo", arguments: { text: "hello" } };
   return {

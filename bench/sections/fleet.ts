@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ensureDebianBinary, Fleet, REPLICA_IDS } from "../../examples/fleet/fleet.js";
 import { measureAlternating, median, type Measurement, type SectionResult } from "../harness.js";
+import { benchFetch } from "../http-systems.js";
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -19,7 +20,7 @@ const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(
 
 async function modernClient(url: string, token: string): Promise<Client> {
   const client = new Client({ name: "bench-fleet", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } }, fetch: benchFetch }));
   return client;
 }
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { median, type Measurement, type SectionResult } from "../harness.js";
 import { peerScript } from "../peer-systems.js";
+import { benchFetch } from "../http-systems.js";
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -46,7 +47,7 @@ export async function modernHttpSection(): Promise<SectionResult> {
       const server = await startServer(kind);
       const client = new Client({ name: "bench", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
       systems.push({ kind, server, client, cpu: [], wall: [] });
-      await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+      await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { fetch: benchFetch }));
     }
     for (const s of systems) for (let i = 0; i < 500; i++) await call(s.client);
     for (let round = 0; round < rounds; round++) {

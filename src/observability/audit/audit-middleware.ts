@@ -171,13 +171,17 @@ class AuditRecorder implements MiddlewareObject {
       if (inputRequired) record.input_required = [...inputRequired];
     }
     if (outcome.status !== "ok") {
-      record.error = { type: outcome.errorType ?? "error", message: outcome.error === undefined ? outcome.status : describeError(outcome.error).slice(0, 2000) };
+      // Nested objects are built with their keys in sorted order: the signer then writes them natively.
+      record.error = { message: outcome.error === undefined ? outcome.status : describeError(outcome.error).slice(0, 2000), type: outcome.errorType ?? "error" };
     }
     const identity = ctx.identity;
     if (identity) {
-      record.identity = { scopes: [...identity.scopes], method: identity.method };
-      if (identity.subject !== undefined) record.identity.subject = identity.subject;
-      if (identity.issuer !== undefined) record.identity.issuer = identity.issuer;
+      const recorded: NonNullable<AuditRecord["identity"]> = {} as NonNullable<AuditRecord["identity"]>;
+      if (identity.issuer !== undefined) recorded.issuer = identity.issuer;
+      recorded.method = identity.method;
+      recorded.scopes = [...identity.scopes];
+      if (identity.subject !== undefined) recorded.subject = identity.subject;
+      record.identity = recorded;
     }
     if (this.options.includeArgs) record.args = this.limitedArgs(!this.redact.isEmpty || nestsDeeper(ctx.args, 0) ? this.redact.copy(ctx.args, ARGS_BOUNDS) : ctx.args);
     if (this.options.includeResult && !failed && result !== undefined) record.result = this.limited(result);

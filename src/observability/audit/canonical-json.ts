@@ -16,9 +16,42 @@
  * canonicalJson({ b: 1, a: [true, "x"] }); // '{"a":[true,"x"],"b":1}'
  */
 export function canonicalJson(value: unknown, keys?: SortedKeys): string {
-  const out = (keys && serializeKnownShape(value, keys)) ?? serialize(value, "");
+  const out = value !== null && typeof value === "object" && inCanonicalOrder(value, 0) ? JSON.stringify(value) : ((keys && serializeKnownShape(value, keys)) ?? serializeMember(value, ""));
   if (out === undefined) throw new TypeError("canonicalJson: the value has no JSON form (undefined, a function or a symbol)");
   return out;
+}
+
+/** How deep {@link inCanonicalOrder} looks before leaving a value to the general path. */
+const MAX_ORDER_CHECK_DEPTH = 32;
+
+/**
+ * True when JSON.stringify already writes `value` canonically: every object's own keys come in
+ * sorted order and nothing in it needs the general path's care (a toJSON(), a boxed primitive, a
+ * BigInt). JSON.stringify writes keys in Object.keys order and shares every other rule, so its
+ * output is then byte for byte the canonical form, from native code.
+ */
+function inCanonicalOrder(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== "object") return typeof value !== "bigint";
+  if (depth >= MAX_ORDER_CHECK_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  if (value instanceof Number || value instanceof String || value instanceof Boolean) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!inCanonicalOrder(value[i], depth + 1)) return false;
+    return true;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+    if (!inCanonicalOrder(record[keys[i]!], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** A member's canonical form: JSON.stringify's when it already is canonical, else the general path. */
+function serializeMember(value: unknown, key: string): string | undefined {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value !== null && typeof value === "object" && inCanonicalOrder(value, 0)) return JSON.stringify(value);
+  return serialize(value, key);
 }
 
 function serialize(input: unknown, key: string): string | undefined {
@@ -93,7 +126,7 @@ function serializeKnownShape(value: unknown, keys: SortedKeys): string | undefin
     const k = keys.names[i]!;
     if (!Object.hasOwn(record, k)) continue;
     present += 1;
-    const member = serialize(record[k], k);
+    const member = serializeMember(record[k], k);
     if (member === undefined) continue;
     out += (out.length === 1 ? "" : ",") + keys.quoted[i] + ":" + member;
   }

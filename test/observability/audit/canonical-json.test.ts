@@ -36,4 +36,53 @@ describe("canonicalJson (RFC 8785)", () => {
     ];
     for (const value of cases) expect(canonicalJson(value, keys)).toBe(canonicalJson(value));
   });
+
+  test("agrees with an independent canonicaliser on sorted, unsorted and special values alike", () => {
+    // The oracle: JSON.stringify's value model (through a parse), then keys sorted by code units.
+    const oracle = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(oracle).join(",")}]`;
+      if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        return `{${Object.keys(record).sort().map((k) => `${JSON.stringify(k)}:${oracle(record[k])}`).join(",")}}`;
+      }
+      return JSON.stringify(value);
+    };
+    const expectAgreement = (value: unknown) => expect(canonicalJson(value)).toBe(oracle(JSON.parse(JSON.stringify(value))));
+    const fixed: unknown[] = [
+      { a: 1, b: { c: "x", d: [1, { e: null, f: true }] } },
+      { a: { "1": 1, "10": 2, "2": 3 } },
+      { a: { b: new Date(0) }, c: [new Number(1), new String("s"), new Boolean(false)] },
+      { a: { b: { toJSON: () => ({ z: 1, a: [{ y: 2, b: 3 }] }) } } },
+      { a: [undefined, () => 1, Symbol("s")], b: undefined, c: -0, d: Number.POSITIVE_INFINITY, e: 1e21 },
+      { a: new Map([["k", 1]]), b: new Uint8Array([3, 1, 2]), c: Buffer.from("hi"), [Symbol("hidden")]: 1 },
+      { a: "\u2028\ud800\u0007\"\\", "\u00e9": 1, "e\u0301": 2, Z: 3 },
+      Object.defineProperty({ a: 1, c: 3 }, "b", { enumerable: false, value: 2 }),
+      { get a() { return { y: 1, x: 2 }; }, b: 1 },
+    ];
+    for (const value of fixed) expectAgreement(value);
+    // Random nested values from a seeded generator: sorted and unsorted objects, arrays, scalars.
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const keyPool = ["a", "b", "z", "A", "_", "0", "1", "10", "é", "aa", "ab"];
+    const generate = (depth: number): unknown => {
+      switch (depth > 3 ? random(4) : random(7)) {
+        case 0: return random(1000) - 500 + random(100) / 7;
+        case 1: return ["x", "", "\n\"q\"", "ü\u0000"][random(4)];
+        case 2: return [null, true, false, undefined][random(4)];
+        case 3: return -0;
+        case 4: return Array.from({ length: random(4) }, () => generate(depth + 1));
+        default: {
+          const keys = Array.from({ length: random(5) }, () => keyPool[random(keyPool.length)]!);
+          if (random(2) === 0) keys.sort();
+          const out: Record<string, unknown> = {};
+          for (const k of keys) out[k] = generate(depth + 1);
+          return out;
+        }
+      }
+    };
+    for (let i = 0; i < 2000; i++) expectAgreement({ v: generate(0) });
+  });
 });
