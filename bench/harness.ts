@@ -25,8 +25,10 @@ export interface MeasureOptions {
   iterations?: number;
   /** Rounds; each system's figures are the median over rounds. */
   rounds?: number;
-  /** Calls in flight at once (1 = sequential latency). */
+  /** Calls in flight at once (1 = sequential latency); the warm-up runs with as many. */
   concurrency?: number;
+  /** Called once every system is warmed up, before the first measured round (to snapshot counters). */
+  afterWarmup?: () => void;
 }
 
 const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -60,7 +62,8 @@ export async function measureAlternating(
   options: MeasureOptions = {},
 ): Promise<Measurement[]> {
   const { warmup = 2000, iterations = 5000, rounds = 5, concurrency = 1 } = options;
-  for (const system of systems) for (let i = 0; i < warmup; i++) await system.call();
+  for (const system of systems) if (warmup > 0) await measureRound(system.call, warmup, concurrency);
+  options.afterWarmup?.();
   const results = systems.map(() => ({ p50: [] as number[], p99: [] as number[], rate: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
     for (let s = 0; s < systems.length; s++) {

@@ -2,7 +2,7 @@ import * as crypto from "node:crypto";
 import { createHash, createHmac } from "node:crypto";
 import type { CallKind } from "../../core/call-context.js";
 import type { CallStatus } from "../../core/errors.js";
-import { canonicalJson, sortedKeys } from "./canonical-json.js";
+import { canonicalJson, sortedKeys } from "../canonical-json.js";
 
 /** `prev_hash` of the first entry of a chain. */
 export const GENESIS_HASH = "0".repeat(64);

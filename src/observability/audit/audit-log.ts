@@ -23,7 +23,7 @@ import {
   type AuditRecovery,
 } from "./audit-entry.js";
 import type { AuditWitness } from "./audit-witness.js";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJson } from "../canonical-json.js";
 
 /**
  * When an entry counts as written:

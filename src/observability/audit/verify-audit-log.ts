@@ -19,7 +19,7 @@ import {
   type AuditEntry,
   type AuditHead,
 } from "./audit-entry.js";
-import { canonicalJson } from "./canonical-json.js";
+import { canonicalJson } from "../canonical-json.js";
 
 /** What a verifier found wrong, by name. */
 export type AuditProblemKind =

@@ -1,6 +1,7 @@
 import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { SpanContext } from "@opentelemetry/api";
 import type { CallContext, CallKind } from "../../core/call-context.js";
+import { sortedKeys } from "../canonical-json.js";
 import { jsonText, type JsonTextLimits } from "../json-text.js";
 import type { Redaction, RedactionBounds } from "../redaction.js";
 
@@ -58,6 +59,21 @@ export const UNKNOWN_ORIGIN: LogOrigin = { service: undefined, replica: undefine
 export function logOrigin(service: string, replica: string): LogOrigin {
   return { service, replica, ecsService: Object.freeze({ name: service, node: Object.freeze({ name: replica }) }) };
 }
+
+/**
+ * The top-level keys the lines of this module (and the sink's own notices) have, sorted once: a
+ * line is written with its keys in sorted order, as winston's JSON format writes them.
+ */
+export const LINE_KEYS = sortedKeys([
+  // JSON call and client-log lines
+  "level", "event", "tool", "resource", "prompt", "request_id", "duration_ms", "status", "timestamp", "service", "replica", "client_id",
+  "error", "session_id", "protocol_version", "client_name", "client_version", "correlation_id", "round", "input_required", "trace_id",
+  "span_id", "args", "mcp_level", "data", "logger",
+  // ECS lines
+  "@timestamp", "log.level", "ecs.version", "message", "mcp", "trace", "span", "log.logger",
+  // the sink's notices: refused requests, dropped lines
+  "reason", "transport", "detail", "suppressed", "count",
+]);
 
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 

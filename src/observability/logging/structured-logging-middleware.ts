@@ -1,3 +1,4 @@
+import { EOL } from "node:os";
 import type { LoggingLevel } from "@modelcontextprotocol/server";
 import type { SpanContext } from "@opentelemetry/api";
 import type winston from "winston";
@@ -10,6 +11,7 @@ import { callOutcome } from "../../core/outcome.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ClientLogRecord, RefusalEvent, ServerSetup } from "../../core/server-setup.js";
+import { canonicalJson } from "../canonical-json.js";
 import { cutToSize } from "../json-text.js";
 import { LOG_FILE_OPTIONS, LogFile, type LogFileOptions } from "./log-file.js";
 import { Redaction } from "../redaction.js";
@@ -19,6 +21,7 @@ import {
   ecsClientLogRecord,
   jsonCallRecord,
   jsonClientLogRecord,
+  LINE_KEYS,
   logOrigin,
   redactValue,
   UNKNOWN_ORIGIN,
@@ -111,6 +114,11 @@ class LogSink {
   private readonly maxPending: number;
   private dropped = 0;
   private file: LogFile | undefined;
+  /**
+   * The log file, when it is the logger's only destination: lines go to it directly, in the bytes
+   * winston's JSON format would write (keys sorted, one line each), without winston's streams.
+   */
+  private direct: LogFile | undefined;
   /** The server's name and replica id every line carries; set once, when the server is built. */
   origin: LogOrigin = UNKNOWN_ORIGIN;
 
@@ -134,6 +142,7 @@ class LogSink {
   private destinations(options: StructuredLoggingOptions, winston: typeof import("winston")): winston.transport[] {
     if (options.file === undefined) return options.transports ?? [new winston.transports.Stream({ stream: process.stderr })];
     this.file = new LogFile(options.file as LogFileOptions);
+    if (options.transports === undefined) this.direct = this.file;
     return [...(options.transports ?? []), new winston.transports.Stream({ stream: this.file })];
   }
 
@@ -170,7 +179,7 @@ class LogSink {
    */
   write(record: Record<string, unknown>): void {
     // winston accepts every write and buffers behind a slow transport without limit: bound it.
-    if (this.logger.writableLength + this.pending.length >= this.maxPending) {
+    if ((this.direct ?? this.logger).writableLength + this.pending.length >= this.maxPending) {
       this.dropped++;
       return;
     }
@@ -235,9 +244,34 @@ class LogSink {
     if (this.dropped > 0) {
       const count = this.dropped;
       this.dropped = 0;
-      logger.log({ level: this.levels.warn, event: "log_lines_dropped", count, reason: "the log sink was slower than the calls", ...this.originFields() } as unknown as winston.LogEntry);
+      this.log({ level: this.levels.warn, event: "log_lines_dropped", count, reason: "the log sink was slower than the calls", ...this.originFields() });
     }
-    logger.log(record as winston.LogEntry);
+    this.log(record);
+  }
+
+  private log(record: Record<string, unknown>): void {
+    const line = this.direct && this.directLine(record);
+    if (line === undefined) this.logger.log(record as winston.LogEntry);
+    else if (line !== null) this.direct!.write(line);
+  }
+
+  /**
+   * The line winston would write for `record` (its JSON format: keys sorted, undefined left out,
+   * toJSON honoured; ECS lines without the routing `level`), or null when the logger's level leaves
+   * it out; undefined for what only winston's serialiser handles (a BigInt, a cycle).
+   */
+  private directLine(record: Record<string, unknown>): string | null | undefined {
+    if (!this.logger.isLevelEnabled(record.level as string)) return null;
+    let body = record;
+    if (this.format === "ecs") {
+      const { level: _routing, ...rest } = record;
+      body = rest;
+    }
+    try {
+      return canonicalJson(body, LINE_KEYS) + EOL;
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import { IsString } from "class-validator";
 import { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { Audited, AuditMiddleware, McpServer, Param, Resource, Server, Tool, verifyAuditLog } from "lantern-mcp";
 import { auditKeyId, GENESIS_HASH } from "../../../src/observability/audit/audit-entry.js";
-import { canonicalJson } from "../../../src/observability/audit/canonical-json.js";
+import { canonicalJson } from "../../../src/observability/canonical-json.js";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
 

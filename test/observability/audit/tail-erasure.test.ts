@@ -21,7 +21,7 @@ import {
   type AuditOptions,
 } from "lantern-mcp";
 import { auditKeyId, GENESIS_HASH } from "../../../src/observability/audit/audit-entry.js";
-import { canonicalJson } from "../../../src/observability/audit/canonical-json.js";
+import { canonicalJson } from "../../../src/observability/canonical-json.js";
 import { createTestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
 import { readEntries, SECRET, tempDir } from "./helpers.js";

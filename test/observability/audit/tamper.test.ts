@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { IsString } from "class-validator";
 import { AuditMiddleware, McpServer, Server, Tool, verifyAuditLog, type AuditEntry, type AuditProblem } from "lantern-mcp";
 import { auditKeyId } from "../../../src/observability/audit/audit-entry.js";
-import { canonicalJson } from "../../../src/observability/audit/canonical-json.js";
+import { canonicalJson } from "../../../src/observability/canonical-json.js";
 import { createTestClient } from "lantern-mcp/testing";
 import { createHmac } from "node:crypto";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";

@@ -324,6 +324,34 @@ describe("logging to a file", () => {
     expect(lines.every((l) => l.tool === "login" && l.status === "ok")).toBe(true);
   });
 
+  it.each(["json", "ecs"] as const)("`file` alone writes the bytes winston's %s format would, and honours the level", async (format) => {
+    const path = join(dir, `${format}.log`);
+    const server = new McpServer(Accounts, { onInternalError: () => {} });
+    server.use(new StructuredLoggingMiddleware({ file: { path, flushMs: 0 }, format, level: "info", includeArgs: true, redact: ["password"] }));
+    const quiet = join(dir, `${format}-warn.log`);
+    const warnOnly = new McpServer(Accounts, { onInternalError: () => {} });
+    warnOnly.use(new StructuredLoggingMiddleware({ file: { path: quiet, flushMs: 0 }, format, level: "warn" }));
+    for (const s of [server, warnOnly]) {
+      const c = await createTestClient(s);
+      await c.callTool("login", { user: "ünïcödé \u2028 \"quoted\"", password: "secret" });
+      await c.callTool("explode");
+      await c.callTool("import_csv", { url: "https://example.test/a.csv" });
+      await c.close();
+      await s.close(1000);
+    }
+    const json = winston.format.json();
+    const winstonLine = (record: object) => (json.transform({ ...record }, json.options) as Record<symbol, string>)[Symbol.for("message")];
+    const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line).toBe(winstonLine(JSON.parse(line)));
+    expect(lines.join("\n")).not.toContain("secret");
+    expect(lines.some((l) => l.includes("ünïcödé"))).toBe(true);
+    const quietLines = readFileSync(quiet, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const levelOf = (l: Record<string, unknown>) => (format === "ecs" ? l["log.level"] ?? (l.log as { level?: string } | undefined)?.level : l.level);
+    expect(quietLines.length).toBeGreaterThanOrEqual(1);
+    expect(quietLines.every((l) => levelOf(l) === "error" || levelOf(l) === "warn")).toBe(true);
+  });
+
   it("`file` rotates past maxBytes and keeps maxFiles rotated files", async () => {
     const path = join(dir, "rotating.log");
     const server = new McpServer(Accounts, { onInternalError: () => {} });

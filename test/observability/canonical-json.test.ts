@@ -1,4 +1,4 @@
-import { canonicalJson, sortedKeys } from "../../../src/observability/audit/canonical-json.js";
+import { canonicalJson, sortedKeys } from "../../src/observability/canonical-json.js";
 
 describe("canonicalJson (RFC 8785)", () => {
   test("reproduces the RFC 8785 §3.2.2 example byte for byte", () => {
