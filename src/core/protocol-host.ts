@@ -182,16 +182,14 @@ function requestSchemaIssues(method: string, error: unknown): SchemaIssue[] | un
 class LanternSdkServer extends SdkServer {
   protected override _wrapHandler(method: string, handler: Parameters<SdkServer["_wrapHandler"]>[1]): ReturnType<SdkServer["_wrapHandler"]> {
     const inner = super._wrapHandler(method, handler);
-    return async (request, ctx) => {
-      try {
-        return await inner(request, ctx);
-      } catch (error) {
-        const issues = requestSchemaIssues(method, error);
-        if (!issues) throw error;
-        const mapped = issues.map((i) => ({ property: i.path.map(String).join("."), constraints: { [i.code ?? "invalid"]: i.message } }));
-        throw new InvalidParamsError(`Invalid params for ${method}: ${mapped.map((i) => `${i.property}: ${Object.values(i.constraints)[0]}`).join("; ")}`, mapped);
-      }
+    const mapError = (error: unknown): never => {
+      const issues = requestSchemaIssues(method, error);
+      if (!issues) throw error;
+      const mapped = issues.map((i) => ({ property: i.path.map(String).join("."), constraints: { [i.code ?? "invalid"]: i.message } }));
+      throw new InvalidParamsError(`Invalid params for ${method}: ${mapped.map((i) => `${i.property}: ${Object.values(i.constraints)[0]}`).join("; ")}`, mapped);
     };
+    // The SDK's wrapped handlers are async functions: a promise every time, never a synchronous throw.
+    return (request, ctx) => inner(request, ctx).catch(mapError);
   }
 }
 
@@ -412,7 +410,7 @@ export class ProtocolHost {
   }
 
   /** Builds the call's context and runs its composed chain inside it. */
-  private async run(
+  private run(
     chain: Chain,
     kind: CallKind,
     name: string,
@@ -462,13 +460,11 @@ export class ProtocolHost {
       ctx.requestState = continuation.user;
     }
     ctx.refusal = refusal;
-    try {
-      return await this.runChain(ctx, chain);
-    } finally {
+    return this.runChain(ctx, chain).finally(() => {
       if (deadline) this.deadlines.clear(deadline);
       ending.release();
       this.aborts.delete(ending);
-    }
+    });
   }
 
   /**
@@ -511,28 +507,40 @@ export class ProtocolHost {
   }
 
   /** Runs `chain` in `ctx`, counting it in flight and telling the call observers how it ended. */
-  private async runChain(ctx: CallContext, chain: Chain): Promise<unknown> {
+  private runChain(ctx: CallContext, chain: Chain): Promise<unknown> {
     this.inFlight++;
-    let thrown: unknown;
+    let running: Promise<unknown>;
     try {
-      return await CallContext.run(ctx, () => chain(ctx));
+      running = CallContext.run(ctx, () => chain(ctx));
     } catch (error) {
-      thrown = error;
-      throw error;
-    } finally {
-      const observers = this.hooks.observers;
-      for (let i = 0; i < observers.length; i++) {
-        try {
-          observers[i]!(ctx, thrown);
-        } catch {
-          // An observer must never change how a call ends.
-        }
+      running = Promise.reject(error);
+    }
+    return running.then(
+      (result) => {
+        this.settled(ctx, undefined);
+        return result;
+      },
+      (error: unknown) => {
+        this.settled(ctx, error);
+        throw error;
+      },
+    );
+  }
+
+  /** A call's chain ended: the call observers hear how, and the in-flight count drops. */
+  private settled(ctx: CallContext, thrown: unknown): void {
+    const observers = this.hooks.observers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        observers[i]!(ctx, thrown);
+      } catch {
+        // An observer must never change how a call ends.
       }
-      this.inFlight--;
-      if (this.inFlight === 0 && this.drained) {
-        this.drained();
-        this.drained = undefined;
-      }
+    }
+    this.inFlight--;
+    if (this.inFlight === 0 && this.drained) {
+      this.drained();
+      this.drained = undefined;
     }
   }
 }
