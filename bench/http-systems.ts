@@ -25,12 +25,14 @@ export interface HttpCallers {
 const ARGS = { name: "echo", arguments: { text: "hello" } };
 
 /**
- * The bench clients' fetch: the request without the transport's long-lived abort signal. Node's
- * fetch leaves one listener per request on that signal until the request is garbage collected, so
- * a client's requests get slower as listeners pile up (thousands in a round), by an amount that
- * depends on how much garbage the server in the same process makes. Bench calls are never aborted.
+ * The bench clients' fetch: a POST (a message) without the transport's long-lived abort signal.
+ * Node's fetch leaves one listener per request on that signal until the request is garbage
+ * collected, so a client's requests get slower as listeners pile up (thousands in a round), by an
+ * amount that depends on how much garbage the server in the same process makes. Bench calls are
+ * never aborted; the standalone GET stream keeps the signal, so closing a client still ends it.
  */
-export const benchFetch = (url: string | URL, init?: RequestInit): Promise<Response> => fetch(url, { ...init, signal: undefined });
+export const benchFetch = (url: string | URL, init?: RequestInit): Promise<Response> =>
+  fetch(url, init?.method === "POST" ? { ...init, signal: undefined } : init);
 
 /** Connects `count` SDK clients (one session each) to `url`; `headers` go on every request. */
 export async function connectCallers(url: string, count: number, headers: Record<string, string> = {}): Promise<HttpCallers> {

@@ -1,5 +1,4 @@
 import "reflect-metadata";
-import { setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { printSection, type SectionResult } from "./harness.js";
 import { coreSection } from "./sections/core.js";
@@ -33,10 +32,6 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
   fleet: fleetSection,
   startup: startupSection,
 };
-
-// The SDK's HTTP client hands its session's AbortSignal to every fetch, and undici keeps a listener
-// on it per request until that request is collected: thousands of calls trip Node's leak warning.
-setMaxListeners(0);
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const results: SectionResult[] = [];
