@@ -102,6 +102,29 @@ export function printSection(section: SectionResult): void {
   for (const note of section.notes ?? []) console.log(`  ${note}`);
 }
 
+/**
+ * Lets the event loop run every `every` calls, for every system alike: the in-memory transport runs
+ * on microtasks only, so without it work a system defers to the event loop (a file transport's
+ * writes, a "none"-mode audit's signing) would never run inside the system's own rounds, and would
+ * be charged to whichever system runs next. With concurrent callers, each one waits for the turn
+ * after its current call: one caller alone pausing would leave the others' microtasks running.
+ */
+export function yielding(call: () => Promise<unknown>, every = 100): () => Promise<unknown> {
+  let n = 0;
+  let turn: Promise<void> | undefined;
+  return async () => {
+    const result = await call();
+    if (++n % every === 0) {
+      turn ??= new Promise<void>((resolve) => setImmediate(() => {
+        turn = undefined;
+        resolve();
+      }));
+    }
+    if (turn) await turn;
+    return result;
+  };
+}
+
 /** Microbenchmark of a synchronous or async function: mean ns per call over `iterations`. */
 export async function nsPerCall(fn: () => unknown, iterations = 200_000): Promise<number> {
   for (let i = 0; i < Math.min(iterations, 20_000); i++) await fn();

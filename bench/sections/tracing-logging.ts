@@ -8,7 +8,7 @@ import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import winston from "winston";
 import { CallContext, OTelMiddleware, StructuredLoggingMiddleware, type CallChannel, type MiddlewareObject, type SessionInfo } from "lantern-mcp";
-import { measureAlternating, nsPerCall, type Measurement, type SectionResult } from "../harness.js";
+import { measureAlternating, nsPerCall, yielding, type Measurement, type SectionResult } from "../harness.js";
 import { lantern } from "../systems.js";
 
 /** A reader that never exports: the SDK still aggregates every recording. */
@@ -39,19 +39,6 @@ function resetting(exporter: InMemorySpanExporter, call: () => Promise<unknown>)
   };
 }
 
-/**
- * Lets the event loop run every 100 calls, for every system alike: without it a file transport
- * never gets to write during a round (the in-memory transport runs on microtasks only) and lines
- * would pile up instead of being written.
- */
-function yielding(call: () => Promise<unknown>): () => Promise<unknown> {
-  let n = 0;
-  return async () => {
-    const result = await call();
-    if (++n % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
-    return result;
-  };
-}
 
 /**
  * Event-loop time per call of a logging middleware's `handle()`, including the serialisation

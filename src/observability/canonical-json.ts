@@ -16,7 +16,7 @@
  * canonicalJson({ b: 1, a: [true, "x"] }); // '{"a":[true,"x"],"b":1}'
  */
 export function canonicalJson(value: unknown, keys?: SortedKeys): string {
-  const out = value !== null && typeof value === "object" && inCanonicalOrder(value, 0) ? JSON.stringify(value) : ((keys && serializeKnownShape(value, keys)) ?? serializeMember(value, ""));
+  const out = value !== null && typeof value === "object" && inCanonicalOrder(value, 0) ? JSON.stringify(value) : ((keys && serializeKnownShape(value, keys)) ?? serialize(value, ""));
   if (out === undefined) throw new TypeError("canonicalJson: the value has no JSON form (undefined, a function or a symbol)");
   return out;
 }

@@ -178,8 +178,11 @@ class LogSink {
    * first, and lines of calls that end together go to winston in one go, in order.
    */
   write(record: Record<string, unknown>): void {
-    // winston accepts every write and buffers behind a slow transport without limit: bound it.
-    if ((this.direct ?? this.logger).writableLength + this.pending.length >= this.maxPending) {
+    // winston accepts every write and buffers behind a slow transport without limit: bound it. A
+    // direct file holds lines itself up to its byte bound, then makes its writers wait: past that,
+    // lines are dropped here.
+    const backlog = this.direct ? (this.direct.writableNeedDrain ? this.maxPending : 0) : this.logger.writableLength;
+    if (backlog + this.pending.length >= this.maxPending) {
       this.dropped++;
       return;
     }
