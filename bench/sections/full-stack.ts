@@ -91,10 +91,19 @@ async function measure(mode: string, systems: { name: string; call: () => Promis
   }));
 }
 
-/** Samples the process's RSS every `every` calls while `clients` callers drive `call` `total` times. */
-async function rssAcross(call: () => Promise<unknown>, total: number, every: number, clients: number): Promise<{ calls: number; rssMb: number }[]> {
-  const samples: { calls: number; rssMb: number }[] = [];
+/**
+ * Samples the process's RSS every `every` calls while `clients` callers drive `call` `total` times,
+ * and the heap in use just after a full collection (what a leak grows; RSS also moves with the
+ * allocator and the rest of the bench process). Needs --expose-gc for the heap figures.
+ */
+async function rssAcross(call: () => Promise<unknown>, total: number, every: number, clients: number): Promise<{ calls: number; rssMb: number; heapMb: number }[]> {
+  const samples: { calls: number; rssMb: number; heapMb: number }[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
+  const sample = (calls: number) => {
+    const rssMb = process.memoryUsage().rss / 2 ** 20;
+    gc?.();
+    samples.push({ calls, rssMb, heapMb: gc ? process.memoryUsage().heapUsed / 2 ** 20 : Number.NaN });
+  };
   let done = 0;
   let nextSample = every;
   const worker = async () => {
@@ -103,12 +112,12 @@ async function rssAcross(call: () => Promise<unknown>, total: number, every: num
       await call();
       if (done >= nextSample) {
         nextSample += every;
-        samples.push({ calls: done, rssMb: process.memoryUsage().rss / 2 ** 20 });
+        sample(done);
       }
     }
   };
   gc?.();
-  samples.push({ calls: 0, rssMb: process.memoryUsage().rss / 2 ** 20 });
+  sample(0);
   await Promise.all(Array.from({ length: clients }, worker));
   return samples;
 }
@@ -192,6 +201,7 @@ export async function fullStackSection(): Promise<SectionResult> {
         `RSS of the full-stack server across ${SIZES.rssCalls.toLocaleString("en")} in-memory calls (${SIZES.rssConcurrency} in flight), MB every ${SIZES.rssEvery.toLocaleString("en")} calls: ` +
           samples.map((s) => fmt(s.rssMb, 1)).join(" "),
         `RSS after warm-up (${afterWarmup.calls.toLocaleString("en")} calls) ${fmt(afterWarmup.rssMb, 1)} MB, peak after warm-up ${fmt(peak, 1)} MB, at the end ${fmt(last.rssMb, 1)} MB: growth ${fmt(peak - afterWarmup.rssMb, 1)} MB peak, ${fmt(last.rssMb - afterWarmup.rssMb, 1)} MB end`,
+        `heap in use after a full collection, MB at the same points: ${samples.map((s) => fmt(s.heapMb, 1)).join(" ")}; after warm-up to the end: ${fmt(last.heapMb - afterWarmup.heapMb, 1)} MB`,
       );
     }
     notes.push(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
