@@ -47,7 +47,13 @@ describe("canonicalJson (RFC 8785)", () => {
       }
       return JSON.stringify(value);
     };
-    const expectAgreement = (value: unknown) => expect(canonicalJson(value)).toBe(oracle(JSON.parse(JSON.stringify(value))));
+    // The known-key path (what the audit writer and the log sink use) must agree as well.
+    const known = sortedKeys(["a", "b", "c", "v"]);
+    const expectAgreement = (value: unknown) => {
+      const expected = oracle(JSON.parse(JSON.stringify(value)));
+      expect(canonicalJson(value)).toBe(expected);
+      expect(canonicalJson(value, known)).toBe(expected);
+    };
     const fixed: unknown[] = [
       { a: 1, b: { c: "x", d: [1, { e: null, f: true }] } },
       { a: { "1": 1, "10": 2, "2": 3 } },

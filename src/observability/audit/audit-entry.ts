@@ -167,14 +167,15 @@ export class EntrySigner {
   private readonly outer = Buffer.alloc(SHA256_BLOCK + 32);
 
   constructor(private readonly key: Buffer) {
-    const block = Buffer.alloc(SHA256_BLOCK);
-    (key.length > SHA256_BLOCK ? createHash("sha256").update(key).digest() : key).copy(block);
+    // A key longer than a block is replaced by its digest (RFC 2104): key material too, wiped after use.
+    const block = key.length > SHA256_BLOCK ? createHash("sha256").update(key).digest() : key;
     this.inner = Buffer.alloc(SHA256_BLOCK + 4096);
     for (let i = 0; i < SHA256_BLOCK; i++) {
-      this.inner[i] = block[i]! ^ 0x36;
-      this.outer[i] = block[i]! ^ 0x5c;
+      const byte = i < block.length ? block[i]! : 0;
+      this.inner[i] = byte ^ 0x36;
+      this.outer[i] = byte ^ 0x5c;
     }
-    block.fill(0);
+    if (block !== key) block.fill(0);
   }
 
   /** HMAC-SHA256(key, text), hex. */
@@ -230,6 +231,16 @@ export class EpochKeys {
   constructor(secret: string) {
     this.key = Buffer.from(secret, "utf8");
     this.checkpoints.push(this.key);
+  }
+
+  /** The signer of the key last asked for through {@link signerAt}, and that key. */
+  private signer: { key: Buffer; signer: EntrySigner } | undefined;
+
+  /** A signer for the key of `epoch`, reused while consecutive entries share an epoch. */
+  signerAt(epoch: number): EntrySigner {
+    const key = this.at(epoch);
+    if (this.signer?.key !== key) this.signer = { key, signer: new EntrySigner(key) };
+    return this.signer.signer;
   }
 
   /** The key of `epoch` (at most {@link MAX_EPOCH}). */

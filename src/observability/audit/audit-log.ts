@@ -336,7 +336,7 @@ export class AuditLog {
     // next group's work instead of all callers waiting on one write in lockstep.
     let half = this.options.durability === "fsync" && this.queue.length >= 2;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, half ? Math.ceil(this.queue.length / 2) : MAX_BATCH_ENTRIES);
+      const batch = this.queue.splice(0, half ? Math.min(Math.ceil(this.queue.length / 2), MAX_BATCH_ENTRIES) : MAX_BATCH_ENTRIES);
       half = false;
       await this.writeBatch(batch);
     }

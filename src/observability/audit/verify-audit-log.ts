@@ -7,7 +7,6 @@ import {
   epochOf,
   EpochKeys,
   GENESIS_HASH,
-  hmacHex,
   isEntryShaped,
   isHeadShaped,
   RECOVERY_KIND,
@@ -248,13 +247,13 @@ class ChainChecker {
     const keys = id === UNSIGNED_KEY_ID ? UNSIGNED_KEYS : this.keys.get(id);
     if (keys === undefined) {
       for (const [otherId, other] of this.keys) {
-        if (canonical !== undefined && hmacHex(other.at(epoch), canonical) === entry.hmac) {
+        if (canonical !== undefined && other.signerAt(epoch).sign(canonical) === entry.hmac) {
           return { kind: "wrong-key", message: `claims key id "${id}" but is signed with the key "${otherId}"` };
         }
       }
       return { kind: "wrong-key", message: `is signed with key id "${id}", which the verifier holds no secret for (pass that secret; a log re-signed by someone else also shows this way)` };
     }
-    if (canonical !== undefined && hmacHex(keys.at(epoch), canonical) === entry.hmac) {
+    if (canonical !== undefined && keys.signerAt(epoch).sign(canonical) === entry.hmac) {
       stats.ok += 1;
       return "ok";
     }

@@ -16,6 +16,9 @@ describe("EntrySigner", () => {
     const signer = new EntrySigner(key);
     const before = signer.sign("entry");
     signer.wipe();
+    const pads = signer as unknown as { inner: Buffer; outer: Buffer };
+    expect(pads.inner.every((byte) => byte === 0)).toBe(true);
+    expect(pads.outer.every((byte) => byte === 0)).toBe(true);
     expect(signer.sign("entry")).not.toBe(before);
   });
 });

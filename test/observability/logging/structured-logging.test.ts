@@ -340,7 +340,7 @@ describe("logging to a file", () => {
       await s.close(1000);
     }
     const json = winston.format.json();
-    const winstonLine = (record: object) => (json.transform({ ...record }, json.options) as Record<symbol, string>)[Symbol.for("message")];
+    const winstonLine = (record: object) => (json.transform({ ...record } as Parameters<typeof json.transform>[0], json.options) as Record<symbol, string>)[Symbol.for("message")];
     const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) expect(line).toBe(winstonLine(JSON.parse(line)));
