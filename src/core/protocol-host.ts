@@ -423,8 +423,6 @@ export class ProtocolHost {
   ): Promise<unknown> {
     const request = sdkCtx.mcpReq;
     const ending = new CallAbort(request.signal, name);
-    const deadline = timeoutMs !== undefined && timeoutMs > 0 ? this.deadlines.add(ending, timeoutMs, () => new TimeoutError(name, timeoutMs)) : undefined;
-    this.aborts.add(ending);
     const era: ProtocolEra = request.envelope ? "modern" : unit.era;
     const info: SessionInfo = era === "legacy" && connection ? connection : perRequestInfo(envelopeOf(sdkCtx), unit, sdk, era);
     const sealed = request.requestState();
@@ -460,6 +458,9 @@ export class ProtocolHost {
       ctx.requestState = continuation.user;
     }
     ctx.refusal = refusal;
+    // Armed once nothing else can throw: the finally below is what disarms them.
+    const deadline = timeoutMs !== undefined && timeoutMs > 0 ? this.deadlines.add(ending, timeoutMs, () => new TimeoutError(name, timeoutMs)) : undefined;
+    this.aborts.add(ending);
     return this.runChain(ctx, chain).finally(() => {
       if (deadline) this.deadlines.clear(deadline);
       ending.release();

@@ -142,7 +142,7 @@ class LogSink {
   private destinations(options: StructuredLoggingOptions, winston: typeof import("winston")): winston.transport[] {
     if (options.file === undefined) return options.transports ?? [new winston.transports.Stream({ stream: process.stderr })];
     this.file = new LogFile(options.file as LogFileOptions);
-    if (options.transports === undefined) this.direct = this.file;
+    if (!options.transports?.length) this.direct = this.file;
     return [...(options.transports ?? []), new winston.transports.Stream({ stream: this.file })];
   }
 
