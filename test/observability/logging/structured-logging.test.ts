@@ -352,6 +352,28 @@ describe("logging to a file", () => {
     expect(quietLines.every((l) => levelOf(l) === "error" || levelOf(l) === "warn")).toBe(true);
   });
 
+  it("`file` on a full disk: the calls still answer, and stderr says how many lines were lost and why", async () => {
+    // /dev/full accepts open() and fails every write with ENOSPC: a real full disk.
+    const server = new McpServer(Accounts, { onInternalError: () => {} });
+    server.use(new StructuredLoggingMiddleware({ file: { path: "/dev/full", flushMs: 0 } }));
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: unknown) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    try {
+      const c = await createTestClient(server);
+      for (let i = 0; i < 3; i++) expect(await c.callTool("login", { user: `u${i}`, password: "x" })).toMatchObject({ structuredContent: { user: `u${i}` } });
+      await c.close();
+      await server.close(1000);
+    } finally {
+      process.stderr.write = write;
+    }
+    const notices = written.filter((l) => l.includes("could not be written"));
+    expect(notices.length).toBeGreaterThanOrEqual(1);
+    expect(notices[0]).toMatch(/the log file \/dev\/full could not be written \(.*ENOSPC.*\): \d+ line\(s\) lost/);
+    const lost = notices.reduce((sum, l) => sum + Number(/(\d+) line\(s\) lost/.exec(l)![1]), 0);
+    expect(lost).toBe(3);
+  });
+
   it("`file` rotates past maxBytes and keeps maxFiles rotated files", async () => {
     const path = join(dir, "rotating.log");
     const server = new McpServer(Accounts, { onInternalError: () => {} });
