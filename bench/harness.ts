@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 /** One measured system: per-call latency percentiles and throughput. */
@@ -35,15 +36,23 @@ const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(
 /** The middle value of `values` (the upper one of an even count). */
 export const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-async function measureRound(call: () => Promise<unknown>, iterations: number, concurrency: number): Promise<{ p50: number; p99: number; rate: number }> {
+/**
+ * One round: `iterations` calls made by `concurrency` workers, each one call at a time; `call` is
+ * told which worker makes it and the call's index. Throughput and per-call latency (µs).
+ */
+export async function measureRound(
+  call: (worker: number, i: number) => Promise<unknown>,
+  iterations: number,
+  concurrency: number,
+): Promise<{ p50: number; p99: number; rate: number }> {
   const samples = new Float64Array(iterations);
   let next = 0;
   const started = performance.now();
-  const worker = async () => {
+  const worker = async (_: unknown, w: number) => {
     while (next < iterations) {
       const i = next++;
       const t0 = performance.now();
-      await call();
+      await call(w, i);
       samples[i] = (performance.now() - t0) * 1000;
     }
   };
@@ -123,6 +132,27 @@ export function yielding(call: () => Promise<unknown>, every = 100): () => Promi
     if (turn) await turn;
     return result;
   };
+}
+
+/**
+ * A size from the environment (`BENCH_*`), `fallback` when unset, so a quick run and the full one
+ * share the code; a value that is not an integer of at least `min` is refused, naming the variable.
+ */
+export function envInteger(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User plus system CPU time of a process so far, in seconds (Linux /proc). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Microbenchmark of a synchronous or async function: mean ns per call over `iterations`. */

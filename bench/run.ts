@@ -34,6 +34,8 @@ const SECTIONS: Record<string, () => Promise<SectionResult | SectionResult[]>> =
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const unknown = wanted.filter((name) => !Object.hasOwn(SECTIONS, name));
+if (unknown.length > 0) throw new Error(`unknown bench section(s) ${unknown.map((n) => `"${n}"`).join(", ")}; the sections: ${Object.keys(SECTIONS).join(", ")}`);
 const results: SectionResult[] = [];
 console.log(`Lantern benchmarks — node ${process.version}, ${new Date().toISOString()}`);
 for (const [name, section] of Object.entries(SECTIONS)) {

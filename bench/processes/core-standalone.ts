@@ -14,7 +14,9 @@ const BUILDERS: Record<string, () => Promise<BenchClient>> = {
 };
 
 const system = process.argv[2]!;
-const client = await BUILDERS[system]!();
+const build = BUILDERS[system];
+if (!build) throw new Error(`usage: core-standalone.js "${Object.keys(BUILDERS).join('" | "')}" (got ${system})`);
+const client = await build();
 for (let i = 0; i < 3000; i++) await client.call();
 process.on("message", async (message: { iterations: number }) => {
   const t0 = performance.now();

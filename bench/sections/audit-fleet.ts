@@ -1,29 +1,33 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditFleetTimeline, AuditMiddleware, McpServer, verifyAuditFleet, verifyAuditLog } from "lantern-mcp";
 import { createTestClient } from "lantern-mcp/testing";
-import { measureAlternating, type SectionResult } from "../harness.js";
+import { envInteger, measureAlternating, type SectionResult } from "../harness.js";
 
 const REPLICAS = 3;
 const SECRET = "bench-audit-secret-0123456789";
-const ENTRIES_PER_REPLICA = Number(process.env.BENCH_FLEET_ENTRIES ?? 3000);
+const ENTRIES_PER_REPLICA = envInteger("BENCH_FLEET_ENTRIES", 3000);
 
-/** Writes `<dir>/<replica>/audit.jsonl` for three replicas through real servers (rotating, so each chain spans files). */
-async function writeFleet(dir: string): Promise<string[]> {
-  const ids: string[] = [];
+/**
+ * Writes `<dir>/<replica>/audit.jsonl` for three replicas through real servers (rotating, so each
+ * chain spans files); the files of each chain, oldest first.
+ */
+async function writeFleet(dir: string): Promise<string[][]> {
+  const chains: string[][] = [];
   for (let r = 1; r <= REPLICAS; r++) {
     const id = `replica-${r}`;
     const server = new McpServer({ name: "bench-fleet", version: "1.0.0" }, { replicaId: id });
     server.addTool({ name: "ping", description: "pong", handler: () => "pong" });
-    server.use(new AuditMiddleware({ logPath: join(dir, id, "audit.jsonl"), hmacSecret: SECRET, durability: "none", rotate: { maxBytes: 256 * 1024 } }));
+    const audit = new AuditMiddleware({ logPath: join(dir, id, "audit.jsonl"), hmacSecret: SECRET, durability: "none", rotate: { maxBytes: 256 * 1024 } });
+    server.use(audit);
     const client = await createTestClient(server);
     for (let i = 0; i < ENTRIES_PER_REPLICA; i++) await client.callTool("ping", {});
     await client.close();
     await server.close();
-    ids.push(id);
+    chains.push(await audit.log.files());
   }
-  return ids;
+  return chains;
 }
 
 /**
@@ -34,13 +38,7 @@ async function writeFleet(dir: string): Promise<string[]> {
 export async function auditFleetSection(): Promise<SectionResult> {
   const dir = mkdtempSync(join(tmpdir(), "lantern-bench-fleet-"));
   try {
-    const ids = await writeFleet(dir);
-    const filesOf = (id: string) => {
-      const folder = join(dir, id);
-      const rotated = readdirSync(folder).filter((f) => /\.jsonl\.\d+$/.test(f)).map((f) => join(folder, f));
-      return [...rotated, join(folder, "audit.jsonl")];
-    };
-    const chains = ids.map(filesOf);
+    const chains = await writeFleet(dir);
     const total = REPLICAS * ENTRIES_PER_REPLICA;
     let intact = true;
     const rows = await measureAlternating(

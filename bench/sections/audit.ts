@@ -80,8 +80,9 @@ export async function auditSection(): Promise<SectionResult[]> {
         return { durability, audit, client: await lantern([audit]) };
       }),
     );
+    const byMode = (mode: AuditDurability) => audited.find((a) => a.durability === mode)!;
     // The floor writes as many bytes per call as the fsync audit's entries take on disk.
-    const fsyncAudit = audited[0]!;
+    const fsyncAudit = byMode("fsync");
     await fsyncAudit.client.call();
     const entryBytes = Buffer.byteLength(readFileSync(fsyncAudit.audit.log.path, "utf8").trimEnd().split("\n").at(-1)!, "utf8") + 1;
     const floor = await DiskFloor.open(join(dir, "floor.bin"), entryBytes);
@@ -89,7 +90,7 @@ export async function auditSection(): Promise<SectionResult[]> {
     // The same as "none" with the key kept for good: what key evolution costs per call.
     const fixedKey = new AuditMiddleware({ logPath: join(dir, "fixed-key.jsonl"), hmacSecret: SECRET, durability: "none", includeArgs: true, keyEvolution: false });
     const fixed = await lantern([fixedKey]);
-    let before: { writes: number; entries: number }[] = [];
+    let before = new Map<AuditDurability, { writes: number; entries: number }>();
     let floorBefore = { writes: 0, entries: 0 };
     const options = {
       warmup: 1000,
@@ -97,22 +98,23 @@ export async function auditSection(): Promise<SectionResult[]> {
       rounds: 5,
       concurrency: CONCURRENCY,
       afterWarmup: () => {
-        before = audited.map((a) => ({ ...a.audit.log.stats }));
+        before = new Map(audited.map((a) => [a.durability, { ...a.audit.log.stats }]));
         floorBefore = { writes: floor.writes, entries: floor.entries };
       },
     };
-    const byMode = (mode: AuditDurability) => audited.find((a) => a.durability === mode)!;
+    /** An audit's writes and entries since the last warm-up. */
+    const since = (mode: AuditDurability) => diff(byMode(mode).audit.log.stats, before.get(mode)!);
     // Two groups, each alternating with its own no-audit rounds: the fsync rounds and their floor
     // away from the rounds that leave megabytes of page cache for the disk to write back.
     const durable = await measureAlternating(
       [
         { name: "no audit", call: yielding(plain.call) },
         { name: "disk floor for fsync (no audit work)", call: yielding(floored.call) },
-        { name: "audit fsync", call: yielding(byMode("fsync").client.call) },
+        { name: "audit fsync", call: yielding(fsyncAudit.client.call) },
       ],
       options,
     );
-    const fsyncStats = diff(byMode("fsync").audit.log.stats, before[0]!);
+    const fsyncStats = since("fsync");
     const floorStats = diff(floor, floorBefore);
     const buffered = await measureAlternating(
       [
@@ -141,7 +143,7 @@ export async function auditSection(): Promise<SectionResult[]> {
     const durableRatio = annotate(durable, (name) => (name === "audit fsync" ? fsyncStats : name.startsWith("disk floor") ? floorStats : undefined));
     const bufferedRatio = annotate(buffered, (name) => {
       const mode = MODES.find((m) => name === `audit ${m}`);
-      return mode ? diff(byMode(mode).audit.log.stats, before[MODES.indexOf(mode)]!) : undefined;
+      return mode ? since(mode) : undefined;
     });
     const fsync = durableRatio("audit fsync");
     const floorRatio = durableRatio("disk floor for fsync (no audit work)");

@@ -1,22 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { ensureDebianBinary, Fleet, REPLICA_IDS } from "../../examples/fleet/fleet.js";
-import { measureAlternating, median, type Measurement, type SectionResult } from "../harness.js";
+import { cpuSeconds, envInteger, measureAlternating, measureRound, median, type Measurement, type SectionResult } from "../harness.js";
 import { benchFetch } from "../http-systems.js";
-
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User plus system CPU time of a process so far, in seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
-
-const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function modernClient(url: string, token: string): Promise<Client> {
   const client = new Client({ name: "bench-fleet", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
@@ -25,22 +14,8 @@ async function modernClient(url: string, token: string): Promise<Client> {
 }
 
 /** `calls` calls spread over the clients (each one call at a time): throughput and per-call latency. */
-async function throughputRound(clients: Client[], calls: number): Promise<{ rate: number; p50: number; p99: number }> {
-  const samples = new Float64Array(calls);
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(clients.map(async (client) => {
-    while (next < calls) {
-      const i = next++;
-      const s = performance.now();
-      await client.callTool({ name: "find_items", arguments: { query: `bench-${i}` } });
-      samples[i] = (performance.now() - s) * 1000;
-    }
-  }));
-  const elapsed = performance.now() - t0;
-  samples.sort();
-  return { rate: (calls / elapsed) * 1000, p50: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
-}
+const throughputRound = (clients: Client[], calls: number) =>
+  measureRound((c, i) => clients[c]!.callTool({ name: "find_items", arguments: { query: `bench-${i}` } }), calls, clients.length);
 
 /**
  * The fleet of examples/fleet (three replicas of the production example, full stack, behind a real
@@ -56,13 +31,14 @@ export async function fleetSection(): Promise<SectionResult[]> {
     console.log(`[bench fleet] skipped: ${reason}`);
     return [{ title: "Fleet behind HAProxy (skipped)", rows: [], notes: [`skipped: ${reason}`] }];
   }
-  const concurrency = Number(process.env.BENCH_FLEET_CLIENTS ?? 16);
-  const calls = Number(process.env.BENCH_FLEET_CALLS ?? 1500);
-  const rounds = Number(process.env.BENCH_FLEET_ROUNDS ?? 3);
+  const concurrency = envInteger("BENCH_FLEET_CLIENTS", 16);
+  const calls = envInteger("BENCH_FLEET_CALLS", 1500);
+  const rounds = envInteger("BENCH_FLEET_ROUNDS", 3);
   const dir = mkdtempSync(join(tmpdir(), "lantern-bench-fleet-"));
   // Audit durability "flush": the figures are about CPU, not about this disk's fsync.
-  const fleet = await Fleet.start({ dir, auditDurability: "flush" });
+  let started: Fleet | undefined;
   try {
+    const fleet = (started = await Fleet.start({ dir, auditDurability: "flush" }));
     const token = await fleet.token("bench");
     const clients = await Promise.all(Array.from({ length: concurrency }, () => modernClient(fleet.url, token)));
     const sizes = [1, 2, 3];
@@ -126,7 +102,7 @@ export async function fleetSection(): Promise<SectionResult[]> {
         { name: "direct to replica-1", call: () => direct.callTool({ name: "find_items", arguments: { query: `direct-${i++}` } }) },
         { name: "through HAProxy", call: () => balanced.callTool({ name: "find_items", arguments: { query: `lb-${i++}` } }) },
       ],
-      { warmup: 300, iterations: Number(process.env.BENCH_FLEET_LATENCY_CALLS ?? 1500), rounds },
+      { warmup: 300, iterations: envInteger("BENCH_FLEET_LATENCY_CALLS", 1500), rounds },
     );
     await direct.close().catch(() => {});
     await balanced.close().catch(() => {});
@@ -158,7 +134,7 @@ export async function fleetSection(): Promise<SectionResult[]> {
       },
     ];
   } finally {
-    await fleet.close();
+    await started?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { McpServer } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 import { Registry } from "prom-client";
 import { createProductionServer } from "../../examples/production-api/stack.js";
-import { measureAlternating, type Measurement, type MeasureOptions, type SectionResult } from "../harness.js";
+import { envInteger, measureAlternating, type Measurement, type MeasureOptions, type SectionResult } from "../harness.js";
 import { bareSdkHttp, connectCallers, lanternHttp, type HttpCallers, type HttpSystem } from "../http-systems.js";
 import { loadPeerSystems } from "../peer-systems.js";
 import { bareMcpServer, EchoInput, EchoServer, lantern, type BenchClient } from "../systems.js";
@@ -16,18 +16,14 @@ const AUDIT_SECRET = "bench-audit-secret-0123456789abcdef";
 const JWT_SECRET = "bench-jwt-secret-that-is-comfortably-longer-than-32-bytes";
 const ARGS = { name: "echo", arguments: { text: "hello" } };
 
-/** Sizes, from the environment so a quick run and the full one share the code. */
-const env = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value >= 0 ? value : fallback;
-};
+/** Sizes, from the environment (a warm-up or an RSS run of 0 skips it). */
 const SIZES = {
-  memory: { warmup: env("BENCH_WARMUP", 2000), iterations: env("BENCH_ITERATIONS", 4000), rounds: env("BENCH_ROUNDS", 5) },
-  http: { warmup: env("BENCH_WARMUP", 2000) / 4, iterations: env("BENCH_ITERATIONS", 4000) / 4, rounds: env("BENCH_ROUNDS", 5) },
-  concurrentClients: env("BENCH_CLIENTS", 32),
-  rssCalls: env("BENCH_RSS_CALLS", 1_000_000),
-  rssEvery: env("BENCH_RSS_EVERY", 50_000),
-  rssConcurrency: env("BENCH_RSS_CONCURRENCY", 16),
+  memory: { warmup: envInteger("BENCH_WARMUP", 2000, 0), iterations: envInteger("BENCH_ITERATIONS", 4000), rounds: envInteger("BENCH_ROUNDS", 5) },
+  http: { warmup: envInteger("BENCH_WARMUP", 2000, 0) / 4, iterations: envInteger("BENCH_ITERATIONS", 4000) / 4, rounds: envInteger("BENCH_ROUNDS", 5) },
+  concurrentClients: envInteger("BENCH_CLIENTS", 32),
+  rssCalls: envInteger("BENCH_RSS_CALLS", 1_000_000, 0),
+  rssEvery: envInteger("BENCH_RSS_EVERY", 50_000),
+  rssConcurrency: envInteger("BENCH_RSS_CONCURRENCY", 16),
 };
 
 const SDK = "sdk McpServer";

@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { McpServer, QuotaMiddleware, RateLimit, RedisStore, Server, Tool, type Middleware } from "lantern-mcp";
 import { connectCallers } from "../http-systems.js";
-import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
+import { envInteger, measureAlternating, type Measurement, type SectionResult } from "../harness.js";
 import { EchoInput, EchoServer, lantern } from "../systems.js";
 
 /** Rounds of the in-memory rows (`BENCH_ROUNDS`, default 7); the Redis rows take two fewer (at least 3). */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = envInteger("BENCH_ROUNDS", 7);
 
 /** Never reached in a run: the limiter counts every call, none is refused. */
 const PLENTY = 1_000_000_000;

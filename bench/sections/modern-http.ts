@@ -1,19 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { median, type Measurement, type SectionResult } from "../harness.js";
+import { cpuSeconds, envInteger, median, type Measurement, type SectionResult } from "../harness.js";
 import { peerScript } from "../peer-systems.js";
 import { benchFetch } from "../http-systems.js";
-
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User plus system CPU time of a process so far, in microseconds (Linux /proc). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
-}
 
 async function startServer(kind: "lantern" | "sdk"): Promise<{ child: ChildProcess; url: string }> {
   const script = kind === "sdk" ? peerScript("sdk-http-server.js") : fileURLToPath(new URL("../processes/modern-http-server.js", import.meta.url));
@@ -37,8 +27,8 @@ async function startServer(kind: "lantern" | "sdk"): Promise<{ child: ChildProce
  * from /proc; rounds alternate the two servers.
  */
 export async function modernHttpSection(): Promise<SectionResult> {
-  const calls = Number(process.env.BENCH_MODERN_CALLS ?? 1500);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
+  const calls = envInteger("BENCH_MODERN_CALLS", 1500);
+  const rounds = envInteger("BENCH_ROUNDS", 7);
   const systems: { kind: "sdk" | "lantern"; server: { child: ChildProcess; url: string }; client: Client; cpu: number[]; wall: number[] }[] = [];
   const call = (client: Client) => client.callTool({ name: "echo", arguments: { text: "hello" } });
   try {
@@ -52,11 +42,11 @@ export async function modernHttpSection(): Promise<SectionResult> {
     for (const s of systems) for (let i = 0; i < 500; i++) await call(s.client);
     for (let round = 0; round < rounds; round++) {
       for (const s of round % 2 === 0 ? systems : [...systems].reverse()) {
-        const cpu0 = cpuMicros(s.server.child.pid!);
+        const cpu0 = cpuSeconds(s.server.child.pid!);
         const t0 = performance.now();
         for (let i = 0; i < calls; i++) await call(s.client);
         s.wall.push(((performance.now() - t0) * 1000) / calls);
-        s.cpu.push((cpuMicros(s.server.child.pid!) - cpu0) / calls);
+        s.cpu.push(((cpuSeconds(s.server.child.pid!) - cpu0) * 1e6) / calls);
       }
     }
   } finally {

@@ -3,14 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { median, type Measurement, type SectionResult } from "../harness.js";
+import { envInteger, median, type Measurement, type SectionResult } from "../harness.js";
 
-const env = (name: string, fallback: number): number => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const ROUNDS = env("BENCH_STARTUP_ROUNDS", 11);
-const NPM_START_ROUNDS = env("BENCH_NPM_START_ROUNDS", 3);
+const ROUNDS = envInteger("BENCH_STARTUP_ROUNDS", 11);
+const NPM_START_ROUNDS = envInteger("BENCH_NPM_START_ROUNDS", 3);
 
 const max = (values: number[]): number => Math.max(...values);
 
@@ -46,6 +42,7 @@ async function timeToServing(command: string, args: string[], extraEnv: Record<s
         if (match) resolve(match[1]!);
       });
       child.once("exit", (code) => reject(new Error(`${command} ${args.join(" ")} exited with ${code} before serving:\n${seen}`)));
+      child.once("error", reject);
     });
     const health = await fetch(new URL("/healthz", url));
     if (health.status !== 200) throw new Error(`/healthz answered ${health.status}`);
@@ -57,7 +54,8 @@ async function timeToServing(command: string, args: string[], extraEnv: Record<s
 
 /** SIGTERM to the process group, then waits (polling, bounded) until every process of it is gone. */
 async function stop(child: ChildProcess): Promise<void> {
-  const group = -child.pid!;
+  if (child.pid === undefined) return; // never started (the spawn failed)
+  const group = -child.pid;
   const alive = () => {
     try {
       process.kill(group, 0);

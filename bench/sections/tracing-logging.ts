@@ -39,7 +39,6 @@ function resetting(exporter: InMemorySpanExporter, call: () => Promise<unknown>)
   };
 }
 
-
 /**
  * Event-loop time per call of a logging middleware's `handle()`, including the serialisation
  * winston defers until its streams drain, and excluding the time the loop sat idle while the disk

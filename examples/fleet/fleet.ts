@@ -4,7 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { connect, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SignJWT } from "jose";
+import { createToken } from "lantern-mcp/testing";
 
 /** The file name of the fleet's audit manifest (format `lantern-audit-fleet/1`), beside the replicas' audit folders. */
 export const AUDIT_MANIFEST = "fleet-manifest.json";
@@ -232,14 +232,15 @@ export class Fleet {
 
   /** A bearer token for a client of the fleet (the same secret verifies it on every replica). */
   token(clientId: string, ttl = "12h"): Promise<string> {
-    return new SignJWT({ scope: "inventory:read inventory:write", client_id: clientId })
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject(clientId)
-      .setIssuer("lantern-dev")
-      .setAudience("inventory-api")
-      .setIssuedAt()
-      .setExpirationTime(ttl)
-      .sign(Buffer.from(this.secrets.jwt));
+    return createToken({
+      secret: this.secrets.jwt,
+      clientId,
+      subject: clientId,
+      scopes: ["inventory:read", "inventory:write"],
+      issuer: "lantern-dev",
+      audience: "inventory-api",
+      expiresIn: ttl,
+    });
   }
 
   /** The audit manifest listing every replica's chain, in `<dir>/audit`. */

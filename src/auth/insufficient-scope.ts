@@ -54,26 +54,20 @@ function callTargetOf(message: unknown): CallTarget | undefined {
 }
 
 /**
- * The lookup of {@link insufficientScopeRefusal} over a built server's registry.
+ * The lookup of {@link insufficientScopeRefusal} over a built server's registry: made once (the
+ * transport keeps it for the server's life), asked on every request.
  *
  * @example
- * const refusal = insufficientScopeRefusal(body, identity, requirementsOf(host.registry), authenticator);
+ * const requirementOf = requirementsOf(host.registry);
+ * const refusal = insufficientScopeRefusal(body, identity, requirementOf, authenticator);
  */
 export function requirementsOf(registry: Pick<Registry, "tools" | "prompts" | "findResource">): RequirementLookup {
-  let lookup = lookups.get(registry);
-  if (!lookup) {
-    lookup = (kind, name) => {
-      if (kind === "tool") return registry.tools.get(name)?.authorization;
-      if (kind === "prompt") return registry.prompts.get(name)?.authorization;
-      return registry.findResource(name)?.resource.authorization;
-    };
-    lookups.set(registry, lookup);
-  }
-  return lookup;
+  return (kind, name) => {
+    if (kind === "tool") return registry.tools.get(name)?.authorization;
+    if (kind === "prompt") return registry.prompts.get(name)?.authorization;
+    return registry.findResource(name)?.resource.authorization;
+  };
 }
-
-// One lookup per registry: the transport asks for it on every request.
-const lookups = new WeakMap<object, RequirementLookup>();
 
 /**
  * Decides, from the parsed JSON-RPC body alone, whether an HTTP request must be refused because a

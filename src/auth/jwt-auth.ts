@@ -218,7 +218,7 @@ function discoveredKeySet(discovery: AuthorizationServerDiscovery, options: Para
   return async (header, token) => {
     const { jwks_uri: uri } = await discovery.metadata();
     if (typeof uri !== "string") throw new DiscoveryError(`the metadata of ${discovery.issuer} names no jwks_uri`);
-    if (current?.uri !== uri) current = { uri, keys: (await joseLibrary()).createRemoteJWKSet(new URL(uri), options) };
+    if (current?.uri !== uri) current = { uri, keys: remoteKeySet(new URL(uri), options) };
     return current.keys(header, token);
   };
 }

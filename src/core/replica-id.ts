@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { OptionRule } from "./options.js";
+import { option } from "./options.js";
 
 /**
  * The environment variable a server's replica id is read from when `replicaId` is not given.
@@ -10,7 +10,7 @@ import type { OptionRule } from "./options.js";
 export const REPLICA_ID_ENV = "LANTERN_REPLICA_ID";
 
 /** The longest replica id accepted (it goes into every log line, span and audit entry). */
-export const MAX_REPLICA_ID_LENGTH = 128;
+const MAX_REPLICA_ID_LENGTH = 128;
 
 // Printable, no whitespace: no separators, controls, format characters or unassigned code points.
 const REPLICA_ID = new RegExp(`^[^\\s\\p{C}\\p{Z}]{1,${MAX_REPLICA_ID_LENGTH}}$`, "u");
@@ -18,16 +18,7 @@ const REPLICA_ID = new RegExp(`^[^\\s\\p{C}\\p{Z}]{1,${MAX_REPLICA_ID_LENGTH}}$`
 const EXPECTED = `a replica id: 1 to ${MAX_REPLICA_ID_LENGTH} printable characters without whitespace, such as "replica-1" or "api-7f9c-2"`;
 
 /** The options checker's rule for `replicaId`. */
-export const REPLICA_ID_RULE: OptionRule = {
-  expected: EXPECTED,
-  isType: (v) => typeof v === "string",
-  inRange: (v) => REPLICA_ID.test(v as string),
-};
-
-/** Whether `id` is a usable replica id. */
-export function isReplicaId(id: string): boolean {
-  return REPLICA_ID.test(id);
-}
+export const REPLICA_ID_RULE = option.string({ pattern: REPLICA_ID, describe: EXPECTED });
 
 /**
  * The replica id of a server given none: `LANTERN_REPLICA_ID`, else `<host name>-<pid>` (the host
@@ -37,8 +28,8 @@ export function isReplicaId(id: string): boolean {
  * @example
  * defaultReplicaId(); // "web-3.internal-48213", or whatever LANTERN_REPLICA_ID says
  */
-export function defaultReplicaId(env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env[REPLICA_ID_ENV];
+export function defaultReplicaId(): string {
+  const fromEnv = process.env[REPLICA_ID_ENV];
   if (fromEnv !== undefined) {
     if (!REPLICA_ID.test(fromEnv)) {
       throw new RangeError(

@@ -1,5 +1,4 @@
 import type { ValidationError } from "class-validator";
-import type { validationMetadataArrayToSchemas } from "class-validator-jsonschema";
 import type { InputClass } from "./definitions.js";
 import { InvalidParamsError, type ValidationIssue } from "./errors.js";
 import { compileInputCheck } from "./input-check.js";

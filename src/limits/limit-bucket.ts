@@ -31,7 +31,7 @@ export class LimitBucket {
     readonly points: number,
     readonly windowMs: number,
     /** Position among its limiter's buckets (callers' usage is kept in arrays indexed by it). */
-    readonly index = 0,
+    readonly index: number,
   ) {}
 
   /** Makes the counter, in memory (`client` undefined) or in Redis under `prefix`. */

@@ -112,7 +112,7 @@ function inFlightCount(): InFlight {
   return slots;
 }
 
-/** Idle callers' in-flight counts kept before the idle ones are dropped. */
+/** Idle callers' in-flight counts are dropped once the map has grown this much past its size after the last drop. */
 const MAX_IDLE_IN_FLIGHT = 10_000;
 
 const LIMIT = "a limit { points, per }";
@@ -155,6 +155,8 @@ export class QuotaMiddleware implements MiddlewareObject {
   private readonly requestBucket: LimitBucket | undefined;
   private readonly maxInFlight: number | undefined;
   private readonly inFlight = new Map<string, InFlight>();
+  /** Size of `inFlight` at which idle callers are dropped (a scan amortised over the callers added since the last one). */
+  private dropIdleAbove = MAX_IDLE_IN_FLIGHT;
   /** Each identity's quota, found once (identities are settled once per session or token). */
   private readonly quotaByIdentity = new WeakMap<CallerIdentity, Quota | null>();
 
@@ -220,7 +222,10 @@ export class QuotaMiddleware implements MiddlewareObject {
   private slotsOf(key: string): InFlight {
     let slots = this.inFlight.get(key);
     if (slots) return slots;
-    if (this.inFlight.size >= MAX_IDLE_IN_FLIGHT) for (const [k, s] of this.inFlight) if (s.running === 0) this.inFlight.delete(k);
+    if (this.inFlight.size >= this.dropIdleAbove) {
+      for (const [k, s] of this.inFlight) if (s.running === 0) this.inFlight.delete(k);
+      this.dropIdleAbove = this.inFlight.size + MAX_IDLE_IN_FLIGHT;
+    }
     slots = inFlightCount();
     this.inFlight.set(key, slots);
     return slots;

@@ -117,6 +117,8 @@ export function sortedKeys(keys: readonly string[]): SortedKeys {
   return { names, quoted: names.map((k) => JSON.stringify(k)) };
 }
 
+const { propertyIsEnumerable } = Object.prototype;
+
 function serializeKnownShape(value: unknown, keys: SortedKeys): string | undefined {
   if (value === null || typeof value !== "object" || Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
   const record = value as Record<string, unknown>;
@@ -124,7 +126,8 @@ function serializeKnownShape(value: unknown, keys: SortedKeys): string | undefin
   let out = "{";
   for (let i = 0; i < keys.names.length; i++) {
     const k = keys.names[i]!;
-    if (!Object.hasOwn(record, k)) continue;
+    // Own and enumerable, as JSON.stringify takes them: a non-enumerable key must not be written.
+    if (!propertyIsEnumerable.call(record, k)) continue;
     present += 1;
     const member = serializeMember(record[k], k);
     if (member === undefined) continue;

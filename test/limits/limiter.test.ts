@@ -1,3 +1,4 @@
+import { jest } from "@jest/globals";
 import { RateLimitedError } from "../../src/core/errors.js";
 import { Limiter } from "../../src/limits/limiter.js";
 import { MemoryWindows } from "../../src/limits/memory-windows.js";
@@ -81,24 +82,28 @@ test("an anonymous caller's key is its key function's answer, else its remote ad
 });
 
 describe("MemoryWindows", () => {
-  it("counts per key in fixed windows, says when a take opened one, and drops ended windows as the map grows", async () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("counts per key in fixed windows, says when a take opened one, and drops ended windows as the map grows", () => {
+    let now = 1_000_000;
+    jest.spyOn(Date, "now").mockImplementation(() => now);
     const windows = new MemoryWindows(40);
     const first = windows.take("a", 2);
-    expect(first).toMatchObject({ consumed: 2, opened: true });
+    expect(first).toEqual({ consumed: 2, endsAt: now + 40, opened: true });
     expect(windows.take("a", 1)).toMatchObject({ consumed: 3, opened: false });
     expect(windows.take("b", 1)).toMatchObject({ consumed: 1, opened: true });
     expect(windows.peek("a")?.consumed).toBe(3);
     expect(windows.peek("missing")).toBeUndefined();
-    const end = first.endsAt;
-    while (Date.now() <= end) await new Promise((resolve) => setTimeout(resolve, end - Date.now() + 1));
+    now = first.endsAt - 1;
+    expect(windows.peek("a")?.consumed).toBe(3);
+    now = first.endsAt;
     expect(windows.peek("a")).toBeUndefined();
-    expect(windows.take("a", 1)).toMatchObject({ consumed: 1, opened: true });
+    expect(windows.take("a", 1)).toEqual({ consumed: 1, endsAt: now + 40, opened: true });
     // 2,000 callers whose windows ended, then new ones: the ended ones are swept, not kept.
     const many = new MemoryWindows(1);
     for (let i = 0; i < 2000; i++) many.take(`old-${i}`, 1);
-    const ended = Date.now() + 2;
-    while (Date.now() <= ended) await new Promise((resolve) => setTimeout(resolve, 2));
+    now += 2;
     for (let i = 0; i < 1100; i++) many.take(`new-${i}`, 1);
-    expect((many as unknown as { counts: Map<string, unknown> }).counts.size).toBeLessThan(2000);
+    expect((many as unknown as { counts: Map<string, unknown> }).counts.size).toBe(1100);
   });
 });

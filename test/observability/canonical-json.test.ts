@@ -63,6 +63,8 @@ describe("canonicalJson (RFC 8785)", () => {
       { a: new Map([["k", 1]]), b: new Uint8Array([3, 1, 2]), c: Buffer.from("hi"), [Symbol("hidden")]: 1 },
       { a: "\u2028\ud800\u0007\"\\", "\u00e9": 1, "e\u0301": 2, Z: 3 },
       Object.defineProperty({ a: 1, c: 3 }, "b", { enumerable: false, value: 2 }),
+      // A hidden known key and an unknown visible one: as many keys, not the same ones.
+      Object.defineProperty({ x: 3, a: 1 }, "b", { enumerable: false, value: 2 }),
       { get a() { return { y: 1, x: 2 }; }, b: 1 },
     ];
     for (const value of fixed) expectAgreement(value);

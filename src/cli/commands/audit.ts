@@ -8,7 +8,7 @@
  * arguments, a missing secret, an unreadable file).
  */
 import { existsSync, statSync } from "node:fs";
-import { rename, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { AUDIT_SECRET_ENV } from "../../observability/audit/audit-entry.js";
 import { AuditFleetTimeline } from "../../observability/audit/audit-fleet-timeline.js";
 import { auditFleetManifest, verifyAuditFleet, type AuditFleetVerification, type VerifyAuditFleetOptions } from "../../observability/audit/verify-audit-fleet.js";
@@ -333,8 +333,14 @@ async function writeManifest(parsed: Parsed): Promise<number> {
   }
   // Written whole or not at all: a verifier never reads half a manifest.
   const temporary = `${parsed.out}.tmp-${process.pid}`;
-  await writeFile(temporary, text);
-  await rename(temporary, parsed.out);
+  try {
+    await writeFile(temporary, text);
+    await rename(temporary, parsed.out);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    console.error(`lantern audit manifest: cannot write ${parsed.out}: ${(error as Error).message}`);
+    return 2;
+  }
   console.error(`lantern audit manifest: wrote ${parsed.out}`);
   return 0;
 }

@@ -37,8 +37,8 @@ async function readUrlsFile(path: string): Promise<{ url: string; line: number }
   return urls.length > 0 ? urls : `--urls-file ${path} lists no URL (one per line, # starts a comment)`;
 }
 
-/** Why `value` is not an attach endpoint's address, or undefined when it is one. */
-function urlProblem(value: string, from: string): string | undefined {
+/** `value` as an attach endpoint's address, or why it is not one. */
+function endpointUrl(value: string, from: string): URL | string {
   let url: URL;
   try {
     url = new URL(value);
@@ -48,7 +48,7 @@ function urlProblem(value: string, from: string): string | undefined {
   if (url.protocol !== "http:" || !["127.0.0.1", "localhost"].includes(url.hostname)) {
     return `${from} must be a loopback http:// address (the endpoint only listens on 127.0.0.1), got ${value}`;
   }
-  return undefined;
+  return url;
 }
 
 /** `lantern dashboard --url … --token …`: the six tabs, drawn from another process's (or a fleet's) telemetry. */
@@ -88,15 +88,15 @@ export async function run(args: string[]): Promise<number> {
   }
   const seen = new Set<string>();
   for (const { url, from } of targets) {
-    const problem = urlProblem(url, from);
-    if (problem) return fail(problem);
-    const key = new URL(url).href.replace(/\/+$/, "");
+    const parsed = endpointUrl(url, from);
+    if (typeof parsed === "string") return fail(parsed);
+    const key = parsed.href.replace(/\/+$/, "");
     if (seen.has(key)) return fail(`${url} is given twice; list each replica's endpoint once`);
     seen.add(key);
   }
   const refreshMs = values.refresh === undefined ? undefined : Number(values.refresh);
-  if (refreshMs !== undefined && !(refreshMs >= 250)) {
-    return fail(`--refresh must be a number of ms, at least 250 (4 refreshes a second), got "${values.refresh}"`);
+  if (refreshMs !== undefined && !(refreshMs >= MIN_REFRESH_MS)) {
+    return fail(`--refresh must be a number of ms, at least ${MIN_REFRESH_MS} (4 refreshes a second), got "${values.refresh}"`);
   }
   if (!process.stdout.isTTY) {
     return fail("stdout is not a terminal; run it in a terminal (or a tmux pane)");
@@ -109,8 +109,7 @@ export async function run(args: string[]): Promise<number> {
     source = { label: `attached to ${target}`, read: () => fetchDashboardSnapshot(target, token) };
   } else {
     const { FleetPoller } = await import("../../observability/dashboard/fleet-poller.js");
-    const poller = new FleetPoller(urls, token, { refreshMs: refreshMs ?? MIN_REFRESH_MS });
-    source = { label: poller.label, read: () => poller.read() };
+    source = new FleetPoller(urls, token, { refreshMs: refreshMs ?? MIN_REFRESH_MS });
   }
   const instance = renderDashboard(source, { stdout: process.stdout, refreshMs });
   await instance.waitUntilExit().catch(() => undefined);

@@ -143,7 +143,7 @@ export function auditKeyId(secret: string): string {
 }
 
 /** HMAC-SHA256(key, text), hex. */
-export function hmacHex(key: string | Buffer, text: string): string {
+function hmacHex(key: string | Buffer, text: string): string {
   return createHmac("sha256", key).update(text).digest("hex");
 }
 
@@ -158,7 +158,7 @@ const oneShotHash = (crypto as { hash?: (algorithm: string, data: Buffer, encodi
  *
  * @example
  * const signer = new EntrySigner(key);
- * signer.sign(canonicalJson(entry)) === hmacHex(key, canonicalJson(entry)); // true
+ * signer.sign(text) === createHmac("sha256", key).update(text).digest("hex"); // true
  */
 export class EntrySigner {
   /** (key ⊕ ipad) followed by room for the message. */

@@ -143,18 +143,25 @@ export class AuditFleetTimeline implements AsyncIterable<AuditTimelineEntry> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<AuditTimelineEntry> {
-    const cursors = new MinHeap<{ head: Item; rest: AsyncIterator<Item> }>((a, b) => before(a.head, b.head));
-    for (const chain of this.chains) {
-      if (chain.files.length === 0) continue;
-      const rest = this.inTimeOrder(chainEntries(chain));
-      const first = await rest.next();
-      if (!first.done) cursors.push({ head: first.value, rest });
-    }
-    for (let cursor = cursors.pop(); cursor; cursor = cursors.pop()) {
-      const { ms: _ms, ...entry } = cursor.head;
-      yield entry;
-      const next = await cursor.rest.next();
-      if (!next.done) cursors.push({ head: next.value, rest: cursor.rest });
+    const cursors = new MinHeap<{ head: Item; rest: AsyncGenerator<Item> }>((a, b) => before(a.head, b.head));
+    const opened: AsyncGenerator<Item>[] = [];
+    try {
+      for (const chain of this.chains) {
+        if (chain.files.length === 0) continue;
+        const rest = this.inTimeOrder(chainEntries(chain));
+        opened.push(rest);
+        const first = await rest.next();
+        if (!first.done) cursors.push({ head: first.value, rest });
+      }
+      for (let cursor = cursors.pop(); cursor; cursor = cursors.pop()) {
+        const { ms: _ms, ...entry } = cursor.head;
+        yield entry;
+        const next = await cursor.rest.next();
+        if (!next.done) cursors.push({ head: next.value, rest: cursor.rest });
+      }
+    } finally {
+      // A reader that stops early (or a chain that fails) leaves no other chain's file open.
+      await Promise.allSettled(opened.map((rest) => rest.return(undefined)));
     }
   }
 

@@ -121,7 +121,7 @@ export interface VerifyAuditFleetOptions {
   live?: boolean;
   /** false: the logs are kept without head files. */
   head?: false;
-  /** Entries remembered per chain to recognise duplicates and reordering (and, in the timeline, to put entries in time order). Default 10,000. */
+  /** Entries remembered per chain to recognise duplicates and reordering. Default 10,000. (The merged timeline has its own: the `window` of `AuditFleetTimeline`.) */
   window?: number;
 }
 
@@ -134,6 +134,9 @@ const VERIFY_FLEET_OPTIONS = defineOptions<VerifyAuditFleetOptions>("verifyAudit
   head: option.literal(false),
   window: option.integer({ min: 16 }),
 }, { secret: 'use "secrets" (a list)', perReplicaSecrets: 'use "replicaSecrets"' });
+
+/** One replica's secrets in `replicaSecrets`: a secret, or a non-empty list of them. */
+const REPLICA_SECRET = option.stringOrList({ nonEmpty: true });
 
 const MEMBER_OPTIONS = defineOptions<AuditFleetMember>("the fleet manifest", {
   id: option.required(REPLICA_ID_RULE, "it is the replica the chain belongs to"),
@@ -154,6 +157,12 @@ export interface AuditFleetManifestOptions {
 }
 
 const MEMBER_LIST: OptionRule = { expected: "a list of { id, log } objects", isType: Array.isArray };
+
+/** One of `replicas` given to {@link auditFleetManifest}: the rest of a member is read from the directory. */
+const MANIFEST_WRITE_MEMBER = defineOptions<{ id: string; log: string }>("auditFleetManifest options", {
+  id: MEMBER_OPTIONS.rules.id,
+  log: MEMBER_OPTIONS.rules.log,
+}, { ...MEMBER_OPTIONS.hints, minSeq: "it is read from the chain's head file", minEntries: "add it to the manifest written" });
 
 const MANIFEST_WRITE_OPTIONS = defineOptions<AuditFleetManifestOptions>("auditFleetManifest options", {
   replicas: MEMBER_LIST,
@@ -296,11 +305,10 @@ export async function verifyAuditFleet(dir: string, options: VerifyAuditFleetOpt
   options = checkOptions(VERIFY_FLEET_OPTIONS, options);
   const replicaSecrets = new Map<string, string[]>();
   for (const [id, value] of Object.entries(options.replicaSecrets ?? {})) {
-    const list = typeof value === "string" ? [value] : value;
-    if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === "string" && s.length > 0)) {
+    if (!REPLICA_SECRET.isType(value) || !REPLICA_SECRET.inRange!(value)) {
       throw new TypeError(`verifyAuditFleet options: "replicaSecrets.${id}" must be a secret or a non-empty list of secrets`);
     }
-    replicaSecrets.set(id, [...list]);
+    replicaSecrets.set(id, typeof value === "string" ? [value] : [...value]);
   }
   const shared = options.secrets ? [...options.secrets] : [];
   if (shared.length === 0 && replicaSecrets.size === 0 && !options.unsigned) {
@@ -378,7 +386,11 @@ export async function verifyAuditFleet(dir: string, options: VerifyAuditFleetOpt
     });
   }
   const byReplica = new Map<string, AuditFleetChain[]>();
-  for (const chain of chains) byReplica.set(chain.replica, [...(byReplica.get(chain.replica) ?? []), chain]);
+  for (const chain of chains) {
+    const same = byReplica.get(chain.replica);
+    if (same) same.push(chain);
+    else byReplica.set(chain.replica, [chain]);
+  }
   for (const [replica, same] of byReplica) {
     if (same.length < 2) continue;
     for (const chain of same) {
@@ -406,7 +418,7 @@ export async function verifyAuditFleet(dir: string, options: VerifyAuditFleetOpt
 export async function auditFleetManifest(dir: string, options: AuditFleetManifestOptions = {}): Promise<AuditFleetManifest> {
   options = checkOptions(MANIFEST_WRITE_OPTIONS, options);
   const members: { id: string; log: string }[] = [];
-  if (options.replicas) members.push(...options.replicas.map((m) => ({ id: m.id, log: m.log })));
+  if (options.replicas) members.push(...options.replicas.map((m, i) => checkOptions(MANIFEST_WRITE_MEMBER, m, `auditFleetManifest options, replicas[${i}]`)));
   else {
     for (const chain of (await findChains(dir, [])).values()) {
       const { logs } = chainFiles(dir, chain);

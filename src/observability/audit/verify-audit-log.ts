@@ -76,7 +76,7 @@ export interface AuditVerification {
 }
 
 /** The most distinct replica ids a verification lists (a log of one replica names one). */
-export const MAX_REPLICAS_LISTED = 16;
+const MAX_REPLICAS_LISTED = 16;
 
 /** Options of {@link verifyAuditLog}. */
 export interface VerifyAuditLogOptions {

@@ -204,7 +204,11 @@ export async function fetchDashboardSnapshot(url: string, token: string, signal?
     const cause = reason?.code ?? reason?.message ?? (error instanceof Error ? error.message : String(error));
     throw new DashboardAttachError(`Cannot reach ${target} (${cause}): is the server running, and did it start a DashboardEndpoint on that port?`, `unreachable (${cause})`);
   }
-  if (response.status === 401) throw new DashboardAttachError("The server refused the dashboard token: pass the token it printed (or its LANTERN_DASHBOARD_TOKEN) with --token", "token refused");
+  if (response.status === 401) {
+    // An unread body holds its connection: a refused poll, repeated every refresh, must not pile them up.
+    await response.body?.cancel().catch(() => undefined);
+    throw new DashboardAttachError("The server refused the dashboard token: pass the token it printed (or its LANTERN_DASHBOARD_TOKEN) with --token", "token refused");
+  }
   if (!response.ok) throw new DashboardAttachError(`${target} answered HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`, `HTTP ${response.status}`);
   const snapshot = (await response.json()) as DashboardSnapshot;
   if (snapshot?.version !== 1) throw new DashboardAttachError(`${target} sent telemetry of an unknown format (version ${String(snapshot?.version)}); use a lantern of the same version as the server`, "unknown telemetry format");

@@ -1,3 +1,4 @@
+import type { TelemetrySource } from "./components/dashboard-app.js";
 import { DashboardAttachError, fetchDashboardSnapshot } from "./dashboard-endpoint.js";
 import { FleetSnapshot } from "./fleet-snapshot.js";
 import type { DashboardSnapshot } from "./telemetry-snapshot.js";
@@ -13,17 +14,15 @@ export interface FleetPollerTiming {
 /**
  * Polls every replica's attach endpoint at once and reads the fleet as one snapshot (what
  * `lantern dashboard --url A --url B …` draws). Each request is cut off before the next refresh is
- * due, and a replica is never asked again while its previous request is still open, so one slow or
- * dead replica delays nothing else.
+ * due, so one slow or dead replica never holds up the next read.
  *
  * @example
  * const poller = new FleetPoller(["http://127.0.0.1:4501", "http://127.0.0.1:4502"], token, { refreshMs: 250 });
  * const snapshot = await poller.read(); // snapshot.fleet: one row per replica
  */
-export class FleetPoller {
+export class FleetPoller implements TelemetrySource {
   readonly label: string;
   private readonly fleet: FleetSnapshot;
-  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly timeoutMs: number;
   private readonly now: () => number;
 
@@ -39,25 +38,21 @@ export class FleetPoller {
     this.label = `attached to ${urls.length} replicas`;
   }
 
-  /** Polls every replica (those not still answering a previous poll) and returns the merged fleet. */
+  /** Polls every replica and returns the merged fleet. */
   async read(): Promise<DashboardSnapshot> {
     await Promise.all(this.urls.map((url) => this.poll(url)));
     return this.fleet.snapshot(this.now());
   }
 
   private poll(url: string): Promise<void> {
-    const open = this.inFlight.get(url);
-    if (open) return open;
     const signal = AbortSignal.timeout(this.timeoutMs);
-    const polled = fetchDashboardSnapshot(url, this.token, signal).then(
+    return fetchDashboardSnapshot(url, this.token, signal).then(
       (snapshot) => this.fleet.record(url, snapshot, this.now()),
       (error: unknown) => {
         const timedOut = signal.aborted;
         const problem = timedOut ? `no answer within ${this.timeoutMs} ms` : error instanceof DashboardAttachError ? error.summary : error instanceof Error ? error.message : String(error);
         this.fleet.recordFailure(url, problem, this.now(), timedOut);
       },
-    ).finally(() => this.inFlight.delete(url));
-    this.inFlight.set(url, polled);
-    return polled;
+    );
   }
 }

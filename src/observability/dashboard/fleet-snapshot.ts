@@ -5,7 +5,7 @@ interface ReplicaState {
   url: string;
   /** `host:port` of the endpoint: the name until the telemetry carries a replica id. */
   address: string;
-  /** The latest snapshot of the process running now (or last seen). */
+  /** The latest snapshot of the process running now (or last seen), its lines tagged with its name. */
   current: DashboardSnapshot | undefined;
   /** Everything earlier processes at this address served, merged: what a restart must not lose. */
   retired: DashboardSnapshot | undefined;
@@ -56,7 +56,8 @@ export class FleetSnapshot {
       replica.retired = mergeDashboardSnapshots(replica.retired ? [retiredPart(replica.retired), retiredPart(previous)] : [retiredPart(previous)], now);
       replica.restarts++;
     }
-    replica.current = snapshot;
+    // Tagged once here, not on every read: a retired process's lines keep the name it answered with.
+    replica.current = taggedWith(snapshot.replica ?? replica.address, snapshot);
     replica.lastSeen = now;
     replica.state = "up";
     replica.problem = undefined;
@@ -100,7 +101,7 @@ export class FleetSnapshot {
       if (replica.lastSeen !== undefined) row.lastSeen = replica.lastSeen;
       if (replica.problem !== undefined) row.problem = replica.problem;
       rows.push(row);
-      for (const part of own) parts.push({ live: part.live, snapshot: taggedWith(name, part.snapshot) });
+      parts.push(...own);
     }
     if (parts.length === 0) {
       throw new Error(`No replica answered yet: ${rows.map((r) => `${r.url} ${r.problem ?? "no answer"}`).join("; ")}`);

@@ -28,7 +28,9 @@ export interface SnapshotPart {
 export function mergeDashboardSnapshots(parts: readonly SnapshotPart[], now: number): DashboardSnapshot {
   if (parts.length === 0) throw new RangeError("Cannot merge dashboard snapshots: there are none");
   const live = parts.filter((p) => p.live);
-  const current = (live.length > 0 ? live : parts).reduce((a, b) => (b.snapshot.takenAt > a.snapshot.takenAt ? b : a)).snapshot;
+  // The processes running now, or (when none is) the last ones seen.
+  const running = live.length > 0 ? live : parts;
+  const current = running.reduce((a, b) => (b.snapshot.takenAt > a.snapshot.takenAt ? b : a)).snapshot;
   const all = parts.map((p) => p.snapshot);
 
   let calls = 0;
@@ -49,8 +51,8 @@ export function mergeDashboardSnapshots(parts: readonly SnapshotPart[], now: num
   return {
     version: 1,
     server: { ...current.server },
-    startedAt: Math.min(...(live.length > 0 ? live : parts).map((p) => p.snapshot.startedAt)),
-    takenAt: live.length > 0 ? Math.max(...live.map((p) => p.snapshot.takenAt)) : now,
+    startedAt: Math.min(...running.map((p) => p.snapshot.startedAt)),
+    takenAt: live.length > 0 ? current.takenAt : now,
     totals: { calls, errors },
     callsPerSecond,
     latency: mergeLatency(all.map((s) => ({ count: s.totals.calls, latency: s.latency }))),

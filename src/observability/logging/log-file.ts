@@ -1,7 +1,7 @@
 import { closeSync, openSync, renameSync, statSync, write } from "node:fs";
 import { Writable } from "node:stream";
 import { describeError } from "../../core/errors.js";
-import { defineOptions, option } from "../../core/options.js";
+import { checkOptions, defineOptions, option } from "../../core/options.js";
 import { writeStderrNotice } from "../../core/stderr-report.js";
 
 /**
@@ -22,12 +22,21 @@ export interface LogFileOptions {
 }
 
 /** The rules of {@link LogFileOptions}. */
-export const LOG_FILE_OPTIONS = defineOptions<LogFileOptions>("StructuredLoggingMiddleware file options", {
+const LOG_FILE_OPTIONS = defineOptions<LogFileOptions>("StructuredLoggingMiddleware file options", {
   path: option.string({ nonEmpty: true }),
   flushMs: option.integer({ min: 0, max: 60_000 }),
   maxBytes: option.integer({ min: 4096 }),
   maxFiles: option.integer({ min: 1, max: 1000 }),
 }, { filename: 'use "path"', maxsize: 'use "maxBytes"', maxSize: 'use "maxBytes"', interval: 'use "flushMs"' });
+
+/** The `file` option checked, a path made `{ path }`; `maxFiles` without `maxBytes` (which nothing would rotate) is refused. */
+export function checkLogFileOptions(file: string | LogFileOptions): LogFileOptions {
+  const options = checkOptions(LOG_FILE_OPTIONS, typeof file === "string" ? { path: file } : file);
+  if (options.maxFiles !== undefined && options.maxBytes === undefined) {
+    throw new TypeError(`${LOG_FILE_OPTIONS.owner}: "maxFiles" keeps rotated files, and files rotate only past "maxBytes"; set "maxBytes" too, or leave "maxFiles" out`);
+  }
+  return options;
+}
 
 /** A batch is written at once when it reaches this size. */
 const BATCH_BYTES = 256 * 1024;
@@ -58,7 +67,7 @@ export class LogFile extends Writable {
   private waiting: (() => void) | undefined;
   private finishing: (() => void) | undefined;
 
-  /** `options` as {@link LOG_FILE_OPTIONS} checked them. */
+  /** `options` as {@link checkLogFileOptions} returned them. */
   constructor(options: LogFileOptions) {
     super({ decodeStrings: true });
     this.path = options.path;

@@ -13,7 +13,7 @@ import { writeStderrNotice } from "../../core/stderr-report.js";
 import type { ClientLogRecord, RefusalEvent, ServerSetup } from "../../core/server-setup.js";
 import { canonicalJson } from "../canonical-json.js";
 import { cutToSize } from "../json-text.js";
-import { LOG_FILE_OPTIONS, LogFile, type LogFileOptions } from "./log-file.js";
+import { checkLogFileOptions, LogFile, type LogFileOptions } from "./log-file.js";
 import { Redaction } from "../redaction.js";
 import { CALL_SPAN_CONTEXT } from "../tracing/semantic-conventions.js";
 import {
@@ -329,7 +329,7 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
   constructor(options: StructuredLoggingOptions = {}) {
     options = checkOptions(STRUCTURED_LOGGING_OPTIONS, options);
     // `file` checked (a path is { path }) once, here: the log file is opened when the server is built.
-    if (options.file !== undefined) options.file = checkOptions(LOG_FILE_OPTIONS, typeof options.file === "string" ? { path: options.file } : options.file);
+    if (options.file !== undefined) options.file = checkLogFileOptions(options.file);
     for (const key of ["transports", "file", "level"] as const) {
       if (options.logger && options[key] !== undefined) {
         throw new TypeError(`StructuredLoggingMiddleware options: "${key}" configures the logger Lantern creates, and "logger" was given too; set it on your logger, or leave "logger" out`);

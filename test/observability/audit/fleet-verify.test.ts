@@ -1,8 +1,8 @@
 import "reflect-metadata";
 import { IsInt } from "class-validator";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AuditFleetTimeline, AuditMiddleware, McpServer, Server, Tool, verifyAuditFleet, type AuditEntry, type AuditFleetVerification } from "lantern-mcp";
+import { auditFleetManifest, AuditFleetTimeline, AuditMiddleware, McpServer, Server, Tool, verifyAuditFleet, type AuditEntry, type AuditFleetVerification } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
@@ -242,6 +242,19 @@ describe("a fleet manifest", () => {
     expect(await verify(fleetCopy(), "--secret-env", "FLEET_SECRET", "--manifest", file)).toBe(2);
     expect(output.at(-1)).toContain('"log" must be a path inside the fleet directory');
   });
+
+  it("refuses an --out file it cannot write as a usage error, leaving no temporary file behind", async () => {
+    const missing = join(base.dir, "no-such-folder", "manifest.json");
+    expect(await auditCommand(["manifest", fleetCopy(), "--out", missing])).toBe(2);
+    expect(output.at(-1)).toContain(`lantern audit manifest: cannot write ${missing}`);
+    // A directory in the way: the temporary file is written, the rename over the directory fails.
+    const parent = join(base.dir, "out-is-a-folder");
+    const taken = join(parent, "manifest.json");
+    mkdirSync(join(taken, "inside"), { recursive: true });
+    expect(await auditCommand(["manifest", fleetCopy(), "--out", taken])).toBe(2);
+    expect(output.at(-1)).toContain(`lantern audit manifest: cannot write ${taken}`);
+    expect(readdirSync(parent)).toEqual(["manifest.json"]);
+  });
 });
 
 describe("the merged timeline", () => {
@@ -274,6 +287,34 @@ describe("the merged timeline", () => {
     // Every entry still comes out once; the held call, written after two calls that started later, cannot be put back through a window of 1.
     expect([...seen].sort((a, b) => a - b)).toEqual(chainEntries(pristine, "replica-2").map((e) => e.seq));
     expect(narrow.late).toBe(1);
+  });
+
+  (process.platform === "linux" ? it : it.skip)("leaves no chain's file open when the reader stops early", async () => {
+    // Chains larger than a read-ahead, so that their files are still open when the reader stops.
+    const dir = join(base.dir, "large-chains");
+    mkdirSync(dir, { recursive: true });
+    const entry = chainEntries(pristine, "replica-1")[0]!;
+    const chains = ["a", "b"].map((name) => {
+      const file = join(dir, `${name}.jsonl`);
+      writeLines(file, Array.from({ length: 2000 }, (_, i) => JSON.stringify({ ...entry, seq: i + 1 })));
+      return { replica: name, files: [file] };
+    });
+    const openInDir = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+        } catch {
+          return false;
+        }
+      }).length;
+    let read = 0;
+    for await (const _entry of new AuditFleetTimeline(chains, { window: 16 })) {
+      expect(openInDir()).toBe(2);
+      if (++read === 2) break;
+    }
+    // A destroyed stream closes its file on a later turn of the event loop.
+    for (let i = 0; i < 1000 && openInDir() > 0; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(openInDir()).toBe(0);
   });
 
   it("prints a text line per entry before the report", async () => {
@@ -365,6 +406,18 @@ describe("verifyAuditFleet", () => {
     const result = await verifyAuditFleet(dir, { secrets: [SECRET] });
     expect(problemsBy(result)).toEqual({ "replica-1": [], "replica-2": ["missing"], "replica-3": [] });
     expect(result.ok).toBe(false);
+  });
+
+  it("auditFleetManifest refuses a member key it would not write, naming it", async () => {
+    const dir = fleetCopy();
+    await expect(auditFleetManifest(dir, { replicas: [{ id: "replica-1", log: "replica-1/audit.jsonl", minSeq: 3 } as { id: string; log: string }] })).rejects.toThrow(
+      'auditFleetManifest options, replicas[0]: unknown option "minSeq": it is read from the chain\'s head file',
+    );
+    await expect(auditFleetManifest(dir, { replicas: [{ id: "replica-1", path: "replica-1/audit.jsonl" } as unknown as { id: string; log: string }] })).rejects.toThrow(/replicas\[0\]: unknown option "path": use "log"/);
+    expect(await auditFleetManifest(dir, { replicas: [{ id: "replica-1", log: "replica-1/audit.jsonl" }] })).toEqual({
+      format: "lantern-audit-fleet/1",
+      replicas: [{ id: "replica-1", log: "replica-1/audit.jsonl", minSeq: chainEntries(pristine, "replica-1").length }],
+    });
   });
 
   it("says so when the directory holds no chain", async () => {

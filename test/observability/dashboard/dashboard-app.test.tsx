@@ -97,7 +97,9 @@ test("in a fleet's merged logs, the Logs and Raw Logs tabs name the replica of e
   expect(rowOf(frame, "cache warmed")).toMatch(/12:01:00 hr-api-b\s+console\.log\s+cache warmed in 12 ms/);
   // Without replicas (one process), no such column.
   mounted?.unmount();
-  expect(show(knownTelemetry(), 3).lastFrame()!).not.toContain("REPLICA");
+  frame = show(knownTelemetry(), 3).lastFrame()!;
+  expect(frame).toMatch(/TIME\s+CLIENT\s+TOOL/);
+  expect(frame).not.toContain("REPLICA");
 });
 
 test("Tools lists every registered tool with scopes, calls, errors, avg and p95", () => {
@@ -136,6 +138,7 @@ test("Agents shows, when the server counts limits, each client's tightest limit:
 
 test("Agents has no LIMIT column when no client was counted by a limit", () => {
   const frame = show(knownTelemetry(), 2).lastFrame()!;
+  expect(frame).toMatch(/ERRORS\s+LIMITED\s+FIRST SEEN/);
   expect(frame).not.toMatch(/\bLIMIT\b/);
 });
 
