@@ -80,25 +80,77 @@ const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 /**
  * A call's line with the seed's fields (`event`, `tool`, `request_id`, `duration_ms`, `status`,
  * `timestamp`, `error` on failure) plus who wrote it (`service`, `replica`), `client_id`,
- * `session_id` and the trace ids.
+ * `session_id` and the trace ids (see {@link jsonLine}).
  */
 export function jsonCallRecord(ctx: CallContext, line: CallLine, origin: LogOrigin): Record<string, unknown> {
-  const { event, field } = EVENT_OF[ctx.kind];
-  const record: Record<string, unknown> = {
+  return jsonLine(ctx, origin, line.spanContext, {
+    event: EVENT_OF[ctx.kind].event,
     level: line.level,
-    event,
-    [field]: ctx.name,
-    request_id: ctx.requestId,
-    duration_ms: round3(line.durationMs),
+    args: line.args,
+    durationMs: line.durationMs,
+    error: line.errorName === undefined ? undefined : `${line.errorName}: ${line.errorMessage}`,
     status: line.status,
-    timestamp: new Date().toISOString(),
-    service: origin.service,
-    replica: origin.replica,
-    client_id: ctx.clientId,
-  };
-  if (line.errorName !== undefined) record.error = `${line.errorName}: ${line.errorMessage}`;
-  addSessionAndTrace(record, ctx, line.spanContext);
-  if (line.args !== undefined) record.args = line.args;
+  });
+}
+
+/** What a JSON line says beyond the call it belongs to. */
+interface JsonLineFields {
+  event: string;
+  level: string;
+  args?: unknown;
+  data?: unknown;
+  durationMs?: number;
+  error?: string;
+  logger?: string;
+  mcpLevel?: LoggingLevel;
+  status?: string;
+}
+
+/**
+ * A JSON line of a call: `fields`, the call's name (`tool`, `resource` or `prompt`), `request_id`,
+ * `timestamp`, `service`, `replica`, `client_id`, and when there are any `session_id` (2025-era
+ * sessions only), `protocol_version`, the client's self-reported name and version, the logical call
+ * (`correlation_id`, `round`, `input_required`) of a multi-round-trip call, `trace_id` and `span_id`.
+ *
+ * Keys are set in sorted order, the order of the line on disk: the sink then writes it with
+ * JSON.stringify alone (see `canonicalJson`), without sorting or copying.
+ */
+function jsonLine(ctx: CallContext, origin: LogOrigin, spanContext: SpanContext | undefined, fields: JsonLineFields): Record<string, unknown> {
+  const { field } = EVENT_OF[ctx.kind];
+  const client = ctx.clientInfo;
+  const inputRequired = ctx.outcome?.inputRequired;
+  const multiRound = ctx.round > 1 || inputRequired !== undefined;
+  const protocolVersion = ctx.protocolVersion;
+  const sessionId = ctx.sessionId;
+  const record: Record<string, unknown> = {};
+  if (fields.args !== undefined) record.args = fields.args;
+  record.client_id = ctx.clientId;
+  if (client) {
+    record.client_name = client.name;
+    record.client_version = client.version;
+  }
+  if (multiRound) record.correlation_id = ctx.correlationId;
+  if (fields.data !== undefined) record.data = fields.data;
+  if (fields.durationMs !== undefined) record.duration_ms = round3(fields.durationMs);
+  if (fields.error !== undefined) record.error = fields.error;
+  record.event = fields.event;
+  if (inputRequired) record.input_required = inputRequired;
+  record.level = fields.level;
+  if (fields.logger) record.logger = fields.logger;
+  if (fields.mcpLevel !== undefined) record.mcp_level = fields.mcpLevel;
+  if (field === "prompt") record.prompt = ctx.name;
+  if (protocolVersion) record.protocol_version = protocolVersion;
+  record.replica = origin.replica;
+  record.request_id = ctx.requestId;
+  if (field === "resource") record.resource = ctx.name;
+  if (multiRound) record.round = ctx.round;
+  record.service = origin.service;
+  if (sessionId) record.session_id = sessionId;
+  if (spanContext) record.span_id = spanContext.spanId;
+  if (fields.status !== undefined) record.status = fields.status;
+  record.timestamp = new Date().toISOString();
+  if (field === "tool") record.tool = ctx.name;
+  if (spanContext) record.trace_id = spanContext.traceId;
   return record;
 }
 
@@ -135,49 +187,7 @@ export interface ClientLogLine {
 }
 
 export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine, origin: LogOrigin): Record<string, unknown> {
-  const { field } = EVENT_OF[ctx.kind];
-  const record: Record<string, unknown> = {
-    level: line.level,
-    event: "client_log",
-    mcp_level: line.mcpLevel,
-    data: line.data,
-    [field]: ctx.name,
-    request_id: ctx.requestId,
-    timestamp: new Date().toISOString(),
-    service: origin.service,
-    replica: origin.replica,
-    client_id: ctx.clientId,
-  };
-  if (line.logger) record.logger = line.logger;
-  addSessionAndTrace(record, ctx, line.spanContext);
-  return record;
-}
-
-/**
- * `session_id` (2025-era sessions only), `protocol_version`, the client's self-reported name and
- * version, the logical call (`correlation_id`, `round`) of a multi-round-trip call, and `trace_id`
- * and `span_id` of a JSON line, when there are any.
- */
-function addSessionAndTrace(record: Record<string, unknown>, ctx: CallContext, spanContext: SpanContext | undefined): void {
-  const sessionId = ctx.sessionId;
-  if (sessionId) record.session_id = sessionId;
-  const protocolVersion = ctx.protocolVersion;
-  if (protocolVersion) record.protocol_version = protocolVersion;
-  const client = ctx.clientInfo;
-  if (client) {
-    record.client_name = client.name;
-    record.client_version = client.version;
-  }
-  const inputRequired = ctx.outcome?.inputRequired;
-  if (ctx.round > 1 || inputRequired) {
-    record.correlation_id = ctx.correlationId;
-    record.round = ctx.round;
-    if (inputRequired) record.input_required = inputRequired;
-  }
-  if (spanContext) {
-    record.trace_id = spanContext.traceId;
-    record.span_id = spanContext.spanId;
-  }
+  return jsonLine(ctx, origin, line.spanContext, { event: "client_log", level: line.level, data: line.data, logger: line.logger, mcpLevel: line.mcpLevel });
 }
 
 export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine, origin: LogOrigin): Record<string, unknown> {

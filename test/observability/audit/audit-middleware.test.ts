@@ -6,6 +6,7 @@ import { IsString } from "class-validator";
 import { ProtocolError as McpError } from "@modelcontextprotocol/client";
 import { Audited, AuditMiddleware, McpServer, Param, Resource, Server, Tool, verifyAuditLog } from "lantern-mcp";
 import { auditKeyId, GENESIS_HASH } from "../../../src/observability/audit/audit-entry.js";
+import { AuditLog, type AuditRecord } from "../../../src/observability/audit/audit-log.js";
 import { canonicalJson } from "../../../src/observability/canonical-json.js";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
 import { readEntries, SECRET, tempDir } from "./helpers.js";
@@ -203,6 +204,37 @@ describe("AuditMiddleware: one signed, chained entry per call", () => {
     await server.close();
     expect(readEntries(logPath).map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(await audit.verifyChain()).toBe(true);
+  });
+
+  test("flush mode: a lone caller's write does not wait a turn of the event loop; calls ending in one turn share a write again", async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const log = new AuditLog({ path: join(dir, "audit.jsonl"), key: { id: "k1", secret: SECRET }, durability: "flush", headPath: false, report: () => undefined });
+    cleanups.push(() => log.close());
+    await log.open();
+    let n = 0;
+    const record = (): AuditRecord => ({ timestamp: new Date().toISOString(), kind: "tool", tool: "echo", client_id: "c", request_id: `${++n}`, status: "ok", duration_s: 0 });
+    // Callers ending in separate callbacks of one turn: `count` appends, awaited together.
+    const oneTurn = (count: number) => Promise.all(Array.from({ length: count }, () => new Promise<void>((done) => setImmediate(done)).then(() => log.append(record()))));
+
+    await log.append(record()); // from idle: waits a turn, and its write carries it alone
+    const order: string[] = [];
+    setImmediate(() => order.push("next turn"));
+    await log.append(record());
+    order.push("written");
+    expect(order).toEqual(["written"]);
+    await new Promise((done) => setImmediate(done));
+
+    // Eight callers end in one turn: at first each writes at once, then they wait for each other.
+    let writes = log.stats.writes;
+    await oneTurn(8);
+    expect(log.stats.writes - writes).toBe(8);
+    await new Promise((done) => setImmediate(done));
+    writes = log.stats.writes;
+    await oneTurn(8);
+    expect(log.stats.writes - writes).toBe(1);
+    await log.close();
+    expect(readEntries(join(dir, "audit.jsonl")).map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
   });
 
   test("verifyChain() is false once an entry was changed, and the report names it", async () => {

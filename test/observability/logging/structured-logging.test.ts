@@ -21,6 +21,8 @@ import {
   type StructuredLoggingOptions,
 } from "lantern-mcp";
 import { createTestClient, type TestClient } from "lantern-mcp/testing";
+import type { CallContext } from "../../../src/core/call-context.js";
+import { jsonCallRecord, jsonClientLogRecord, logOrigin } from "../../../src/observability/logging/log-records.js";
 
 class Login {
   @IsString() user!: string;
@@ -397,5 +399,37 @@ describe("logging to a file", () => {
     const server = new McpServer(Accounts, { onInternalError: () => {} });
     server.use(new StructuredLoggingMiddleware({ file: join(dir, "missing", "x.log") }));
     await expect(server.build()).rejects.toThrow(/cannot open the log file .*missing.*create its folder/);
+  });
+});
+
+describe("JSON line records", () => {
+  // The sink writes a record whose keys are already sorted with JSON.stringify alone: every field
+  // present at once must still come in sorted order, or each line takes the slow general path.
+  it("set their keys in sorted order, every optional field present", () => {
+    const spanContext = { traceId: "t".repeat(32), spanId: "s".repeat(16), traceFlags: 1 };
+    const origin = logOrigin("svc", "r1");
+    for (const kind of ["tool", "resource", "prompt"] as const) {
+      const ctx = {
+        kind,
+        name: "n",
+        clientId: "c",
+        clientInfo: { name: "cn", version: "1" },
+        outcome: { inputRequired: ["elicitation"] },
+        round: 2,
+        correlationId: "corr",
+        protocolVersion: "2026-07-28",
+        sessionId: "sess",
+        requestId: "7",
+      } as unknown as CallContext;
+      const call = jsonCallRecord(ctx, { level: "error", status: "error", durationMs: 1.5, errorName: "TypeError", errorMessage: "boom", args: { a: 1 }, spanContext }, origin);
+      const clientLog = jsonClientLogRecord(ctx, { level: "info", mcpLevel: "info", logger: "l", data: "d", spanContext }, origin);
+      for (const record of [call, clientLog]) {
+        const keys = Object.keys(record);
+        expect(keys).toEqual([...keys].sort());
+        expect(keys).toEqual(expect.arrayContaining([kind, "session_id", "client_name", "correlation_id", "round", "input_required", "trace_id", "span_id", "protocol_version"]));
+      }
+      expect(Object.keys(call)).toEqual(expect.arrayContaining(["args", "error", "duration_ms", "status"]));
+      expect(Object.keys(clientLog)).toEqual(expect.arrayContaining(["data", "logger", "mcp_level"]));
+    }
   });
 });
