@@ -47,6 +47,10 @@ if (!existsSync(FLEET_MODULE) || !existsSync(CLI)) {
   process.stderr.write(`[fleet-e2e] ${FLEET_MODULE} or ${CLI} is missing: run "npm run build" first (npm run test:fleet does)\n`);
   process.exit(2);
 }
+if (!Number.isInteger(LOAD_MS) || LOAD_MS < 0) {
+  process.stderr.write(`[fleet-e2e] FLEET_E2E_LOAD_MS must be a whole number of milliseconds, got "${process.env.FLEET_E2E_LOAD_MS}"\n`);
+  process.exit(2);
+}
 const { Fleet, REPLICA_IDS, HEALTH_CHECK_INTERVAL_MS, ensureDebianBinary } = await import(FLEET_MODULE);
 
 /** Every call a client made: its id (the unique query), era, times and outcome. */

@@ -16,10 +16,14 @@ const AUDIT_SECRET = "bench-audit-secret-0123456789abcdef";
 const JWT_SECRET = "bench-jwt-secret-that-is-comfortably-longer-than-32-bytes";
 const ARGS = { name: "echo", arguments: { text: "hello" } };
 
-/** Sizes, from the environment (a warm-up or an RSS run of 0 skips it). */
+/**
+ * Sizes, from the environment (a warm-up or an RSS run of 0 skips it); HTTP runs a quarter of the
+ * calls, rounded up (a round's call count is a whole number).
+ */
+const MEMORY = { warmup: envInteger("BENCH_WARMUP", 2000, 0), iterations: envInteger("BENCH_ITERATIONS", 4000), rounds: envInteger("BENCH_ROUNDS", 5) };
 const SIZES = {
-  memory: { warmup: envInteger("BENCH_WARMUP", 2000, 0), iterations: envInteger("BENCH_ITERATIONS", 4000), rounds: envInteger("BENCH_ROUNDS", 5) },
-  http: { warmup: envInteger("BENCH_WARMUP", 2000, 0) / 4, iterations: envInteger("BENCH_ITERATIONS", 4000) / 4, rounds: envInteger("BENCH_ROUNDS", 5) },
+  memory: MEMORY,
+  http: { warmup: Math.ceil(MEMORY.warmup / 4), iterations: Math.ceil(MEMORY.iterations / 4), rounds: MEMORY.rounds },
   concurrentClients: envInteger("BENCH_CLIENTS", 32),
   rssCalls: envInteger("BENCH_RSS_CALLS", 1_000_000, 0),
   rssEvery: envInteger("BENCH_RSS_EVERY", 50_000),

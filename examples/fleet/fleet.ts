@@ -4,6 +4,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { connect, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { AuditDurability } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 
 /** The file name of the fleet's audit manifest (format `lantern-audit-fleet/1`), beside the replicas' audit folders. */
@@ -36,7 +37,7 @@ export interface FleetOptions {
   /** Told about every replica start and exit. */
   onEvent?: (line: string) => void;
   /** The replicas' audit durability (fsync, flush, none). Default: the production example's (fsync). */
-  auditDurability?: "fsync" | "flush" | "none";
+  auditDurability?: AuditDurability;
 }
 
 /** One replica: its id, ports and files. */
@@ -96,6 +97,17 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The status of a GET (0 when nothing answers); the body is discarded, so the connection is free again. */
+function statusOf(url: string): Promise<number> {
+  return fetch(url).then(
+    async (response) => {
+      await response.body?.cancel().catch(() => {});
+      return response.status;
+    },
+    () => 0,
+  );
+}
+
 function which(command: string): string | undefined {
   return spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).stdout.trim() || undefined;
 }
@@ -140,16 +152,16 @@ function loadSecrets(dir: string): Secrets {
   const stored: Partial<Secrets> = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<Secrets>) : {};
   // Generated ones are kept (mode 0600) so a restarted fleet keeps verifying the same audit chains;
   // those from the environment are never written down.
-  const kept: Partial<Secrets> = {
+  const kept: Secrets = {
     audit: stored.audit ?? randomBytes(32).toString("base64url"),
     jwt: stored.jwt ?? randomBytes(32).toString("base64url"),
     dashboard: stored.dashboard ?? randomBytes(24).toString("base64url"),
   };
   if (!stored.audit || !stored.jwt || !stored.dashboard) writeFileSync(file, JSON.stringify(kept), { mode: 0o600 });
   return {
-    audit: process.env.LANTERN_AUDIT_SECRET || kept.audit!,
-    jwt: process.env.LANTERN_JWT_SECRET || kept.jwt!,
-    dashboard: process.env.LANTERN_DASHBOARD_TOKEN || kept.dashboard!,
+    audit: process.env.LANTERN_AUDIT_SECRET || kept.audit,
+    jwt: process.env.LANTERN_JWT_SECRET || kept.jwt,
+    dashboard: process.env.LANTERN_DASHBOARD_TOKEN || kept.dashboard,
   };
 }
 
@@ -192,11 +204,15 @@ export class Fleet {
     if (!Number.isInteger(count) || count < 1 || count > REPLICA_IDS.length) {
       throw new RangeError(`Fleet.start: "replicas" must be 1, 2 or 3 (haproxy.cfg names three servers), got ${count}`);
     }
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`Fleet.start: "port" (LANTERN_FLEET_PORT for \`npm run fleet\`) must be an integer from 0 to 65535, got ${port}`);
+    }
     if (!existsSync(REPLICA_MAIN)) throw new Error(`${REPLICA_MAIN} is missing: run "npm run build" first`);
     const dir = resolve(options.dir);
     mkdirSync(join(dir, "logs"), { recursive: true, mode: 0o700 });
     const secrets = loadSecrets(dir);
-    const lbPort = options.port || (await freePort());
+    const lbPort = port || (await freePort());
     const replicas: ReplicaInfo[] = [];
     for (const id of REPLICA_IDS) {
       const dashboardPort = await freePort();
@@ -303,8 +319,7 @@ export class Fleet {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${id} exited while starting (${child.exitCode ?? child.signalCode}); its log ends:\n${tail(replica.logPath)}`);
       }
-      const status = await fetch(`http://127.0.0.1:${replica.port}/healthz`).then((r) => r.status, () => 0);
-      if (status === 200) break;
+      if ((await statusOf(`http://127.0.0.1:${replica.port}/healthz`)) === 200) break;
       if (Date.now() > deadline) throw new Error(`${id} did not become ready in 30 s; its log ends:\n${tail(replica.logPath)}`);
       await sleep(50);
     }
@@ -443,7 +458,7 @@ export class Fleet {
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}); its log ends:\n${tail(join(this.dir, "logs", "prometheus.log"))}`);
-      if (await fetch(`${this.prometheusUrl}/-/ready`).then((r) => r.ok, () => false)) break;
+      if ((await statusOf(`${this.prometheusUrl}/-/ready`)) === 200) break;
       if (Date.now() > deadline) throw new Error("Prometheus did not become ready in 30 s");
       await sleep(100);
     }

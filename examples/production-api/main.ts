@@ -15,11 +15,11 @@ import { createProductionServer } from "./stack.js";
  * starts once on a log whose head does not vouch for its end.
  *
  * Behind a load balancer (examples/fleet runs three of these): PORT, LANTERN_DATA_DIR and
- * LANTERN_AUDIT_PATH per replica (LANTERN_AUDIT_DURABILITY: fsync, the default, flush or none); LANTERN_ALLOWED_HOSTS adds the Host names clients reach it by (the
- * balancer's `host:port`, comma-separated) to its own loopback names; LANTERN_DRAIN_DELAY_MS keeps
- * the port answering 503 after SIGTERM until the balancer's health check has seen it;
- * LANTERN_DASHBOARD_PORT serves its telemetry to `lantern dashboard --url` (token:
- * LANTERN_DASHBOARD_TOKEN).
+ * LANTERN_AUDIT_PATH per replica (LANTERN_AUDIT_DURABILITY: fsync, the default, flush or none);
+ * LANTERN_ALLOWED_HOSTS adds the Host names clients reach it by (the balancer's `host:port`,
+ * comma-separated) to its own loopback names; LANTERN_DRAIN_DELAY_MS keeps the port answering 503
+ * after SIGTERM until the balancer's health check has seen it; LANTERN_DASHBOARD_PORT serves its
+ * telemetry to `lantern dashboard --url` (token: LANTERN_DASHBOARD_TOKEN).
  */
 const dataDir = resolve(process.env.LANTERN_DATA_DIR ?? "var");
 mkdirSync(dataDir, { recursive: true, mode: 0o700 });

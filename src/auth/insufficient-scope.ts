@@ -77,9 +77,10 @@ export function requirementsOf(registry: Pick<Registry, "tools" | "prompts" | "f
  * role is left to the chain's JSON-RPC -32003.
  *
  * @example
+ * const requirementOf = requirementsOf(registry); // once, for the server's life
  * const refusal = insufficientScopeRefusal(
  *   { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "adjust_stock", arguments: {} } },
- *   identity, requirementsOf(registry), authMiddleware,
+ *   identity, requirementOf, authMiddleware,
  * );
  * if (refusal) { res.writeHead(refusal.status, { "www-authenticate": refusal.wwwAuthenticate }); res.end(JSON.stringify(refusal.body)); }
  */

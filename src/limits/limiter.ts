@@ -40,11 +40,8 @@ export interface LimitUsage {
   refused: number;
 }
 
-/** {@link LimitUsage} as kept: the refill time as a number, turned into text only when read. */
-type TrackedUsage = Omit<LimitUsage, "resetsAt"> & { resetsAt: number };
-
 /** One caller's usage, indexed by {@link LimitBucket.index}. */
-type CallerUsage = (TrackedUsage | undefined)[];
+type CallerUsage = (CallerLimitUsage | undefined)[];
 
 /** A `@RateLimit` member's bucket and the cost of one call, for `quota://me`. */
 interface MemberLimit {
@@ -114,13 +111,8 @@ export class Limiter implements ToolLimiter {
     const label = `${member.kind} "${member.name}"`;
     const cost = rule.cost;
     this.members.push({ bucket, cost });
-    return (ctx, next) => {
-      try {
-        return this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label, next);
-      } catch (refusal) {
-        return Promise.reject(refusal);
-      }
-    };
+    // A refusal in memory throws: the composed chain turns it into a rejection.
+    return (ctx, next) => this.enforce(bucket, this.callerKey(ctx.identity, ctx), cost, "tool", label, next);
   }
 
   /**
@@ -219,11 +211,7 @@ export class Limiter implements ToolLimiter {
     if (!usage) return undefined;
     const now = Date.now();
     const out: CallerLimitUsage[] = [];
-    for (const u of usage) {
-      if (!u) continue;
-      const ended = u.resetsAt <= now;
-      out.push({ limit: u.limit, points: u.points, windowMs: u.windowMs, remaining: ended ? u.points : u.remaining, resetsAt: u.resetsAt, refused: u.refused });
-    }
+    for (const u of usage) if (u) out.push({ ...u, remaining: u.resetsAt <= now ? u.points : u.remaining });
     return out;
   }
 
@@ -238,7 +226,7 @@ export class Limiter implements ToolLimiter {
   }
 
   /** `key`'s usage of `bucket`, made when first counted; marks `key` the most recently counted caller. */
-  private usageOf(key: string, bucket: LimitBucket): TrackedUsage {
+  private usageOf(key: string, bucket: LimitBucket): CallerLimitUsage {
     let usage = this.lastUsage;
     if (key !== this.lastKey || usage === undefined) {
       usage = this.usageByCaller.get(key);
@@ -251,7 +239,7 @@ export class Limiter implements ToolLimiter {
     return (usage[bucket.index] ??= { limit: bucket.name, points: bucket.points, windowMs: bucket.windowMs, remaining: bucket.points, resetsAt: 0, refused: 0 });
   }
 
-  private track(key: string, bucket: LimitBucket, remaining: number, resetInMs: number): TrackedUsage {
+  private track(key: string, bucket: LimitBucket, remaining: number, resetInMs: number): CallerLimitUsage {
     const usage = this.usageOf(key, bucket);
     usage.remaining = remaining;
     usage.resetsAt = Date.now() + resetInMs;

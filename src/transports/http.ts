@@ -73,9 +73,9 @@ export interface HttpOptions {
   /**
    * On shutdown, how long the port stays open after `/healthz` turned 503, answering every new MCP
    * request 503 with `Retry-After` and `Connection: close` (`/healthz` and routes such as `/metrics`
-   * keep answering), so a load balancer's health check takes
-   * the server out before its connections close (set it to the balancer's check interval times its
-   * fall count, plus a margin). Runs alongside the wait for in-flight calls. Default 0.
+   * keep answering), so a load balancer's health check takes the server out before its connections
+   * close (set it to the balancer's check interval times its fall count, plus a margin). Runs
+   * alongside the wait for in-flight calls. Default 0.
    */
   drainDelayMs?: number;
 }

@@ -96,7 +96,7 @@ export interface RunningServer {
   /** The HTTP transport host, for parts that need it (HTTP only). */
   http?: HttpTransportHost;
   stopAccepting(): Promise<void>;
-  /** Waits until every request in flight has been answered (at most `graceMs`). */
+  /** Waits until every request in flight has been answered (at most `graceMs`) and, over HTTP, until `drainDelayMs` has passed. */
   drain(graceMs: number): Promise<void>;
   close(): Promise<void>;
 }

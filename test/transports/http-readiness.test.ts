@@ -87,6 +87,12 @@ describe("HTTP readiness and draining", () => {
       const ready = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: "ok" });
+      // Once ready, calls run.
+      gate.open();
+      const client = await modernClient(url);
+      expect((await client.callTool({ name: "hold", arguments: { id: "after" } })).content).toEqual([{ type: "text", text: "done after" }]);
+      expect(gate.started).toEqual(["after"]);
+      await client.close();
     } finally {
       await http.close();
     }

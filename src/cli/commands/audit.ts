@@ -337,7 +337,8 @@ async function writeManifest(parsed: Parsed): Promise<number> {
     await writeFile(temporary, text);
     await rename(temporary, parsed.out);
   } catch (error) {
-    await rm(temporary, { force: true });
+    // Best effort: where the write could not even start (a file where a folder should be), this fails too.
+    await rm(temporary, { force: true }).catch(() => undefined);
     console.error(`lantern audit manifest: cannot write ${parsed.out}: ${(error as Error).message}`);
     return 2;
   }

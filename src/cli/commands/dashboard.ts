@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { TelemetrySource } from "../../observability/dashboard/components/dashboard-app.js";
-import { DASHBOARD_TOKEN_ENV, fetchDashboardSnapshot } from "../../observability/dashboard/dashboard-endpoint.js";
+import { DASHBOARD_TOKEN_ENV, fetchDashboardSnapshot, telemetryUrl } from "../../observability/dashboard/dashboard-endpoint.js";
 
 /** The default and fastest refresh (the app's own floor; importing it would load React and Ink). */
 const MIN_REFRESH_MS = 250;
@@ -67,8 +67,7 @@ export async function run(args: string[]): Promise<number> {
       strict: true,
     }));
   } catch (error) {
-    console.error(`lantern dashboard: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return 2;
+    return fail(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
   }
   if (values.help) {
     console.log(USAGE);
@@ -77,8 +76,7 @@ export async function run(args: string[]): Promise<number> {
   const token = values.token ?? process.env[DASHBOARD_TOKEN_ENV];
   const given = values.url ?? [];
   if ((given.length === 0 && values["urls-file"] === undefined) || !token) {
-    console.error(`lantern dashboard: ${!token ? `--token is required (or set ${DASHBOARD_TOKEN_ENV})` : "--url (or --urls-file) is required"}\n\n${USAGE}`);
-    return 2;
+    return fail(`${!token ? `--token is required (or set ${DASHBOARD_TOKEN_ENV})` : "--url (or --urls-file) is required"}\n\n${USAGE}`);
   }
   const targets: { url: string; from: string }[] = given.map((url) => ({ url, from: "--url" }));
   if (values["urls-file"] !== undefined) {
@@ -90,7 +88,8 @@ export async function run(args: string[]): Promise<number> {
   for (const { url, from } of targets) {
     const parsed = endpointUrl(url, from);
     if (typeof parsed === "string") return fail(parsed);
-    const key = parsed.href.replace(/\/+$/, "");
+    // Both loopback names reach the same endpoint, with or without the telemetry path.
+    const key = `${parsed.port}${telemetryUrl(parsed.pathname)}`;
     if (seen.has(key)) return fail(`${url} is given twice; list each replica's endpoint once`);
     seen.add(key);
   }

@@ -220,7 +220,7 @@ export function nextEpochKey(key: Buffer): Buffer {
  *
  * @example
  * const keys = new EpochKeys(secret);
- * hmacHex(keys.at(entry.epoch ?? 0), canonical);
+ * keys.signerAt(entry.epoch ?? 0).sign(canonical) === entry.hmac;
  */
 export class EpochKeys {
   /** Every CHECKPOINT-th key is kept, so going back costs at most CHECKPOINT steps (bounded memory). */

@@ -154,7 +154,7 @@ export class AuditLog {
   private draining: Promise<void> | undefined;
   /**
    * Flush mode: the last write found its caller alone, so the next starts without waiting a turn of
-   * the event loop; cleared when several such writes fall in one turn (see {@link startDraining}).
+   * the event loop; cleared when several such writes fall in one turn (see {@link turnEnded}).
    */
   private alone = false;
   private writesThisTurn = 0;
@@ -322,17 +322,17 @@ export class AuditLog {
 
   private startDraining(): void {
     if (this.draining) return;
+    let start: Promise<void>;
     if (this.alone) {
       // A lone caller (stdio, one HTTP client) has no company to wait for: its write starts once the
       // current microtasks are done, a turn of the event loop sooner.
-      this.draining = Promise.resolve().then(() => this.drain()).finally(() => { this.draining = undefined; });
+      start = Promise.resolve();
       if (this.writesThisTurn++ === 0) setImmediate(this.turnEnded);
-      return;
+    } else {
+      // One turn of the event loop first, so calls that finish together (many HTTP clients) share the write.
+      start = new Promise<void>((resolve) => setImmediate(resolve));
     }
-    // One turn of the event loop first, so calls that finish together (many HTTP clients) share the write.
-    this.draining = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
-      .finally(() => { this.draining = undefined; });
+    this.draining = start.then(() => this.drain()).finally(() => { this.draining = undefined; });
   }
 
   /** After a turn of immediate writes: more than one means calls are finishing together, so they wait a turn to share a write again. */

@@ -187,6 +187,12 @@ export class DashboardAttachError extends Error {
   }
 }
 
+/** Where an endpoint given as `http://127.0.0.1:PORT` (or already with the path) serves its telemetry. */
+export const telemetryUrl = (url: string): string => {
+  const base = url.replace(/\/+$/, "");
+  return base.endsWith(DASHBOARD_TELEMETRY_PATH) ? base : `${base}${DASHBOARD_TELEMETRY_PATH}`;
+};
+
 /**
  * Fetches one telemetry snapshot from a {@link DashboardEndpoint} (what `lantern dashboard` polls).
  *
@@ -194,8 +200,7 @@ export class DashboardAttachError extends Error {
  * const snapshot = await fetchDashboardSnapshot("http://127.0.0.1:4500", token);
  */
 export async function fetchDashboardSnapshot(url: string, token: string, signal?: AbortSignal): Promise<DashboardSnapshot> {
-  const base = url.replace(/\/+$/, "");
-  const target = base.endsWith(DASHBOARD_TELEMETRY_PATH) ? base : `${base}${DASHBOARD_TELEMETRY_PATH}`;
+  const target = telemetryUrl(url);
   let response: Response;
   try {
     response = await fetch(target, { headers: { authorization: `Bearer ${token}` }, signal: signal ?? AbortSignal.timeout(2_000) });

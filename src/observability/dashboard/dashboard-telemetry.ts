@@ -52,6 +52,13 @@ export interface DashboardSnapshotLimits {
   histograms?: boolean;
 }
 
+/** The rules of {@link DashboardSnapshotLimits}. */
+const SNAPSHOT_LIMITS = defineOptions<DashboardSnapshotLimits>("DashboardTelemetry.snapshot limits", {
+  requests: option.integer({ min: 0 }),
+  rawLogs: option.integer({ min: 0 }),
+  histograms: option.boolean(),
+});
+
 interface ToolStats {
   errors: number;
   latency: LatencyHistogram;
@@ -313,7 +320,8 @@ export class DashboardTelemetry {
   }
 
   /** Everything the tabs show, as plain JSON-safe data. */
-  snapshot(limits: DashboardSnapshotLimits = {}): DashboardSnapshot {
+  snapshot(limits?: DashboardSnapshotLimits): DashboardSnapshot {
+    limits = limits === undefined ? {} : checkOptions(SNAPSHOT_LIMITS, limits);
     const now = this.now();
     const second = Math.floor(now / 1000);
     const n = this.historySeconds;

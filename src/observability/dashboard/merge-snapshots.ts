@@ -15,10 +15,11 @@ export interface SnapshotPart {
 /**
  * Merges the snapshots of several processes into one, the way the six tabs show a fleet: totals,
  * per-second series (aligned on their seconds) and error counts summed; tools merged by name and
- * agents by client id; the request log and raw log lines merged by time. Agents and log lines are cut
- * to a process's default bound (200), or the longest input's length when that is more. Latency percentiles come from the merged
- * histograms when every part carries them (exact to the histogram's resolution); otherwise they are
- * the call-weighted mean of the parts' percentiles, an approximation.
+ * agents by client id (the most recently active replica's protocol, tools and limits lead); the
+ * request log and raw log lines merged by time. Agents and log lines are cut to a process's default
+ * bound (200), or the longest input's length when that is more. Latency percentiles come from the
+ * merged histograms when every part carries them (exact to the histogram's resolution); otherwise
+ * they are the call-weighted mean of the parts' percentiles, an approximation.
  *
  * Pure: it reads its arguments only and returns a new object.
  *
@@ -139,6 +140,8 @@ function mergeAgents(parts: readonly SnapshotPart[]): DashboardAgentRow[] {
       if (newer) {
         seen.lastActive = agent.lastActive;
         seen.protocolVersion = agent.protocolVersion;
+        // Its standing as last counted: by the replica it called last, when that one counted it.
+        if (agent.limits !== undefined) seen.limits = agent.limits;
       }
     }
   }

@@ -53,7 +53,8 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export class LogFile extends Writable {
   private readonly path: string;
   private readonly flushMs: number;
-  private readonly maxBytes: number | undefined;
+  /** Cleared when a rotation fails: the file then keeps growing, without a retry (and a notice) per write. */
+  private maxBytes: number | undefined;
   private readonly maxFiles: number;
   private fd: number;
   private size: number;
@@ -111,10 +112,12 @@ export class LogFile extends Writable {
     }
     let take = this.chunks.length;
     let bytes = this.queued;
-    if (this.maxBytes !== undefined) {
-      if (this.size > 0 && this.size + this.chunks[0]!.length > this.maxBytes) this.rotate();
+    if (this.maxBytes !== undefined && this.size > 0 && this.size + this.chunks[0]!.length > this.maxBytes) this.rotate();
+    // Read again: a failed rotation clears it.
+    const maxBytes = this.maxBytes;
+    if (maxBytes !== undefined) {
       // Whole lines up to the room left, so a file never passes maxBytes (unless one line alone does).
-      const room = Math.max(this.maxBytes - this.size, this.chunks[0]!.length);
+      const room = Math.max(maxBytes - this.size, this.chunks[0]!.length);
       if (bytes > room) {
         take = 1;
         bytes = this.chunks[0]!.length;
@@ -156,6 +159,7 @@ export class LogFile extends Writable {
       renameSync(this.path, `${this.path}.1`);
     } catch (error) {
       writeStderrNotice(`the log file ${this.path} could not be rotated (${describeError(error)}); it keeps growing`);
+      this.maxBytes = undefined;
       return;
     }
     let fd: number;
@@ -164,6 +168,7 @@ export class LogFile extends Writable {
     } catch (error) {
       // The open descriptor follows the renamed file: lines keep going to `path.1`.
       writeStderrNotice(`the log file ${this.path} could not be created after rotation (${describeError(error)}); lines keep going to ${this.path}.1`);
+      this.maxBytes = undefined;
       return;
     }
     closeSync(this.fd);

@@ -254,6 +254,12 @@ describe("a fleet manifest", () => {
     expect(await auditCommand(["manifest", fleetCopy(), "--out", taken])).toBe(2);
     expect(output.at(-1)).toContain(`lantern audit manifest: cannot write ${taken}`);
     expect(readdirSync(parent)).toEqual(["manifest.json"]);
+    // A file where a folder should be: neither the write nor the removal of the temporary file can start.
+    const file = join(base.dir, "out-under-a-file");
+    writeFileSync(file, "");
+    const under = join(file, "manifest.json");
+    expect(await auditCommand(["manifest", fleetCopy(), "--out", under])).toBe(2);
+    expect(output.at(-1)).toContain(`lantern audit manifest: cannot write ${under}`);
   });
 });
 
@@ -418,6 +424,12 @@ describe("verifyAuditFleet", () => {
       format: "lantern-audit-fleet/1",
       replicas: [{ id: "replica-1", log: "replica-1/audit.jsonl", minSeq: chainEntries(pristine, "replica-1").length }],
     });
+  });
+
+  it("refuses replica secrets that are not a secret or a non-empty list of them, naming the replica", async () => {
+    for (const value of [[], "", [SECRET, ""], 42]) {
+      await expect(verifyAuditFleet(pristine, { replicaSecrets: { "replica-1": value as string[] } })).rejects.toThrow('verifyAuditFleet options: "replicaSecrets.replica-1" must be a secret or a non-empty list of secrets');
+    }
   });
 
   it("says so when the directory holds no chain", async () => {

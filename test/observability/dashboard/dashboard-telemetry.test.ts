@@ -175,3 +175,10 @@ test("DashboardTelemetry.for gives one store per server", () => {
   expect(DashboardTelemetry.for(server)).toBe(DashboardTelemetry.for(server));
   expect(DashboardTelemetry.for(new McpServer(Watched))).not.toBe(DashboardTelemetry.for(server));
 });
+
+test("a snapshot's limits are checked: an unknown or negative one is refused by name", () => {
+  const telemetry = new DashboardTelemetry(new McpServer(Watched));
+  expect(() => telemetry.snapshot({ histogram: true } as never)).toThrow('DashboardTelemetry.snapshot limits: unknown option "histogram"; did you mean "histograms"?');
+  expect(() => telemetry.snapshot({ requests: -1 })).toThrow('DashboardTelemetry.snapshot limits: "requests" must be a whole number of at least 0, got the number -1');
+  expect(telemetry.snapshot({ histograms: true }).latency.histogram).toEqual({ count: 0, sum: 0, min: 0, max: 0, buckets: [] });
+});

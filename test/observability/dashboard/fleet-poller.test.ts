@@ -147,6 +147,9 @@ describe("lantern dashboard's arguments", () => {
     writeFileSync(file, "http://127.0.0.1:4501\nhttp://127.0.0.1:4501/\n");
     expect(await dashboardCommand(["--urls-file", file, "--token", TOKEN])).toBe(2);
     expect(output.pop()).toMatch(/http:\/\/127\.0\.0\.1:4501\/ is given twice; list each replica's endpoint once/);
+    writeFileSync(file, "http://127.0.0.1:4501\nhttp://localhost:4501/dashboard/telemetry\n");
+    expect(await dashboardCommand(["--urls-file", file, "--token", TOKEN])).toBe(2);
+    expect(output.pop()).toBe("lantern dashboard: http://localhost:4501/dashboard/telemetry is given twice; list each replica's endpoint once");
     writeFileSync(file, "# nobody\n\n");
     expect(await dashboardCommand(["--urls-file", file, "--token", TOKEN])).toBe(2);
     expect(output.pop()).toMatch(/lists no URL/);

@@ -143,6 +143,19 @@ describe("mergeDashboardSnapshots", () => {
     expect(fleet.connectedClients).toBe(1);
   });
 
+  test("a client's limits in the merged row are those the most recently active replica counted", () => {
+    const limit = (used: number) => [{ limit: "requests", points: 10, windowMs: 60_000, used, resetsAt: T0 + 60_000, refused: 0 }];
+    const older = replicaSnapshot({ tools: {}, agents: [{ clientId: "cursor", requests: 3, lastActive: T0 + 5 }] });
+    const newer = replicaSnapshot({ tools: {}, agents: [{ clientId: "cursor", requests: 4, lastActive: T0 + 9 }] });
+    const quiet = replicaSnapshot({ tools: {}, agents: [{ clientId: "cursor", requests: 1, lastActive: T0 + 12 }] });
+    older.agents[0]!.limits = limit(3);
+    newer.agents[0]!.limits = limit(7);
+    expect(mergeDashboardSnapshots([live(older), live(newer)], T0).agents[0]!.limits).toEqual(limit(7));
+    expect(mergeDashboardSnapshots([live(newer), live(older)], T0).agents[0]!.limits).toEqual(limit(7));
+    // A replica that did not count it recently leaves the last standing seen.
+    expect(mergeDashboardSnapshots([live(older), live(newer), live(quiet)], T0).agents[0]!.limits).toEqual(limit(7));
+  });
+
   test("a part that is not live adds its counts but no sessions, rate or connections", () => {
     const a = replicaSnapshot({ tools: { t: { latencies: [1] } }, callsPerSecond: 1, connectedSessions: 1 });
     const gone = replicaSnapshot({ tools: { t: { latencies: [2, 3] } }, callsPerSecond: 5, connectedSessions: 4, agents: [{ clientId: "x", requests: 2, lastActive: T0, connected: 4 }] });

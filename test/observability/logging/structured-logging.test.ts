@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -392,6 +392,28 @@ describe("logging to a file", () => {
     for (const f of files) for (const line of readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
   });
 
+  it("`file` that cannot rotate says so once and keeps growing, every line written", async () => {
+    const path = join(dir, "stuck.log");
+    // A directory where the rotated file would go: renaming the log file onto it fails.
+    mkdirSync(`${path}.1`);
+    writeFileSync(join(`${path}.1`, "keep"), "");
+    const server = new McpServer(Accounts, { onInternalError: () => {} });
+    server.use(new StructuredLoggingMiddleware({ file: { path, flushMs: 0, maxBytes: 4096, maxFiles: 1 } }));
+    const written: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: unknown) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    try {
+      const c = await createTestClient(server);
+      for (let i = 0; i < 60; i++) await c.callTool("login", { user: `u${i}`, password: "x" });
+      await c.close();
+      await server.close(1000);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.filter((l) => l.includes("could not be rotated"))).toEqual([expect.stringMatching(/the log file .*stuck\.log could not be rotated \(.*\); it keeps growing/)]);
+    expect(readFileSync(path, "utf8").split("\n").filter(Boolean)).toHaveLength(60);
+  });
+
   it("refuses a misspelled file option and a file it cannot open, saying how to fix it", async () => {
     expect(() => new StructuredLoggingMiddleware({ file: { path: join(dir, "x.log"), maxsize: 10 } as never })).toThrow(/maxsize.*maxBytes/);
     expect(() => new StructuredLoggingMiddleware({ file: { path: join(dir, "x.log"), maxFiles: 3 } })).toThrow(/"maxFiles" keeps rotated files, and files rotate only past "maxBytes"/);
@@ -423,13 +445,10 @@ describe("JSON line records", () => {
       } as unknown as CallContext;
       const call = jsonCallRecord(ctx, { level: "error", status: "error", durationMs: 1.5, errorName: "TypeError", errorMessage: "boom", args: { a: 1 }, spanContext }, origin);
       const clientLog = jsonClientLogRecord(ctx, { level: "info", mcpLevel: "info", logger: "l", data: "d", spanContext }, origin);
-      for (const record of [call, clientLog]) {
-        const keys = Object.keys(record);
-        expect(keys).toEqual([...keys].sort());
-        expect(keys).toEqual(expect.arrayContaining([kind, "session_id", "client_name", "correlation_id", "round", "input_required", "trace_id", "span_id", "protocol_version"]));
-      }
-      expect(Object.keys(call)).toEqual(expect.arrayContaining(["args", "error", "duration_ms", "status"]));
-      expect(Object.keys(clientLog)).toEqual(expect.arrayContaining(["data", "logger", "mcp_level"]));
+      const common = [kind, "client_id", "client_name", "client_version", "correlation_id", "event", "input_required", "level", "protocol_version", "replica", "request_id", "round", "service", "session_id", "span_id", "timestamp", "trace_id"];
+      // Exactly these keys, in this order: every field of the line, sorted.
+      expect(Object.keys(call)).toEqual([...common, "args", "duration_ms", "error", "status"].sort());
+      expect(Object.keys(clientLog)).toEqual([...common, "data", "logger", "mcp_level"].sort());
     }
   });
 });
