@@ -10,7 +10,7 @@ import { createProductionServer } from "../../examples/production-api/stack.js";
 import { envInteger, measureAlternating, type Measurement, type MeasureOptions, type SectionResult } from "../harness.js";
 import { bareSdkHttp, connectCallers, lanternHttp, type HttpCallers, type HttpSystem } from "../http-systems.js";
 import { loadPeerSystems } from "../peer-systems.js";
-import { bareMcpServer, EchoInput, EchoServer, lantern, type BenchClient } from "../systems.js";
+import { bareMcpServer, bareV2McpServer, EchoInput, EchoServer, lantern, type BenchClient } from "../systems.js";
 
 const AUDIT_SECRET = "bench-audit-secret-0123456789abcdef";
 const JWT_SECRET = "bench-jwt-secret-that-is-comfortably-longer-than-32-bytes";
@@ -31,6 +31,8 @@ const SIZES = {
 };
 
 const SDK = "sdk McpServer";
+/** In memory only: the SDK Lantern serves with, so the full stack's own cost shows apart from the v2 SDK's. */
+const SDK_V2 = "sdk v2 McpServer (Lantern's base)";
 const PLAIN = "lantern (no middleware)";
 const FULL = "lantern full stack";
 const FASTMCP = "fastmcp";
@@ -147,6 +149,7 @@ export async function fullStackSection(): Promise<SectionResult> {
     const memFullServer = keep(fullStackServer(dir, "memory"));
     const memory = [
       { name: SDK, ...keep(await bareMcpServer()) },
+      { name: SDK_V2, ...keep(await bareV2McpServer()) },
       { name: PLAIN, ...keep(await lantern()) },
       { name: FULL, ...keep(await fullStackInMemory(memFullServer, token)) },
       { name: FASTMCP, ...keep(await fastMcpInMemory()) },
@@ -174,7 +177,9 @@ export async function fullStackSection(): Promise<SectionResult> {
       const peers = rows.filter((r) => r.name.startsWith(`${mode} · `) && (r.name.endsWith(FASTMCP) || r.name.endsWith(NEST)));
       const ratio = full.p50Us / sdk.p50Us;
       const beats = peers.every((p) => full.p50Us < p.p50Us);
-      return `${mode}: full stack p50 ${fmt(ratio, 3)}× sdk (target ≤ ${limit}×: ${ratio <= limit ? "met" : "MISSED"}); faster than ${peers.map((p) => p.name.split(" · ")[1]).join(" and ")}: ${beats ? "yes" : "NO"}`;
+      const v2 = rows.find((r) => r.name === `${mode} · ${SDK_V2}`);
+      const onBase = v2 ? `; ${fmt(full.p50Us / v2.p50Us, 3)}× the v2 McpServer Lantern runs on` : "";
+      return `${mode}: full stack p50 ${fmt(ratio, 3)}× sdk (target ≤ ${limit}×: ${ratio <= limit ? "met" : "MISSED"})${onBase}; faster than ${peers.map((p) => p.name.split(" · ")[1]).join(" and ")}: ${beats ? "yes" : "NO"}`;
     };
     notes.push(
       `load average at start: ${load}; node ${process.version}; sizes: memory ${SIZES.memory.iterations} calls × ${SIZES.memory.rounds} rounds, http ${SIZES.http.iterations} × ${SIZES.http.rounds}`,
