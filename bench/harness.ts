@@ -112,18 +112,18 @@ export function printSection(section: SectionResult): void {
 }
 
 /**
- * Lets the event loop run every `every` calls, for every system alike: the in-memory transport runs
+ * Lets the event loop run every 100 calls, for every system alike: the in-memory transport runs
  * on microtasks only, so without it work a system defers to the event loop (a file transport's
  * writes, a "none"-mode audit's signing) would never run inside the system's own rounds, and would
  * be charged to whichever system runs next. With concurrent callers, each one waits for the turn
  * after its current call: one caller alone pausing would leave the others' microtasks running.
  */
-export function yielding(call: () => Promise<unknown>, every = 100): () => Promise<unknown> {
+export function yielding(call: () => Promise<unknown>): () => Promise<unknown> {
   let n = 0;
   let turn: Promise<void> | undefined;
   return async () => {
     const result = await call();
-    if (++n % every === 0) {
+    if (++n % 100 === 0) {
       turn ??= new Promise<void>((resolve) => setImmediate(() => {
         turn = undefined;
         resolve();

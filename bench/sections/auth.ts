@@ -1,11 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { APIKeyAuth, AuthMiddleware, JWTAuth, McpServer, type Middleware } from "lantern-mcp";
 import { createToken } from "lantern-mcp/testing";
 import { measureAlternating, type Measurement, type SectionResult } from "../harness.js";
+import { connectCallers, lanternHttp } from "../http-systems.js";
 import { EchoServer } from "../systems.js";
-import { benchFetch } from "../http-systems.js";
 
 const SECRET = "bench-secret-that-is-comfortably-longer-than-32-bytes";
 const API_KEY = "bench_api_key_0123456789abcdef";
@@ -14,17 +12,9 @@ const API_KEY = "bench_api_key_0123456789abcdef";
 async function overHttp(middleware: Middleware[], token: string | undefined) {
   const server = new McpServer(EchoServer);
   for (const mw of middleware) server.use(mw);
-  const running = await server.listen({ transport: "http", port: 0, handleSignals: false });
-  const client = new Client({ name: "bench", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(running.url!), {
-    requestInit: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
-    fetch: benchFetch,
-  }));
-  const args = { name: "echo", arguments: { text: "hello" } };
-  return {
-    call: () => client.callTool(args),
-    close: async () => { await client.close(); await server.close(); },
-  };
+  const system = await lanternHttp(server);
+  const callers = await connectCallers(system.url, 1, token ? { Authorization: `Bearer ${token}` } : {});
+  return { call: callers.call, close: async () => { await callers.close(); await system.close(); } };
 }
 
 /**

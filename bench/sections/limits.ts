@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { McpServer, QuotaMiddleware, RateLimit, RedisStore, Server, Tool, type Middleware } from "lantern-mcp";
-import { connectCallers } from "../http-systems.js";
+import { connectCallers, lanternHttp } from "../http-systems.js";
 import { envInteger, measureAlternating, type Measurement, type SectionResult } from "../harness.js";
 import { EchoInput, EchoServer, lantern } from "../systems.js";
 
@@ -63,9 +63,9 @@ async function startRedis(): Promise<{ url: string; stop: () => Promise<void> } 
 async function overHttp(serverClass: Function, middleware: Middleware[]) {
   const server = new McpServer(serverClass);
   for (const mw of middleware) server.use(mw);
-  const running = await server.listen({ transport: "http", port: 0, handleSignals: false });
-  const callers = await connectCallers(running.url!, 32);
-  return { call: callers.call, close: async () => { await callers.close(); await server.close(); } };
+  const system = await lanternHttp(server);
+  const callers = await connectCallers(system.url, 32);
+  return { call: callers.call, close: async () => { await callers.close(); await system.close(); } };
 }
 
 /**

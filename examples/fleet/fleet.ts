@@ -97,9 +97,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The status of a GET (0 when nothing answers); the body is discarded, so the connection is free again. */
+/**
+ * The status of a GET (0 when nothing answers within 2 s, so a readiness loop keeps its deadline);
+ * the body is discarded, so the connection is free again.
+ */
 function statusOf(url: string): Promise<number> {
-  return fetch(url).then(
+  return fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
     async (response) => {
       await response.body?.cancel().catch(() => {});
       return response.status;

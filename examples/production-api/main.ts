@@ -54,16 +54,17 @@ const { server } = createProductionServer({
 
 if (!fromEnv && !oauthIssuer) {
   // A development token for the operator, kept next to the secrets (mode 0600); only its place is printed.
-  // jose is loaded only here: a server started with its secrets in the environment never needs it to sign.
-  const { SignJWT } = await import("jose");
-  const token = await new SignJWT({ scope: "inventory:read inventory:write", client_id: "dev-agent" })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject("developer")
-    .setIssuer("lantern-dev")
-    .setAudience("inventory-api")
-    .setIssuedAt()
-    .setExpirationTime("12h")
-    .sign(Buffer.from(secrets.jwt));
+  // Loaded only here: a server started with its secrets in the environment never needs to sign.
+  const { createToken } = await import("lantern-mcp/testing");
+  const token = await createToken({
+    secret: secrets.jwt,
+    clientId: "dev-agent",
+    subject: "developer",
+    scopes: ["inventory:read", "inventory:write"],
+    issuer: "lantern-dev",
+    audience: "inventory-api",
+    expiresIn: "12h",
+  });
   writeFileSync(join(dataDir, "dev-token.txt"), `${token}\n`, { mode: 0o600 });
   process.stderr.write(`[inventory-api] development token (12 h, scopes inventory:read inventory:write) written to ${join(dataDir, "dev-token.txt")}\n`);
 }

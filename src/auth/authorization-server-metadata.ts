@@ -1,6 +1,6 @@
 import { checkOptions, defineOptions, option } from "../core/options.js";
 import { writeStderrNotice } from "../core/stderr-report.js";
-import { assertSecureUrl, isLoopbackHttp } from "./protected-resource-metadata.js";
+import { isSecureUrl, secureUrl } from "./protected-resource-metadata.js";
 
 /**
  * The parts of an authorization server's metadata (RFC 8414, or OpenID Connect discovery) a
@@ -50,13 +50,7 @@ const MAX_AUTH_RESPONSE_BYTES = 256 * 1024;
  * canonicalIssuer("https://auth.example.com", "JWTAuth({ issuer })");
  */
 export function canonicalIssuer(issuer: string, where: string): string {
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    throw new TypeError(`${where} must be an absolute URL such as "https://auth.example.com": got ${JSON.stringify(issuer)}`);
-  }
-  assertSecureUrl(url, where);
+  const url = secureUrl(issuer, where, "https://auth.example.com");
   if (url.search || url.hash) throw new TypeError(`${where} must not have a query or fragment: got ${issuer}`);
   return issuer;
 }
@@ -122,7 +116,7 @@ const checkEndpoint = (metadata: Record<string, unknown>, member: string, issuer
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== "https:" && !isLoopbackHttp(url))) {
+  if (!url || !isSecureUrl(url)) {
     throw new DiscoveryError(`the metadata of ${issuer} has a ${member} that is not an https URL`);
   }
 };

@@ -6,7 +6,7 @@ import { UnauthorizedError } from "../core/errors.js";
 import { checkOptions, defineOptions, option, type OptionRules } from "../core/options.js";
 import { identityFromTrustedMapping, type AuthProvider, type IdentityMapping } from "./auth-provider.js";
 import { AuthorizationServerDiscovery, canonicalIssuer, DiscoveryError } from "./authorization-server-metadata.js";
-import { assertSecureUrl } from "./protected-resource-metadata.js";
+import { secureUrl } from "./protected-resource-metadata.js";
 import { algorithmsForKey, ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, jwkAlgorithm, secretBytes, toPublicKey, type PublicKeyInput } from "./key-algorithms.js";
 
 /**
@@ -61,7 +61,6 @@ export interface RemoteKeyOptions {
   /** Time limit of one fetch, in ms. Default 5 s. */
   timeoutMs?: number;
 }
-
 
 /**
  * What JWTAuth checks beyond the signature.
@@ -193,12 +192,6 @@ interface VerifiedToken {
   identity: CallerIdentity;
   validUntilMs: number;
 }
-
-const remoteUrl = (value: string | URL, where: string): URL => {
-  const url = new URL(value);
-  assertSecureUrl(url, where);
-  return url;
-};
 
 const isIssuerUrl = (issuer: string): boolean => {
   try {
@@ -359,7 +352,7 @@ export class JWTAuth implements AuthProvider {
       }
       if ("jwksUrl" in source && source.jwksUrl !== undefined) {
         // An explicit key set wins over discovery.
-        this.key = remoteKeySet(remoteUrl(source.jwksUrl, "JWTAuth({ jwksUrl })"), jwksOptions);
+        this.key = remoteKeySet(secureUrl(source.jwksUrl, "JWTAuth({ jwksUrl })", "https://idp.example/.well-known/jwks.json"), jwksOptions);
       } else {
         const discovery = new AuthorizationServerDiscovery(sourceIssuer!, { cacheMaxAgeMs: remote.cacheMaxAgeMs, cooldownMs: remote.cooldownMs, timeoutMs: remote.timeoutMs });
         this.key = discoveredKeySet(discovery, jwksOptions);

@@ -28,14 +28,22 @@ const PROTECTED_RESOURCE_WELL_KNOWN = "/.well-known/oauth-protected-resource";
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
-/** True for `http:` URLs whose host is a loopback address (allowed where https is otherwise required). */
-export const isLoopbackHttp = (url: URL): boolean => url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+/** True for an https URL, or a plain `http:` one whose host is a loopback address. */
+export const isSecureUrl = (url: URL): boolean => url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
 
-/** Refuses a URL that is neither https nor plain http on a loopback address, naming `where` it was configured. */
-export function assertSecureUrl(url: URL, where: string): void {
-  if (url.protocol !== "https:" && !isLoopbackHttp(url)) {
-    throw new TypeError(`${where} must be an https URL (plain http only on loopback addresses): got ${url.protocol}//${url.host}`);
+/**
+ * `input` parsed, when it is an absolute https URL (or plain http on a loopback address); else a
+ * `TypeError` naming `where` it was configured, with `example` as the kind of URL expected.
+ */
+export function secureUrl(input: string | URL, where: string, example: string): URL {
+  let url: URL;
+  try {
+    url = new URL(String(input));
+  } catch {
+    throw new TypeError(`${where} must be an absolute URL such as "${example}": got ${JSON.stringify(String(input))}`);
   }
+  if (!isSecureUrl(url)) throw new TypeError(`${where} must be an https URL (plain http only on loopback addresses): got ${url.protocol}//${url.host}`);
+  return url;
 }
 
 /**
@@ -48,13 +56,7 @@ export function assertSecureUrl(url: URL, where: string): void {
  * canonicalResourceUri("HTTPS://MCP.Example.com/mcp/", "AuthMiddleware({ resource })"); // "https://mcp.example.com/mcp"
  */
 export function canonicalResourceUri(input: string | URL, where: string): string {
-  let url: URL;
-  try {
-    url = new URL(String(input));
-  } catch {
-    throw new TypeError(`${where} must be an absolute URL such as "https://mcp.example.com/mcp": got ${JSON.stringify(String(input))}`);
-  }
-  assertSecureUrl(url, where);
+  const url = secureUrl(input, where, "https://mcp.example.com/mcp");
   if (url.hash) throw new TypeError(`${where} must not have a fragment (RFC 8707 §2): got ${url.href}`);
   if (url.search) throw new TypeError(`${where} must not have a query: got ${url.href}`);
   if (url.username || url.password) throw new TypeError(`${where} must not carry credentials`);

@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import type { Transport } from "@modelcontextprotocol/server";
+import type { CacheHint, Transport } from "@modelcontextprotocol/server";
 import type { DependencyContainer } from "tsyringe";
 import { CallContext, type TransportKind } from "./call-context.js";
 import { tsyringeLibrary } from "./libraries.js";
@@ -85,12 +85,24 @@ export interface McpServerOptions {
 /** The time limit of a call when neither `@Tool({ timeoutMs })` nor `defaultTimeoutMs` says otherwise. */
 const DEFAULT_TIMEOUT_MS = 60_000;
 
+// The SDK checks a hint's values only when it serves, and never its keys: a misspelled operation or
+// field would leave results uncached, silently.
+const CACHE_HINT = option.object(defineOptions<CacheHint>("cacheHints", { ttlMs: option.integer({ min: 0 }), cacheScope: option.oneOf("public", "private") }), "{ ttlMs?, cacheScope? }");
+const CACHE_HINTS = defineOptions<CacheHints>("cacheHints", {
+  "tools/list": CACHE_HINT,
+  "prompts/list": CACHE_HINT,
+  "resources/list": CACHE_HINT,
+  "resources/templates/list": CACHE_HINT,
+  "resources/read": CACHE_HINT,
+  "server/discover": CACHE_HINT,
+});
+
 /** The rules of {@link McpServerOptions}. */
 const MCP_SERVER_OPTIONS = defineOptions<McpServerOptions>("new McpServer(…, options)", {
   container: option.withMethods("a tsyringe DependencyContainer", "resolve", "createChildContainer"),
   defaultTimeoutMs: option.milliseconds(0),
   onInternalError: option.function("a function (ctx, error) => void"),
-  cacheHints: option.object(undefined, 'cache hints per operation, e.g. { "tools/list": { ttlMs: 60000, cacheScope: "public" } }'),
+  cacheHints: option.object(CACHE_HINTS, 'cache hints per operation, e.g. { "tools/list": { ttlMs: 60000, cacheScope: "public" } }'),
   stateSecret: option.anyOf(option.string({ nonEmpty: true }), option.instanceOf(Buffer, "a Buffer")),
   stateTtlMs: option.milliseconds(1),
   replicaId: REPLICA_ID_RULE,

@@ -294,6 +294,11 @@ export class HttpTransportHost {
 
   /** Starts listening; resolves to the endpoint's URL. */
   async start(): Promise<{ url: string; port: number }> {
+    const isLoopback = ["127.0.0.1", "localhost", "::1"].includes(this.options.host);
+    // Refused before binding: a port opened and then refused would stay open.
+    if (!this.options.allowedHosts && !isLoopback) {
+      throw new Error(`Binding to ${this.options.host} needs allowedHosts (the Host header values clients use): without it DNS rebinding could reach the server`);
+    }
     this.http.maxConnections = this.options.maxConnections;
     await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
@@ -303,11 +308,9 @@ export class HttpTransportHost {
       });
     });
     const port = (this.http.address() as AddressInfo).port;
-    const isLoopback = ["127.0.0.1", "localhost", "::1"].includes(this.options.host);
     if (this.options.allowedHosts === "*") this.allowedHosts = "*";
     else if (this.options.allowedHosts) this.allowedHosts = new Set(this.options.allowedHosts.map((h) => h.toLowerCase()));
-    else if (isLoopback) this.allowedHosts = new Set(LOOPBACK_NAMES.map((name) => `${name}:${port}`));
-    else throw new Error(`Binding to ${this.options.host} needs allowedHosts (the Host header values clients use): without it DNS rebinding could reach the server`);
+    else this.allowedHosts = new Set(LOOPBACK_NAMES.map((name) => `${name}:${port}`));
     if (this.options.allowedOrigins === "*") this.allowedOrigins = "*";
     else if (this.options.allowedOrigins) this.allowedOrigins = new Set(this.options.allowedOrigins);
     else this.allowedOrigins = new Set(LOOPBACK_NAMES.map((name) => `http://${name}:${port}`));
@@ -555,9 +558,12 @@ export class HttpTransportHost {
     };
     const live: LiveSession = { sdk, transport, lastSeen: Date.now(), owner, open: new Map() };
     await sdk.connect(transport);
-    await this.serveSession(live, req, res, posted, authInfo);
-    // A refused initialize (wrong Accept or content type, say) opened no session: free what was made for it.
-    if (!transport.sessionId || !this.sessions.has(transport.sessionId)) await sdk.close();
+    try {
+      await this.serveSession(live, req, res, posted, authInfo);
+    } finally {
+      // An initialize that was refused (or failed) opened no session: free what was made for it.
+      if (!transport.sessionId || !this.sessions.has(transport.sessionId)) await sdk.close();
+    }
   }
 
   /**

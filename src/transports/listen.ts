@@ -148,7 +148,11 @@ export async function startTransport(server: McpServer, host: ProtocolHost, opti
   } else {
     // checkListenOptions admits "stdio" and "http" only.
     const http = new HttpTransportHost(host, server.routes, options, server.replicaId);
-    const { url, port } = await http.start();
+    // A failed start leaves nothing behind: the host's notifier removed, the socket closed.
+    const { url, port } = await http.start().catch(async (error: unknown) => {
+      await http.close();
+      throw error;
+    });
     server.announceListening({ transport: "http", url });
     running = {
       transport: "http",

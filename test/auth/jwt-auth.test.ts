@@ -20,6 +20,7 @@ describe("JWTAuth refuses unsafe configurations when built", () => {
     ["ES256 allowed with a P-384 key", () => new JWTAuth({ publicKey: ec384.publicKey }, { algorithms: ["ES256"] }), /it allows ES384/],
     ["none allowed", () => new JWTAuth({ secret: SECRET }, { algorithms: ["none"] }), /"none" cannot be used/],
     ["a plain-http JWKS URL off loopback", () => new JWTAuth({ jwksUrl: "http://idp.example/jwks.json" }), /must be an https URL/],
+    ["a JWKS URL that is not absolute", () => new JWTAuth({ jwksUrl: "jwks.json" }), /^JWTAuth\(\{ jwksUrl \}\) must be an absolute URL such as "https:\/\/idp\.example\/\.well-known\/jwks\.json": got "jwks\.json"$/],
     ["a JWK whose alg its key cannot serve", () => new JWTAuth({ publicKey: { ...rsa.publicKey.export({ format: "jwk" }), alg: "ES256" } as never }), /says alg "ES256"/],
   ])("%s", (_name, build, message) => {
     expect(build).toThrow(message);

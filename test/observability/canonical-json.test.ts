@@ -66,6 +66,8 @@ describe("canonicalJson (RFC 8785)", () => {
       // A hidden known key and an unknown visible one: as many keys, not the same ones.
       Object.defineProperty({ x: 3, a: 1 }, "b", { enumerable: false, value: 2 }),
       { get a() { return { y: 1, x: 2 }; }, b: 1 },
+      // Deeper than the sorted-order check looks, with an unsorted object at the bottom.
+      { a: Array.from({ length: 40 }).reduce<unknown>((inner) => ({ x: inner }), { z: 1, a: 2 }) },
     ];
     for (const value of fixed) expectAgreement(value);
     // Random nested values from a seeded generator: sorted and unsorted objects, arrays, scalars.

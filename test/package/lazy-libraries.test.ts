@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(".");
-const LIBRARIES = ["winston", "prom-client", "jose", "@opentelemetry/api", "class-validator", "class-validator-jsonschema"];
+const LIBRARIES = ["winston", "prom-client", "jose", "@opentelemetry/api", "class-validator", "class-validator-jsonschema", "rate-limiter-flexible"];
 
 // Records every module the ES loader resolves (jose is an ES module; require.cache never sees it).
 const RECORD_IMPORTS = `data:text/javascript,${encodeURIComponent(`
@@ -66,6 +66,11 @@ server.use(globalThis.logging);
 await server.build();
 await server.close();`,
     "PrometheusMiddleware made": `new lantern.PrometheusMiddleware({ namespace: "lazy" });`,
+    "server with memory quotas built": `
+const server = new lantern.McpServer({ name: "limited", version: "1.0.0" });
+server.use(new lantern.QuotaMiddleware({ roles: { free: { points: 5, per: "1d" } } }));
+await server.build();
+await server.close();`,
     "server with a tool built": `
 const { IsString } = await import("class-validator");
 class Echo {}
@@ -82,6 +87,8 @@ await server.build();`,
     "StructuredLoggingMiddleware made": [],
     "logged server built": ["winston"],
     "PrometheusMiddleware made": ["prom-client"],
+    // Memory limits are Lantern's own: rate-limiter-flexible is for limits kept in Redis.
+    "server with memory quotas built": [],
     // The user's input classes load class-validator themselves; Lantern reads their rules when the server is built.
     "server with a tool built": ["class-validator", "class-validator-jsonschema"],
   });

@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { createServer } from "node:net";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { IsString } from "class-validator";
 import { McpServer, Server, Tool } from "../../src/index.js";
@@ -127,6 +128,20 @@ describe("HTTP readiness and draining", () => {
     await client.close();
     await closed;
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
+  it("refuses a non-loopback host without allowedHosts before binding its port", async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, "0.0.0.0", resolve));
+    const port = (free.address() as { port: number }).port;
+    await new Promise((resolve) => free.close(resolve));
+    const server = new McpServer(HeldApi);
+    await expect(server.listen({ transport: "http", host: "0.0.0.0", port, handleSignals: false })).rejects.toThrow(/Binding to 0\.0\.0\.0 needs allowedHosts/);
+    // Nothing was left listening: the port binds again.
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => again.once("error", reject).listen(port, "0.0.0.0", resolve));
+    await new Promise((resolve) => again.close(resolve));
+    await server.close(0);
   });
 
   it("refuses a drainDelayMs that is not a duration", async () => {

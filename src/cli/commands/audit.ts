@@ -197,9 +197,9 @@ function print(result: AuditVerification): void {
   for (const note of result.notes) console.log(`  note: ${note}`);
 }
 
-/** A usage error of `lantern audit verify`: printed, exit code 2. */
-function refuseVerify(message: string): 2 {
-  console.error(`lantern audit verify: ${message}`);
+/** A usage error of `lantern audit <sub>` (bad arguments, a missing secret, an unreadable file): printed, exit code 2. */
+function refuse(sub: "verify" | "manifest", message: string): 2 {
+  console.error(`lantern audit ${sub}: ${message}`);
   return 2;
 }
 
@@ -219,21 +219,18 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const parsed = parse(rest);
-  if (typeof parsed === "string") {
-    console.error(`lantern audit ${sub}: ${parsed}\n\n${USAGE}`);
-    return 2;
-  }
+  if (typeof parsed === "string") return refuse(sub, `${parsed}\n\n${USAGE}`);
   if (sub === "manifest") return writeManifest(parsed);
   const fleet = parsed.files.some(isDirectory);
   const wrong = misplaced(parsed, fleet);
-  if (wrong) return refuseVerify(wrong);
+  if (wrong) return refuse("verify", wrong);
   if (fleet) return verifyFleet(parsed);
   for (const file of [parsed.anchor, typeof parsed.head === "string" ? parsed.head : undefined, ...parsed.witnesses]) {
-    if (file && !existsSync(file)) return refuseVerify(`no such file: ${file}`);
+    if (file && !existsSync(file)) return refuse("verify", `no such file: ${file}`);
   }
   const names = parsed.secretEnvs.length ? parsed.secretEnvs : parsed.unsigned ? [] : [AUDIT_SECRET_ENV];
   const secrets = secretsFrom(names, "the log");
-  if (typeof secrets === "string") return refuseVerify(secrets);
+  if (typeof secrets === "string") return refuse("verify", secrets);
   const options: VerifyAuditLogOptions = { secrets, unsigned: parsed.unsigned, live: parsed.live, ...(parsed.anchor ? { anchor: parsed.anchor } : {}), ...(parsed.head !== undefined ? { head: parsed.head } : {}), ...(parsed.witnesses.length ? { witness: parsed.witnesses } : {}) };
   let result: AuditVerification;
   try {
@@ -241,7 +238,7 @@ export async function run(args: string[]): Promise<number> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const message = code === "ENOENT" ? `no such file: ${(error as NodeJS.ErrnoException).path}` : (error as Error).message;
-    return refuseVerify(message);
+    return refuse("verify", message);
   }
   if (parsed.json) console.log(JSON.stringify(result, null, 2));
   else print(result);
@@ -251,15 +248,15 @@ export async function run(args: string[]): Promise<number> {
 /** `lantern audit verify <dir>`: every chain of a fleet's directory, per replica, optionally with the merged timeline. */
 async function verifyFleet(parsed: Parsed): Promise<number> {
   const dir = parsed.files[0]!;
-  if (parsed.manifest && !existsSync(parsed.manifest)) return refuseVerify(`no such file: ${parsed.manifest}`);
+  if (parsed.manifest && !existsSync(parsed.manifest)) return refuse("verify", `no such file: ${parsed.manifest}`);
   // The default variable is a shared secret only when nothing else was said.
   const sharedNames = parsed.secretEnvs.length ? parsed.secretEnvs : parsed.unsigned || parsed.replicaSecretEnvs.size ? [] : [AUDIT_SECRET_ENV];
   const shared = secretsFrom(sharedNames, "the fleet's chains");
-  if (typeof shared === "string") return refuseVerify(shared);
+  if (typeof shared === "string") return refuse("verify", shared);
   const replicaSecrets: Record<string, string[]> = {};
   for (const [id, names] of parsed.replicaSecretEnvs) {
     const own = secretsFrom(names, `replica "${id}"'s chain`);
-    if (typeof own === "string") return refuseVerify(own);
+    if (typeof own === "string") return refuse("verify", own);
     replicaSecrets[id] = own;
   }
   const options: VerifyAuditFleetOptions = {
@@ -274,7 +271,7 @@ async function verifyFleet(parsed: Parsed): Promise<number> {
   try {
     result = await verifyAuditFleet(dir, options);
   } catch (error) {
-    return refuseVerify((error as Error).message);
+    return refuse("verify", (error as Error).message);
   }
   if (parsed.timeline) {
     const timeline = new AuditFleetTimeline(result.chains);
@@ -311,21 +308,15 @@ function printFleet(result: AuditFleetVerification): void {
 async function writeManifest(parsed: Parsed): Promise<number> {
   const dir = parsed.files[0]!;
   const extra = parsed.secretEnvs.length || parsed.replicaSecretEnvs.size || parsed.manifest || parsed.timeline || parsed.anchor || parsed.head !== undefined || parsed.witnesses.length || parsed.live || parsed.unsigned || parsed.json;
-  if (parsed.files.length > 1 || !isDirectory(dir) || extra) {
-    console.error(`lantern audit manifest: ${parsed.files.length > 1 || !isDirectory(dir) ? "give one fleet audit directory" : "it takes only --replica ID=LOG and --out FILE"}\n\n${USAGE}`);
-    return 2;
-  }
+  if (parsed.files.length > 1 || !isDirectory(dir)) return refuse("manifest", `give one fleet audit directory\n\n${USAGE}`);
+  if (extra) return refuse("manifest", `it takes only --replica ID=LOG and --out FILE\n\n${USAGE}`);
   let text: string;
   try {
     const manifest = await auditFleetManifest(dir, parsed.replicas.length ? { replicas: parsed.replicas } : {});
-    if (manifest.replicas.length === 0) {
-      console.error(`lantern audit manifest: no audit chain (*.jsonl) in ${dir}; list the replicas with --replica ID=LOG`);
-      return 2;
-    }
+    if (manifest.replicas.length === 0) return refuse("manifest", `no audit chain (*.jsonl) in ${dir}; list the replicas with --replica ID=LOG`);
     text = `${JSON.stringify(manifest, null, 2)}\n`;
   } catch (error) {
-    console.error(`lantern audit manifest: ${(error as Error).message}`);
-    return 2;
+    return refuse("manifest", (error as Error).message);
   }
   if (!parsed.out) {
     console.log(text.trimEnd());
@@ -339,8 +330,7 @@ async function writeManifest(parsed: Parsed): Promise<number> {
   } catch (error) {
     // Best effort: where the write could not even start (a file where a folder should be), this fails too.
     await rm(temporary, { force: true }).catch(() => undefined);
-    console.error(`lantern audit manifest: cannot write ${parsed.out}: ${(error as Error).message}`);
-    return 2;
+    return refuse("manifest", `cannot write ${parsed.out}: ${(error as Error).message}`);
   }
   console.error(`lantern audit manifest: wrote ${parsed.out}`);
   return 0;

@@ -152,6 +152,13 @@ const SHA256_BLOCK = 64;
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: string) => Buffer | string }).hash;
 
 /**
+ * The longest message signed from the pads' buffer. Longer ones (rare: recorded arguments and
+ * results are bounded) go through an Hmac object, where the digest dominates anyway, so a signer
+ * kept for a whole epoch (or a verification) never holds a buffer the size of the largest entry it saw.
+ */
+const MAX_PADDED_MESSAGE = 64 * 1024;
+
+/**
  * HMAC-SHA256 under one key, many times: the key's inner and outer pads are made once and each
  * signature is two one-shot SHA-256 digests (RFC 2104), with no Hmac object per entry: the audit
  * writer signs every entry, on the calls' path. `wipe()` overwrites the pads (key material).
@@ -183,9 +190,10 @@ export class EntrySigner {
     if (!oneShotHash) return hmacHex(this.key, text);
     // A UTF-8 encoding is at most three bytes per UTF-16 unit: check the exact size only when that could overflow.
     if (text.length * 3 > this.inner.length - SHA256_BLOCK) {
-      const needed = SHA256_BLOCK + Buffer.byteLength(text, "utf8");
-      if (needed > this.inner.length) {
-        const grown = Buffer.alloc(Math.max(needed, this.inner.length * 2));
+      const bytes = Buffer.byteLength(text, "utf8");
+      if (bytes > MAX_PADDED_MESSAGE) return hmacHex(this.key, text);
+      if (SHA256_BLOCK + bytes > this.inner.length) {
+        const grown = Buffer.alloc(SHA256_BLOCK + Math.min(Math.max(bytes, (this.inner.length - SHA256_BLOCK) * 2), MAX_PADDED_MESSAGE));
         this.inner.copy(grown, 0, 0, SHA256_BLOCK);
         this.inner.fill(0);
         this.inner = grown;
@@ -196,7 +204,7 @@ export class EntrySigner {
     return oneShotHash("sha256", this.outer, "hex") as string;
   }
 
-  /** Overwrites the pads: this signer no longer holds anything derived from the key. */
+  /** Overwrites the pads it derived from the key (the key itself is its owner's to overwrite). */
   wipe(): void {
     this.inner.fill(0);
     this.outer.fill(0);

@@ -66,8 +66,8 @@ export interface AuditVerification {
   /** Witnessed heads of this log the tail was checked against. */
   witnessedHeads: number;
   /**
-   * The replica ids the entries name (`replica`), in the order first seen, at most
-   * {@link MAX_REPLICAS_LISTED}; empty for a log written before replicas were named.
+   * The replica ids the entries name (`replica`), in the order first seen, at most 16; empty for a
+   * log written before replicas were named.
    */
   replicas: string[];
   /** The earliest and the latest `timestamp` of the entries (ISO 8601). */

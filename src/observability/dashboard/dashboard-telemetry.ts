@@ -195,13 +195,16 @@ export class DashboardTelemetry {
 
   /**
    * The one telemetry store of `server` (created on first use), shared by the in-process dashboard
-   * and the attach endpoint so both see the same numbers.
+   * and the attach endpoint so both see the same numbers. `options` size the store when it is
+   * created; once it exists they could not apply, so giving them then is refused.
    */
   static for(server: DashboardServer, options?: DashboardTelemetryOptions): DashboardTelemetry {
     let telemetry = registries.get(server);
     if (!telemetry) {
       telemetry = new DashboardTelemetry(server, options);
       registries.set(server, telemetry);
+    } else if (options !== undefined) {
+      throw new Error(`DashboardTelemetry.for: the telemetry store of server "${server.info.name}" already exists, so these options cannot apply; pass them on the first call (before a Dashboard or DashboardEndpoint is made for it)`);
     }
     return telemetry;
   }
@@ -513,4 +516,5 @@ function useTool(tools: string[], name: string): void {
   tools.push(name);
 }
 
-const sortedCounts = (counts: Map<string, number>): [string, number][] => [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+/** Counts by key, largest first (ties by key), as a snapshot lists them. */
+export const sortedCounts = (counts: ReadonlyMap<string, number>): [string, number][] => [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));

@@ -86,7 +86,8 @@ export class FleetSnapshot {
         rows.push({ name: replica.address, url: replica.url, state: replica.state, calls: 0, errors: 0, p95Ms: 0, restarts: 0, ...(replica.problem ? { problem: replica.problem } : {}) });
         continue;
       }
-      const own: SnapshotPart[] = retired ? [retiredPart(retired), { snapshot: current, live: replica.state !== "down" }] : [{ snapshot: current, live: replica.state !== "down" }];
+      const running: SnapshotPart = { snapshot: current, live: replica.state !== "down" };
+      const own = retired ? [retiredPart(retired), running] : [running];
       const total = own.length === 1 ? current : mergeDashboardSnapshots(own, now);
       const name = current.replica ?? replica.address;
       const row: DashboardReplicaRow = {

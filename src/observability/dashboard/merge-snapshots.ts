@@ -1,5 +1,5 @@
 import { LatencyHistogram } from "../metrics/latency-histogram.js";
-import { DEFAULT_ROWS, MAX_TOOLS_PER_AGENT } from "./dashboard-telemetry.js";
+import { DEFAULT_ROWS, MAX_TOOLS_PER_AGENT, sortedCounts } from "./dashboard-telemetry.js";
 import type { DashboardAgentRow, DashboardLatency, DashboardSnapshot, DashboardToolRow } from "./telemetry-snapshot.js";
 
 /** One snapshot to merge, and whether it describes a process that is running now. */
@@ -187,5 +187,5 @@ function mergeSeries(snapshots: readonly DashboardSnapshot[]): DashboardSnapshot
 function mergeCounts(lists: readonly (readonly (readonly [string, number])[])[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const list of lists) for (const [key, count] of list) counts.set(key, (counts.get(key) ?? 0) + count);
-  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return sortedCounts(counts);
 }

@@ -23,7 +23,7 @@ export interface LogFileOptions {
 
 /** The rules of {@link LogFileOptions}. */
 const LOG_FILE_OPTIONS = defineOptions<LogFileOptions>("StructuredLoggingMiddleware file options", {
-  path: option.string({ nonEmpty: true }),
+  path: option.required(option.string({ nonEmpty: true }), "it is the file the lines are appended to"),
   flushMs: option.integer({ min: 0, max: 60_000 }),
   maxBytes: option.integer({ min: 4096 }),
   maxFiles: option.integer({ min: 1, max: 1000 }),

@@ -191,6 +191,8 @@ export function jsonClientLogRecord(ctx: CallContext, line: ClientLogLine, origi
 }
 
 export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine, origin: LogOrigin): Record<string, unknown> {
+  const mcp = mcpFields(ctx, undefined, undefined);
+  mcp.log_level = line.mcpLevel;
   const record: Record<string, unknown> = {
     level: line.level,
     "@timestamp": new Date().toISOString(),
@@ -199,7 +201,7 @@ export function ecsClientLogRecord(ctx: CallContext, line: ClientLogLine, origin
     message: typeof line.data === "string" ? line.data : jsonText(line.data, MESSAGE_JSON),
     event: { kind: "event", action: "client_log" },
     service: origin.ecsService,
-    mcp: { ...mcpFields(ctx, undefined, undefined), log_level: line.mcpLevel },
+    mcp,
   };
   if (line.logger) record["log.logger"] = line.logger;
   addEcsTrace(record, line.spanContext);

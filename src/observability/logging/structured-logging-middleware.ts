@@ -46,7 +46,7 @@ export interface StructuredLoggingOptions {
    * {@link LogFileOptions} with rotation); with `transports`, lines go to both.
    */
   file?: string | LogFileOptions;
-  /** Lowest level the logger Lantern creates writes. Default `info`. */
+  /** Lowest level the logger Lantern creates writes (winston's npm levels: `error` ... `silly`). Default `info`. */
   level?: string;
   /** Put the (redacted) arguments on each call's line. Off by default: arguments may be sensitive. */
   includeArgs?: boolean;
@@ -78,7 +78,8 @@ const STRUCTURED_LOGGING_OPTIONS = defineOptions<StructuredLoggingOptions>("Stru
   logger: option.withMethods("a winston Logger", "log"),
   transports: { expected: "a list of winston transports", isType: Array.isArray },
   file: option.anyOf(option.string({ nonEmpty: true, describe: "a file path" }), option.object(undefined, "{ path, flushMs?, maxBytes?, maxFiles? }")),
-  level: option.string({ nonEmpty: true }),
+  // The logger Lantern creates has winston's npm levels: a level outside them would write nothing, silently.
+  level: option.oneOf("error", "warn", "info", "http", "verbose", "debug", "silly"),
   format: option.oneOf("json", "ecs"),
   maxPendingLines: option.integer({ min: 1 }),
 }, { ...LOGGED_HINTS, transport: 'use "transports" (a list)', logLevel: 'use "level"' });
@@ -334,6 +335,9 @@ export class StructuredLoggingMiddleware implements ConfigurableMiddleware<Struc
       if (options.logger && options[key] !== undefined) {
         throw new TypeError(`StructuredLoggingMiddleware options: "${key}" configures the logger Lantern creates, and "logger" was given too; set it on your logger, or leave "logger" out`);
       }
+    }
+    if (options.transports?.length === 0 && options.file === undefined) {
+      throw new TypeError('StructuredLoggingMiddleware options: "transports" is empty and no "file" is given, so every line would be lost; list a transport, give "file", or leave "transports" out for stderr');
     }
     this.options = options;
     this.perCall = { includeArgs: options.includeArgs === true, redact: Redaction.of(options.redact) };

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { once } from "node:events";
-import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ import {
   type AuditOptions,
 } from "lantern-mcp";
 import { auditKeyId, GENESIS_HASH } from "../../../src/observability/audit/audit-entry.js";
+import { AuditLog } from "../../../src/observability/audit/audit-log.js";
 import { canonicalJson } from "../../../src/observability/canonical-json.js";
 import { createTestClient } from "lantern-mcp/testing";
 import { run as auditCommand } from "../../../src/cli/commands/audit.js";
@@ -136,6 +137,22 @@ describe("a cut tail is never intact", () => {
     // Nothing was written by the refused start.
     expect(lines(logPath)).toHaveLength(3);
     expect(existsSync(`${logPath}.head.json`)).toBe(false);
+  });
+
+  (process.platform === "linux" ? test : test.skip)("a refused start keeps no file handle open, though nothing closes the log", async () => {
+    const logPath = join(folder(), "audit.jsonl");
+    await run(logPath, 2);
+    rmSync(`${logPath}.head.json`);
+    const log = new AuditLog({ path: logPath, key: { id: auditKeyId(SECRET), secret: SECRET }, durability: "flush", headPath: `${logPath}.head.json`, report: () => undefined });
+    await expect(log.open()).rejects.toMatchObject({ kind: "missing-head" });
+    const openOnLog = readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === logPath;
+      } catch {
+        return false;
+      }
+    });
+    expect(openOnLog).toEqual([]);
   });
 
   test("a restart refuses a log that ends before its head (truncated-tail) and a head of a clean close the log runs past (stale-head)", async () => {

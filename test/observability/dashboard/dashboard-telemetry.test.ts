@@ -176,6 +176,15 @@ test("DashboardTelemetry.for gives one store per server", () => {
   expect(DashboardTelemetry.for(new McpServer(Watched))).not.toBe(DashboardTelemetry.for(server));
 });
 
+test("DashboardTelemetry.for sizes the store when it creates it, and refuses options it could no longer apply", () => {
+  const server = new McpServer(Watched);
+  const telemetry = DashboardTelemetry.for(server, { rawLogSize: 2 });
+  for (const text of ["a", "b", "c"]) telemetry.recordRawLog("stderr", "info", text);
+  expect(telemetry.snapshot().rawLogs.map((l) => l.text)).toEqual(["b", "c"]);
+  expect(() => DashboardTelemetry.for(server, { rawLogSize: 500 })).toThrow('DashboardTelemetry.for: the telemetry store of server "watched" already exists, so these options cannot apply');
+  expect(DashboardTelemetry.for(server)).toBe(telemetry);
+});
+
 test("a snapshot's limits are checked: an unknown or negative one is refused by name", () => {
   const telemetry = new DashboardTelemetry(new McpServer(Watched));
   expect(() => telemetry.snapshot({ histogram: true } as never)).toThrow('DashboardTelemetry.snapshot limits: unknown option "histogram"; did you mean "histograms"?');

@@ -349,8 +349,15 @@ describe("logging to a file", () => {
     for (const line of lines) expect(line).toBe(winstonLine(JSON.parse(line)));
     expect(lines.join("\n")).not.toContain("secret");
     expect(lines.some((l) => l.includes("ünïcödé"))).toBe(true);
+    // The ServerLogger messages keep their MCP level.
+    type Line = { event: string | { action: string }; mcp_level?: string; mcp?: { log_level?: string } };
+    const parsed = lines.map((l) => JSON.parse(l) as Line);
+    const clientLogs = format === "ecs"
+      ? parsed.filter((l) => (l.event as { action: string }).action === "client_log").map((l) => l.mcp?.log_level)
+      : parsed.filter((l) => l.event === "client_log").map((l) => l.mcp_level);
+    expect(clientLogs).toEqual(["info", "warning"]);
     const quietLines = readFileSync(quiet, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const levelOf = (l: Record<string, unknown>) => (format === "ecs" ? l["log.level"] ?? (l.log as { level?: string } | undefined)?.level : l.level);
+    const levelOf = (l: Record<string, unknown>) => (format === "ecs" ? l["log.level"] : l.level);
     // At "warn": explode's line and the "row 3 is malformed" warning; the info lines are left out.
     expect(quietLines.map(levelOf).sort()).toEqual(["error", "warn"]);
   });
@@ -416,7 +423,11 @@ describe("logging to a file", () => {
 
   it("refuses a misspelled file option and a file it cannot open, saying how to fix it", async () => {
     expect(() => new StructuredLoggingMiddleware({ file: { path: join(dir, "x.log"), maxsize: 10 } as never })).toThrow(/maxsize.*maxBytes/);
+    expect(() => new StructuredLoggingMiddleware({ file: { flushMs: 5 } as never })).toThrow(/StructuredLoggingMiddleware file options: "path" is required: it is the file the lines are appended to/);
     expect(() => new StructuredLoggingMiddleware({ file: { path: join(dir, "x.log"), maxFiles: 3 } })).toThrow(/"maxFiles" keeps rotated files, and files rotate only past "maxBytes"/);
+    expect(() => new StructuredLoggingMiddleware({ transports: [] })).toThrow(/"transports" is empty and no "file" is given, so every line would be lost/);
+    // "warning" is syslog's name: the logger Lantern creates (npm levels) would write nothing at it.
+    expect(() => new StructuredLoggingMiddleware({ file: join(dir, "x.log"), level: "warning" })).toThrow(/"level" must be one of "error", "warn", "info", .*, got the string "warning"/);
     expect(() => new StructuredLoggingMiddleware({ file: join(dir, "x.log"), logger: winston.createLogger() })).toThrow(/"file" configures the logger Lantern creates/);
     const server = new McpServer(Accounts, { onInternalError: () => {} });
     server.use(new StructuredLoggingMiddleware({ file: join(dir, "missing", "x.log") }));
